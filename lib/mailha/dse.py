@@ -1,0 +1,99 @@
+"""Reading and changing ``cn=config`` in a 389 Directory Server ``dse.ldif``.
+
+The server rewrites dse.ldif itself, so edits are made only while it is stopped, change only the
+lines of the attributes concerned, keep a backup, and replace the file atomically with its owner
+and mode.  LDIF continuation lines (a leading space) are honoured when reading.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+CONFIG_DN = "cn=config"
+
+
+def _entries(lines: list[str]):
+    """Yield (start, end, dn) of each entry, with line indexes into *lines*."""
+    start = 0
+    for index in range(len(lines) + 1):
+        if index == len(lines) or not lines[index].strip():
+            if index > start:
+                first = lines[start]
+                dn = first[3:].strip() if first.lower().startswith("dn:") else ""
+                yield start, index, dn
+            start = index + 1
+
+
+def _unfold(lines: list[str]) -> list[tuple[int, str]]:
+    """Logical lines (continuations joined) with the index of their first physical line."""
+    logical: list[tuple[int, str]] = []
+    for index, line in enumerate(lines):
+        if line.startswith(" ") and logical:
+            first, text = logical[-1]
+            logical[-1] = (first, text + line[1:])
+        elif not line.startswith("#"):
+            logical.append((index, line))
+    return logical
+
+
+def read_config(path: str) -> dict[str, str]:
+    """The attributes of the ``cn=config`` entry, lower-cased names, first value each."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        lines = handle.read().splitlines()
+    for start, end, dn in _entries(lines):
+        if dn.lower() == CONFIG_DN:
+            values: dict[str, str] = {}
+            for _, text in _unfold(lines[start:end]):
+                name, sep, value = text.partition(":")
+                if sep and not value.startswith(":"):  # base64 values are not config we read
+                    values.setdefault(name.strip().lower(), value.strip())
+            return values
+    return {}
+
+
+def set_config(path: str, changes: dict[str, str | None]) -> str | None:
+    """Set (or with ``None`` remove) single-valued attributes of ``cn=config``.
+
+    Returns the backup file's path, or ``None`` when the file already said so."""
+    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+        text = handle.read()
+    lines = text.split("\n")
+    for start, end, dn in _entries(lines):
+        if dn.lower() == CONFIG_DN:
+            break
+    else:
+        raise ValueError(f"{path} has no cn=config entry")
+
+    wanted = {name.lower(): value for name, value in changes.items()}
+    current = read_config(path)
+    if all(current.get(name) == value for name, value in wanted.items()):
+        return None
+    block = lines[start:end]
+    kept: list[str] = []
+    skipping = False
+    for line in block:
+        if skipping and line.startswith(" "):
+            continue
+        name = line.partition(":")[0].strip().lower()
+        skipping = name in wanted and not line.startswith(" ")
+        if not skipping:
+            kept.append(line)
+    for name, value in changes.items():
+        if value is not None:
+            kept.append(f"{name}: {value}")
+    lines[start:end] = kept
+
+    backup = f"{path}.mailha-bak.{time.strftime('%Y%m%d%H%M%S')}"
+    shutil.copy2(path, backup)
+    stat = os.stat(path)
+    tmp = f"{path}.mailha-tmp"
+    with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as handle:
+        handle.write("\n".join(lines))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chown(tmp, stat.st_uid, stat.st_gid)
+    os.chmod(tmp, stat.st_mode & 0o7777)
+    os.replace(tmp, path)
+    return backup

@@ -1,0 +1,484 @@
+"""GroupWise agent startup files (``@domain.mta``, ``@post.poa``, ``gwia.cfg``) as an editable document.
+
+The syntax, as the agents accept it and as old files in the wild carry it:
+
+* Linux switches ``--switch value``, ``--switch`` (a flag) and ``--switch=value``;
+  NetWare/Windows switches ``/switch-value``, ``/switch=value`` and ``/switch``.
+* Values are one token, or quoted with ``"..."`` (or ``'...'``) when they hold spaces.
+  There are no escapes inside quotes.
+* Comments: a line whose first non-blank character is ``;``, ``#`` or ``*``.  A comment that
+  holds a switch (``;--ip 10.0.0.5``) is a *commented-out* switch: :meth:`StartupFile.has` sees
+  it, :meth:`StartupFile.enabled` and :meth:`StartupFile.get` do not.
+* Trailing comments: ``;`` or ``#`` after whitespace, after the last switch of a line.
+  ``--pw ab;c`` is the value ``ab;c``: a comment needs whitespace before it.
+* A backslash right before the line ending continues a switch line (never a comment line);
+  a Windows path that ends in a backslash must therefore be quoted.
+* Blank lines, CRLF or LF line endings, a UTF-8 BOM, a DOS end-of-file ``^Z``.
+
+Editing (:meth:`StartupFile.set`, :meth:`StartupFile.remove`) rewrites only the bytes of the
+switch concerned, so :meth:`StartupFile.render` of an unchanged file gives back the input
+byte for byte.  GroupWise treats switch names case-insensitively; so does this module.
+
+pyparsing is imported on first parse only, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+__all__ = ["StartupFile", "StartupFileError", "Switch", "normalize_name"]
+
+# Values that switch a feature off when given to an enabling switch (``--imapssl disabled``).
+_OFF_WORDS = frozenset({"off", "no", "false", "0", "disable", "disabled", "none"})
+_ENCODING = "utf-8"
+_ERRORS = "surrogateescape"  # keep undecodable bytes exactly as they were
+
+_HS = r"(?:[ \t\ufeff\x1a]|\\\r?\n)+"  # blanks, including a line continuation
+_RE_ONLY_BLANK = re.compile(r"(?:[ \t\ufeff\x1a]|\\\r?\n)*\Z")
+_RE_BLANK_THEN_COMMENT = re.compile(r"(?:[ \t\ufeff\x1a]|\\\r?\n)*(?:[;#][^\r\n]*)?(?:[ \t\x1a]*)\Z")
+_RE_COMMENT_MARKS = re.compile(r"[;#*]+[ \t]*")
+_RE_NEEDS_QUOTES = re.compile(r"""\A(?:$|[;#"']|--)|[\s]|\\\Z""")
+
+
+class StartupFileError(ValueError):
+    """A startup file that the grammar cannot read, with the place it went wrong."""
+
+    def __init__(self, message: str, *, line: int, column: int, source: str | None = None) -> None:
+        self.reason = message
+        self.line = line
+        self.column = column
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}line {line}, column {column}: {message}")
+
+
+@dataclass(frozen=True)
+class Switch:
+    """One switch as written in the file.
+
+    ``start``/``end`` delimit the switch text (prefix, name, separator, value) and
+    ``value_start``/``value_end`` its value including any quotes, as offsets into the text.
+    """
+
+    name: str
+    value: str | None
+    style: str  # "--" (Linux) or "/" (NetWare/Windows)
+    separator: str  # text between name and value: blanks, "=", "-" or "" for a flag
+    quoted: bool
+    commented: bool
+    start: int
+    end: int
+    value_start: int | None
+    value_end: int | None
+    line: int
+    column: int
+
+    @property
+    def key(self) -> str:
+        """The case-insensitive name GroupWise matches on."""
+        return self.name.lower()
+
+    @property
+    def text(self) -> str:
+        sep = self.separator if self.value is not None else ""
+        shown = "" if self.value is None else (f'"{self.value}"' if self.quoted else self.value)
+        return f"{self.style}{self.name}{sep}{shown}"
+
+
+def normalize_name(name: str) -> str:
+    """``"--IP"``, ``"/ip"`` and ``"ip"`` all name the switch ``"ip"``."""
+    bare = name[2:] if name.startswith("--") else name[1:] if name.startswith(("/", "-")) else name
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.]*(?:-[A-Za-z0-9_.]+)*", bare):
+        raise ValueError(f"not a switch name: {name!r}")
+    return bare.lower()
+
+
+class _Tok:
+    __slots__ = ("kind", "loc", "text")
+
+    def __init__(self, kind: str, loc: int, text: str) -> None:
+        self.kind, self.loc, self.text = kind, loc, text
+
+
+_GRAMMAR: dict[str, Any] = {}
+
+
+def _grammar() -> dict[str, Any]:
+    """Build the pyparsing grammar once, on first use."""
+    if _GRAMMAR:
+        return _GRAMMAR
+    import pyparsing as pp
+
+    def tok(kind: str, pattern: str) -> Any:
+        expr = pp.Regex(pattern).set_name(kind)
+        expr.set_parse_action(lambda s, loc, t: [_Tok(kind, loc, t[0])])
+        return expr
+
+    hs = pp.Regex(_HS).suppress().set_name("blank")
+    value = tok("value", r"""(?:"[^"\r\n]*"|'[^'\r\n]*'|(?![;#"']|--)(?:[^\s\\]|\\(?!\r?\n))+)""")
+    linux = tok("switch", r"--[A-Za-z0-9][A-Za-z0-9_.]*(?:-[A-Za-z0-9_.]+)*(?=[=\s\\]|\Z)") + pp.Optional(
+        tok("sep", "=") + value | tok("sep", _HS) + value
+    )
+    netware = tok("switch", r"/[A-Za-z][A-Za-z0-9_.]*(?=[-=\s\\]|\Z)") + pp.Optional(tok("sep", "[-=]") + value)
+    switch = pp.Group(linux | netware)
+    trailing = pp.Regex(r"[;#][^\r\n]*").suppress().set_name("comment")
+    switches = switch + pp.ZeroOrMore(hs + switch) + pp.Optional(hs + trailing) + pp.Optional(hs)
+    comment_line = tok("comment", r"[;#*][^\r\n]*")
+    body = pp.Optional(hs) + pp.Optional(comment_line | switches)
+    eol = pp.Regex(r"\r?\n").suppress()
+    document = pp.ZeroOrMore(body + eol) + pp.Optional(body) + pp.StringEnd()
+    document.leave_whitespace()
+    commented = switches + pp.StringEnd()
+    commented.leave_whitespace()
+    _GRAMMAR.update(pp=pp, document=document, commented=commented)
+    return _GRAMMAR
+
+
+class StartupFile:
+    """A parsed startup file: the exact text plus its switches in file order."""
+
+    def __init__(self, text: str, *, path: str | None = None) -> None:
+        self.path = path
+        self._original = text
+        self._text = text
+        self._switches: list[Switch] = []
+        self._line_starts: list[int] = []
+        self._reparse(text)
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def parse(cls, text: str | bytes, *, source: str | None = None) -> "StartupFile":
+        if isinstance(text, bytes):
+            text = text.decode(_ENCODING, _ERRORS)
+        return cls(text, path=source)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "StartupFile":
+        with open(path, "rb") as handle:
+            data = handle.read()
+        return cls(data.decode(_ENCODING, _ERRORS), path=os.fspath(path))
+
+    # -- reading ------------------------------------------------------------------------------
+
+    @property
+    def switches(self) -> list[Switch]:
+        """Every switch, active and commented out, in file order."""
+        return list(self._switches)
+
+    def active(self) -> list[Switch]:
+        return [s for s in self._switches if not s.commented]
+
+    def find(self, name: str, *, commented: bool = False) -> list[Switch]:
+        """The occurrences of one switch: active ones, or with ``commented=True`` all of them."""
+        key = normalize_name(name)
+        return [s for s in self._switches if s.key == key and (commented or not s.commented)]
+
+    def switch(self, name: str) -> Switch | None:
+        """The occurrence in effect: the last active one (a later switch overrides an earlier one)."""
+        found = self.find(name)
+        return found[-1] if found else None
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The value of the switch in effect; ``None`` for a flag; ``default`` when absent."""
+        found = self.switch(name)
+        return default if found is None else found.value
+
+    def get_all(self, name: str) -> list[str | None]:
+        return [s.value for s in self.find(name)]
+
+    def has(self, name: str) -> bool:
+        """The switch appears at all, even commented out."""
+        return bool(self.find(name, commented=True))
+
+    def enabled(self, name: str) -> bool:
+        """The switch is active (not commented out) and not given an "off" value such as ``disabled``."""
+        found = self.switch(name)
+        return found is not None and (found.value is None or found.value.strip().lower() not in _OFF_WORDS)
+
+    def get_int(self, name: str, default: int | None = None) -> int | None:
+        found = self.switch(name)
+        if found is None or found.value is None:
+            return default
+        try:
+            return int(found.value, 10)
+        except ValueError:
+            raise StartupFileError(
+                f"--{found.name} needs a number, not {found.value!r}", line=found.line, column=found.column, source=self.path
+            ) from None
+
+    def port(self, name: str, default: int | None = None) -> int | None:
+        """A TCP port switch, checked to be 1-65535."""
+        value = self.get_int(name, default)
+        if value is not None and not 0 < value < 65536:
+            found = self.switch(name)
+            line, column = (found.line, found.column) if found else (0, 0)
+            raise StartupFileError(f"--{name} {value} is not a TCP port", line=line, column=column, source=self.path)
+        return value
+
+    @property
+    def home(self) -> str | None:
+        return self.get("home")
+
+    @property
+    def ip(self) -> str | None:
+        """The ``--ip`` address the agent binds to, or ``None`` when it listens on all addresses."""
+        value = self.get("ip")
+        return value or None
+
+    @property
+    def changed(self) -> bool:
+        return self._text != self._original
+
+    def render(self) -> str:
+        return self._text
+
+    def render_bytes(self) -> bytes:
+        return self._text.encode(_ENCODING, _ERRORS)
+
+    # -- editing ------------------------------------------------------------------------------
+
+    def set(self, name: str, value: str | None = None) -> None:
+        """Give every active occurrence of ``name`` this value (``None`` makes it a flag), or add it.
+
+        A new switch goes on its own line right after a commented-out occurrence if there is one
+        (``;--ip 10.0.0.5`` stays as it was), else at the end, in the file's style and line ending.
+        """
+        key = normalize_name(name)
+        if value is not None and re.search(r"[\r\n]", value):
+            raise ValueError("a switch value cannot span lines")
+        active = self.find(key)
+        if active:
+            edits = [(s.start, s.end, self._switch_text(s.style, s.name, s.separator, value, s.quoted)) for s in active]
+        else:
+            commented = self.find(key, commented=True)
+            if commented:
+                anchor = commented[-1]
+                style, shown = anchor.style, anchor.name
+                at = self._logical_line_end(anchor.end)
+            else:
+                style, shown = self._dominant_style(), name.lstrip("-/") or key
+                at = len(self._text)
+            eol = self._dominant_eol()
+            prefix = eol if at > 0 and not self._text[:at].endswith("\n") else ""
+            sep = " " if style == "--" else "-"
+            edits = [(at, at, prefix + self._switch_text(style, shown, sep, value, False) + eol)]
+        self._apply(edits)
+
+    def remove(self, name: str) -> int:
+        """Remove every active occurrence; returns how many.  Commented-out ones stay.
+
+        A switch alone on its line takes the whole line (and its trailing comment) with it;
+        a switch sharing its line with others takes only its own text and the blanks before it.
+        """
+        edits = []
+        for s in self.find(name):
+            line_start = self._line_starts[s.line - 1]
+            line_end = self._logical_line_end(s.end)
+            if _RE_ONLY_BLANK.match(self._text[line_start : s.start]) and _RE_BLANK_THEN_COMMENT.match(
+                self._text[s.end : self._eol_start(line_end)]
+            ):
+                edits.append((line_start, line_end, ""))
+            else:
+                before = re.search(_HS + r"\Z", self._text[line_start : s.start])
+                start = line_start + before.start() if before else s.start
+                edits.append((start, s.end, ""))
+        self._apply(edits)
+        return len(edits)
+
+    def write_with_backup(self, path: str | os.PathLike[str] | None = None, *, backup: bool = True) -> str | None:
+        """Write the text atomically (temp file, fsync, rename, fsync of the directory).
+
+        The existing file keeps its mode and owner and, with ``backup``, is first copied to
+        ``<file>.mailha-bak.<UTC timestamp>``.  Nothing is written when the file on disk already
+        holds this text.  Returns the backup's path, or ``None`` when no backup was made.
+        """
+        target = os.fspath(path if path is not None else self.path or "")
+        if not target:
+            raise ValueError("no path to write to")
+        data = self.render_bytes()
+        try:
+            st: os.stat_result | None = os.stat(target)
+            with open(target, "rb") as handle:
+                if handle.read() == data:
+                    return None
+        except FileNotFoundError:
+            st = None
+        directory = os.path.dirname(os.path.abspath(target))
+        backup_path = None
+        if backup and st is not None:
+            backup_path = _unique(f"{target}.mailha-bak.{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+            shutil.copy2(target, backup_path)
+            _chown_like(backup_path, st)
+            _fsync_path(backup_path)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.mailha-tmp.")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                if st is not None:
+                    os.fchmod(handle.fileno(), st.st_mode & 0o7777)
+                    _chown_like(handle.fileno(), st)
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        _fsync_path(directory)
+        self.path = target
+        self._original = self._text
+        return backup_path
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _reparse(self, text: str) -> None:
+        old = self._line_starts
+        self._line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
+        try:
+            self._switches = self._parse_switches(text)
+        except StartupFileError:
+            self._line_starts = old
+            raise
+        self._text = text
+
+    def _position(self, loc: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self._line_starts, loc)
+        return line, loc - self._line_starts[line - 1] + 1
+
+    def _parse_switches(self, text: str) -> list[Switch]:
+        g = _grammar()
+        pp = g["pp"]
+        try:
+            result = g["document"].parse_string(text, parse_all=True)
+        except pp.ParseBaseException as exc:
+            raise self._error(text, exc.loc) from None
+        switches: list[Switch] = []
+        for item in result:
+            if isinstance(item, _Tok):  # a comment line: does it hold commented-out switches?
+                marks = _RE_COMMENT_MARKS.match(item.text)
+                rest = item.text[marks.end() :] if marks else ""
+                if not rest.startswith(("--", "/")):
+                    continue
+                try:
+                    inner = g["commented"].parse_string(rest, parse_all=True)
+                except pp.ParseBaseException:
+                    continue
+                offset = item.loc + (marks.end() if marks else 0)
+                switches.extend(self._make_switch(list(group), offset, True) for group in inner)
+            else:
+                switches.append(self._make_switch(list(item), 0, False))
+        return switches
+
+    def _make_switch(self, toks: list[_Tok], offset: int, commented: bool) -> Switch:
+        head = toks[0]
+        style = "--" if head.text.startswith("--") else "/"
+        name = head.text[len(style) :]
+        start = head.loc + offset
+        line, column = self._position(start)
+        if len(toks) == 1:
+            return Switch(name, None, style, "", False, commented, start, start + len(head.text), None, None, line, column)
+        sep, raw = toks[1], toks[2]
+        quoted = len(raw.text) >= 2 and raw.text[0] in "\"'" and raw.text[-1] == raw.text[0]
+        value = raw.text[1:-1] if quoted else raw.text
+        vstart = raw.loc + offset
+        return Switch(name, value, style, sep.text, quoted, commented, start, vstart + len(raw.text), vstart, vstart + len(raw.text), line, column)
+
+    def _error(self, text: str, loc: int) -> StartupFileError:
+        loc = min(loc, len(text))
+        line, column = self._position(loc)
+        found = re.match(r"[^\s]*", text[loc:]).group(0)[:40]
+        line_text = text[self._line_starts[line - 1] : loc]
+        if found[:1] in ("'", '"'):
+            message = f"unterminated quoted value {found!r}"
+        elif _RE_ONLY_BLANK.match(line_text):
+            message = f"expected a switch (--name or /name) or a comment, found {found!r}"
+        elif found[:1] in ("=", "-") and re.search(r"[A-Za-z0-9_.]\Z", line_text):
+            message = f"missing value after {found[0]!r}"
+        elif found.startswith(("-", "/")):
+            message = f"malformed switch {found!r}"
+        else:
+            message = f"unexpected text {found!r} (quote a value that holds spaces)"
+        return StartupFileError(message, line=line, column=column, source=self.path)
+
+    def _logical_line_end(self, loc: int) -> int:
+        """Offset just past the line ending of the (continued) line holding ``loc``."""
+        pos = loc
+        while True:
+            nl = self._text.find("\n", pos)
+            if nl < 0:
+                return len(self._text)
+            eol_start = nl - 1 if nl > 0 and self._text[nl - 1] == "\r" else nl
+            if eol_start > 0 and self._text[eol_start - 1] == "\\" and nl >= loc:
+                pos = nl + 1  # a continuation: the logical line goes on
+                continue
+            return nl + 1
+
+    def _eol_start(self, line_end: int) -> int:
+        if self._text[:line_end].endswith("\r\n"):
+            return line_end - 2
+        if self._text[:line_end].endswith("\n"):
+            return line_end - 1
+        return line_end
+
+    def _dominant_eol(self) -> str:
+        crlf = self._text.count("\r\n")
+        return "\r\n" if crlf and crlf * 2 >= self._text.count("\n") else "\n"
+
+    def _dominant_style(self) -> str:
+        styles = [s.style for s in self._switches if not s.commented]
+        return "/" if styles and styles.count("/") * 2 > len(styles) else "--"
+
+    @staticmethod
+    def _switch_text(style: str, name: str, separator: str, value: str | None, quoted: bool) -> str:
+        if value is None:
+            return f"{style}{name}"
+        if not separator:
+            separator = " " if style == "--" else "-"
+        if quoted or _RE_NEEDS_QUOTES.search(value):
+            if '"' in value:
+                raise ValueError(f"cannot write a value holding both a double quote and a blank: {value!r}")
+            value = f'"{value}"'
+        return f"{style}{name}{separator}{value}"
+
+    def _apply(self, edits: Iterable[tuple[int, int, str]]) -> None:
+        text = self._text
+        for start, end, replacement in sorted(edits, reverse=True):
+            text = text[:start] + replacement + text[end:]
+        if text != self._text:
+            self._reparse(text)  # raises (and keeps the old text) if an edit broke the syntax
+
+
+def _unique(path: str) -> str:
+    candidate, n = path, 0
+    while os.path.lexists(candidate):
+        n += 1
+        candidate = f"{path}.{n}"
+    return candidate
+
+
+def _chown_like(target: int | str, st: os.stat_result) -> None:
+    try:
+        if isinstance(target, int):
+            os.fchown(target, st.st_uid, st.st_gid)
+        else:
+            os.chown(target, st.st_uid, st.st_gid)
+    except PermissionError:
+        pass  # not root: the file keeps our owner, as any editor would leave it
+
+
+def _fsync_path(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

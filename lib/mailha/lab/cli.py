@@ -1,0 +1,148 @@
+"""`mailha lab ...`: build, inspect, break and remove the lab cluster."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+from mailha.lab import cluster, lifecycle, network, nodecmd, state
+from mailha.lab.layout import Layout, lab_root
+from mailha.lab.preflight import LabError
+
+
+def _layout(nodes: int | None = None) -> Layout:
+    root = lab_root()
+    if nodes is None:
+        st = state.read(Layout(root=root))
+        nodes = st["nodes_count"] if st else 3
+    return Layout(root=root, nodes=nodes)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    if args.nodes < 2:
+        raise LabError("a cluster needs at least 2 nodes")
+    t0 = time.monotonic()
+    layout = _layout(args.nodes)
+    lifecycle.up(layout, token_ms=args.token)
+    print(f"lab up: {args.nodes} nodes ready in {time.monotonic() - t0:.1f}s "
+          f"(VIP for services: {layout.vip}, client netns: {layout.client_netns})")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    t0 = time.monotonic()
+    for note in lifecycle.down(_layout()):
+        print(note)
+    print(f"lab down in {time.monotonic() - t0:.1f}s")
+    return 0
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    argv = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not argv:
+        raise LabError("nothing to run: mailha lab exec NODE -- CMD...")
+    return subprocess.run(nodecmd.node_argv(_layout(), args.node, argv)).returncode
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    layout = _layout()
+    st = state.read(layout)
+    if st is None:
+        print("no lab is up")
+        return 3
+    print(f"{'node':8} {'power':6} {'cable':8} address")
+    on = cluster.powered_on_nodes(layout)
+    for node in layout.node_names():
+        cable = st["nodes"].get(node, {}).get("cable", "plugged")
+        print(f"{node:8} {'on' if node in on else 'off':6} {cable:8} {layout.node_address(node)}")
+    if args.xml:
+        out = nodecmd.run(layout, on[0], ["crm_mon", "--output-as=xml", "--inactive"]) if on else None
+        print(out.stdout if out else "")
+        return 0
+    if on:
+        print(nodecmd.run(layout, on[0], ["crm_mon", "-1", "--inactive"]).stdout, end="")
+    return 0
+
+
+def cmd_fail(args: argparse.Namespace) -> int:
+    lifecycle.power_request(_layout(), "off", args.node)
+    print(f"{args.node} powered off")
+    return 0
+
+
+def cmd_boot(args: argparse.Namespace) -> int:
+    lifecycle.power_request(_layout(), "on", args.node)
+    print(f"{args.node} powered on")
+    return 0
+
+
+def _set_cable(layout: Layout, node: str, plugged: bool) -> None:
+    with state.locked(layout) as st:
+        st["nodes"].setdefault(node, {})["cable"] = "plugged" if plugged else "pulled"
+    # A powered-off node has no carrier whatever its cable says.
+    network.set_link(layout, node, up=plugged and node in cluster.powered_on_nodes(layout))
+
+
+def cmd_partition(args: argparse.Namespace) -> int:
+    layout = _layout()
+    if args.node not in layout.node_names():
+        raise LabError(f"no such lab node: {args.node}")
+    _set_cable(layout, args.node, plugged=False)
+    print(f"{args.node} cut off from the other nodes and the client")
+    return 0
+
+
+def cmd_heal(args: argparse.Namespace) -> int:
+    layout = _layout()
+    for node in layout.node_names():
+        _set_cable(layout, node, plugged=True)
+    print("all cables plugged")
+    return 0
+
+
+def cmd_wait(args: argparse.Namespace) -> int:
+    cluster.wait_ready(_layout(), timeout=args.timeout)
+    print("all nodes online")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mailha lab", description=__doc__)
+    sub = parser.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("up", help="start the lab cluster")
+    p.add_argument("--nodes", type=int, default=3)
+    p.add_argument("--token", type=int, default=3000, help="corosync token timeout in ms")
+    p.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="remove everything the lab made").set_defaults(func=cmd_down)
+    p = sub.add_parser("status", help="who is on, who runs what")
+    p.add_argument("--xml", action="store_true", help="crm_mon XML instead of text")
+    p.set_defaults(func=cmd_status)
+    p = sub.add_parser("exec", help="run a command in a node (or 'client')")
+    p.add_argument("node")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_exec)
+    for name, func, text in (("fail", cmd_fail, "power a node off"), ("boot", cmd_boot, "power a node on"),
+                             ("partition", cmd_partition, "cut a node's network cable")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("node")
+        p.set_defaults(func=func)
+    sub.add_parser("heal", help="plug every cable back").set_defaults(func=cmd_heal)
+    p = sub.add_parser("wait", help="wait until every node is online")
+    p.add_argument("--timeout", type=float, default=120)
+    p.set_defaults(func=cmd_wait)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except LabError as exc:
+        print(f"mailha lab: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,108 @@
+"""Cluster-level helpers: the seed CIB, status reads and bounded waits."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from typing import Callable
+from xml.sax.saxutils import quoteattr
+
+from mailha.lab import crmmon, nodecmd, procs, state
+from mailha.lab.layout import Layout
+from mailha.lab.preflight import LabError
+
+FENCE_DEVICE = "fence-lab"
+
+
+def seed_cib(layout: Layout) -> str:
+    """The CIB every node starts with: fencing on, the lab fence device, stickiness."""
+    hosts = " ".join(layout.node_names())
+    return f"""<cib crm_feature_set="3.16.2" validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
+  <configuration>
+    <crm_config>
+      <cluster_property_set id="cib-bootstrap-options">
+        <nvpair id="opt-cluster-name" name="cluster-name" value="mailha-lab"/>
+        <nvpair id="opt-stonith-enabled" name="stonith-enabled" value="true"/>
+        <nvpair id="opt-stonith-timeout" name="stonith-timeout" value="60s"/>
+      </cluster_property_set>
+    </crm_config>
+    <nodes/>
+    <resources>
+      <primitive id="{FENCE_DEVICE}" class="stonith" type="fence_mailha_lab">
+        <instance_attributes id="{FENCE_DEVICE}-ia">
+          <nvpair id="{FENCE_DEVICE}-hosts" name="pcmk_host_list" value={quoteattr(hosts)}/>
+          <nvpair id="{FENCE_DEVICE}-socket" name="power_socket" value={quoteattr(layout.power_socket)}/>
+        </instance_attributes>
+        <operations>
+          <op id="{FENCE_DEVICE}-monitor" name="monitor" interval="60s"/>
+        </operations>
+      </primitive>
+    </resources>
+    <constraints/>
+    <rsc_defaults>
+      <meta_attributes id="rsc-options">
+        <nvpair id="rsc-options-stickiness" name="resource-stickiness" value="100"/>
+      </meta_attributes>
+    </rsc_defaults>
+  </configuration>
+  <status/>
+</cib>
+"""
+
+
+def powered_on_nodes(layout: Layout) -> list[str]:
+    st = state.read(layout) or {"nodes": {}}
+    return [n for n in layout.node_names()
+            if procs.is_alive(st["nodes"].get(n, {}).get("pid"), st["nodes"].get(n, {}).get("start"))]
+
+
+def status(layout: Layout, node: str | None = None) -> crmmon.ClusterStatus:
+    """crm_mon as seen from node (default: the first powered-on node)."""
+    nodes = [node] if node else powered_on_nodes(layout)
+    if not nodes:
+        raise LabError("no lab node is powered on")
+    out = nodecmd.run(layout, nodes[0], ["crm_mon", "--output-as=xml", "--inactive", "--fence-history=1"],
+                      timeout=30)
+    if out.returncode != 0:
+        raise LabError(f"crm_mon on {nodes[0]} failed: {out.stderr.strip() or out.stdout.strip()}")
+    return crmmon.parse(out.stdout)
+
+
+def try_status(layout: Layout, node: str | None = None) -> crmmon.ClusterStatus | None:
+    try:
+        return status(layout, node)
+    except (LabError, subprocess.TimeoutExpired, Exception):  # noqa: B014 - any failure means "not yet"
+        return None
+
+
+def wait_for(what: str, check: Callable[[], object], timeout: float, interval: float = 0.5) -> object:
+    """Poll check() until it returns something truthy; bounded in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise LabError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def all_online(layout: Layout, st: crmmon.ClusterStatus | None) -> bool:
+    return bool(st and st.have_quorum and st.dc
+                and st.online_nodes() == sorted(layout.node_names())
+                and st.running_on(FENCE_DEVICE))
+
+
+def wait_ready(layout: Layout, timeout: float = 120) -> crmmon.ClusterStatus:
+    """Every node online, quorum, a DC, and the fence device started."""
+    def ready():
+        st = try_status(layout)
+        return st if all_online(layout, st) else None
+    return wait_for("all lab nodes online with quorum and fencing", ready, timeout)  # type: ignore[return-value]
+
+
+def cibadmin(layout: Layout, node: str, *args: str, xml: str | None = None) -> None:
+    argv = ["cibadmin", *args] + (["--xml-pipe"] if xml is not None else [])
+    out = nodecmd.run(layout, node, argv, input=xml, timeout=60)
+    if out.returncode != 0:
+        raise LabError(f"cibadmin {' '.join(args)} failed: {out.stderr.strip()}")

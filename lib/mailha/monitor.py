@@ -1,0 +1,98 @@
+"""Monitor depths shared by every agent.
+
+The levels follow seed 004's agents, in Pacemaker's terms:
+
+1. first level, every monitor: the instance's processes exist (cheap: no network);
+2. second level: the service answers its protocol on its address.  It runs every
+   ``second_level_monitor``-th monitor (1 = every time, 0 = never; the cadence counter lives in
+   ``HA_RSCTMP``), and every time when ``OCF_CHECK_LEVEL`` >= 10;
+3. synthetic transaction (log in as a test user) with the second level when a test user is
+   configured, and every time when ``OCF_CHECK_LEVEL`` >= 20;
+4. ``monitor_program``: the admin's own check, run after the others pass, with seed 004's exit
+   codes: 0 or 110 running, 1 or 100 not running, anything else an error.
+
+A probe (interval 0) asks only "is it running here?": first level only.
+"""
+
+from __future__ import annotations
+
+from .ocf.codes import GenericError, Rc
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Callable, Sequence
+
+    from .ocf.agent import Context
+
+PROGRAM_RUNNING = (0, 110)
+PROGRAM_STOPPED = (1, 100)
+CHECK_LEVEL_SERVICE = 10
+CHECK_LEVEL_TRANSACTION = 20
+#: Share of the remaining budget one deep check may use, so a hung service is reported
+#: as a failure by us rather than as a timeout by Pacemaker.
+CHECK_SHARE = 0.8
+
+
+class MonitorPlan:
+    """What one agent checks at each level.  Deep checks get a timeout in seconds and raise
+    :class:`~mailha.ocf.codes.OcfError` on failure."""
+
+    def __init__(self, running: Callable[[], bool], service: Callable[[float], None] | None = None,
+                 transaction: Callable[[float], None] | None = None, every: int = 1,
+                 program: Sequence[str] | None = None) -> None:
+        self.running = running
+        self.service = service
+        self.transaction = transaction
+        self.every = every
+        self.program = program
+
+
+def levels_due(ctx: Context, every: int) -> tuple[bool, bool]:
+    """Which deep levels this monitor runs: (service, transaction)."""
+    if ctx.check_level >= CHECK_LEVEL_TRANSACTION:
+        return True, True
+    if ctx.check_level >= CHECK_LEVEL_SERVICE:
+        return True, False
+    if every <= 0:
+        return False, False
+    due = ctx.state.tick("monitor_count") % every == 0
+    return due, due
+
+
+def run(ctx: Context, plan: MonitorPlan) -> int:
+    """Run the levels of *plan* that are due and return the OCF result."""
+    if not plan.running():
+        return Rc.NOT_RUNNING
+    if ctx.is_probe:
+        return Rc.SUCCESS
+    service_due, transaction_due = levels_due(ctx, plan.every)
+    if service_due and plan.service is not None:
+        plan.service(ctx.budget.share(CHECK_SHARE))
+    if transaction_due and plan.transaction is not None:
+        plan.transaction(ctx.budget.share(CHECK_SHARE))
+    if plan.program:
+        return run_program(ctx, plan.program)
+    return Rc.SUCCESS
+
+
+def reset(ctx: Context) -> None:
+    """Forget the cadence (after start): the first monitor then runs every level."""
+    ctx.state.clear()
+
+
+def run_program(ctx: Context, argv: Sequence[str]) -> int:
+    """Run the admin's monitor program within the budget and map its exit code."""
+    from .run import run_command
+
+    timeout = ctx.budget.share(CHECK_SHARE)
+    result = run_command(argv, timeout, env=ctx.environ)
+    ctx.log.debug("monitor_program exited %d: %s", result.returncode, result.last_line)
+    if result.timed_out:
+        raise GenericError(f"monitor_program {argv[0]} gave no answer within {timeout:.1f}s")
+    if result.returncode in PROGRAM_RUNNING:
+        return Rc.SUCCESS
+    if result.returncode in PROGRAM_STOPPED:
+        ctx.log.warning("monitor_program %s reports the service down: %s", argv[0], result.last_line)
+        return Rc.NOT_RUNNING
+    raise GenericError(f"monitor_program {argv[0]} exited {result.returncode} (state unknown): "
+                       f"{result.last_line}")

@@ -1,0 +1,239 @@
+"""Declaring an agent and running one action of it.
+
+An agent is a declaration (name, descriptions, :class:`~mailha.ocf.params.Param` list,
+:class:`Action` list) plus handlers registered with :meth:`Agent.handler`.  :meth:`Agent.run`
+does what every agent must do and no agent should write again: choose the action, answer
+``meta-data``/``usage``, parse parameters, set up logging and the time budget, run the checks,
+call the handler, and turn whatever happens into an exit code and at most one exit reason.
+No Python traceback ever reaches Pacemaker.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from .codes import NotInstalled, OcfError, Rc, Unimplemented, one_line
+from .params import parse_params, unknown_params
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Callable, Mapping, Sequence
+
+    from .budget import Budget
+    from .log import Logger
+    from .params import Param, Params
+    from .state import StateFile
+
+    Handler = Callable[["Context"], "int | None"]
+    Check = Callable[[Params], None]
+
+#: Actions OCF defines; asking for one an agent lacks gives OCF_ERR_UNIMPLEMENTED.
+OCF_ACTIONS = ("start", "stop", "monitor", "validate-all", "meta-data", "usage", "status",
+               "promote", "demote", "notify", "reload", "reload-agent", "migrate_to",
+               "migrate_from", "recover", "methods")
+
+
+class Action:
+    """An action as advertised in the metadata, with its advised timeout in seconds."""
+
+    __slots__ = ("name", "timeout", "interval", "depth")
+
+    def __init__(self, name: str, timeout: float, interval: float | None = None,
+                 depth: int | None = None) -> None:
+        self.name = name
+        self.timeout = timeout
+        self.interval = interval
+        self.depth = depth
+
+
+class Context:
+    """Everything a handler needs about the current invocation."""
+
+    def __init__(self, agent: Agent, action: str, environ: Mapping[str, str], params: Params,
+                 budget: Budget, log: Logger) -> None:
+        self.agent = agent
+        self.action = action
+        self.environ = environ
+        self.params = params
+        self.budget = budget
+        self.log = log
+        self.instance = environ.get("OCF_RESOURCE_INSTANCE", "") or agent.name
+        self.interval_ms = _int_or_none(environ.get("OCF_RESKEY_CRM_meta_interval"))
+        self.check_level = _int_or_none(environ.get("OCF_CHECK_LEVEL")) or 0
+        self._state: StateFile | None = None
+
+    @property
+    def is_probe(self) -> bool:
+        """A one-time monitor (interval 0): "is it running here?", asked on every node."""
+        return self.action == "monitor" and self.interval_ms == 0
+
+    @property
+    def state(self) -> StateFile:
+        """Per-resource state under ``HA_RSCTMP`` (created on first use)."""
+        if self._state is None:
+            from .state import StateFile
+
+            self._state = StateFile(self.agent.name, self.instance, self.environ)
+        return self._state
+
+
+def _int_or_none(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
+class Agent:
+    """An OCF resource agent, declared."""
+
+    def __init__(self, name: str, shortdesc: str, longdesc: str, params: Sequence[Param],
+                 actions: Sequence[Action], version: str = "1.0") -> None:
+        self.name = name
+        self.shortdesc = shortdesc
+        self.longdesc = longdesc
+        self.params = list(params)
+        self.actions = list(actions)
+        self.version = version
+        self.handlers: dict[str, Handler] = {}
+        #: Rules across parameters that hold on every node; they raise ``Misconfigured``.
+        self.checks: list[Check] = []
+        #: Checks of this node (binaries, files, mounts); they raise ``NotInstalled``.  Run
+        #: for start and validate-all only: monitor and stop must work with storage unmounted.
+        self.local_checks: list[Check] = []
+        self._redact: Callable[[str], str] = str
+
+    # -- declaration ------------------------------------------------------------------------
+
+    def handler(self, action: str) -> Callable[[Handler], Handler]:
+        """Decorator registering the function that implements *action*."""
+        def register(func: Handler) -> Handler:
+            self.handlers[action] = func
+            return func
+        return register
+
+    def check(self, func: Check) -> Check:
+        self.checks.append(func)
+        return func
+
+    def local_check(self, func: Check) -> Check:
+        self.local_checks.append(func)
+        return func
+
+    def declaration_errors(self) -> list[str]:
+        """Mistakes in the declaration (the test suite asserts there are none)."""
+        errors = [e for p in self.params for e in p.declaration_errors()]
+        names = [p.name for p in self.params]
+        errors += [f"parameter {n} declared twice" for n in set(names) if names.count(n) > 1]
+        for action in self.actions:
+            if action.name not in ("meta-data", "validate-all", "usage") and action.name not in self.handlers:
+                errors.append(f"action {action.name} is advertised but has no handler")
+        return errors
+
+    # -- running ----------------------------------------------------------------------------
+
+    def usage(self) -> str:
+        names = sorted({a.name for a in self.actions} | {"meta-data", "usage", "validate-all"})
+        return f"usage: {self.name} {{{'|'.join(names)}}}\n"
+
+    def metadata(self) -> str:
+        from .metadata import render
+
+        return render(self)
+
+    def action_timeout(self, name: str) -> float:
+        for action in self.actions:
+            if action.name == name:
+                return action.timeout
+        return 20.0
+
+    def run(self, argv: Sequence[str], environ: Mapping[str, str]) -> int:
+        """Run one action and return its exit code; never raises."""
+        action = argv[1] if len(argv) > 1 else environ.get("__OCF_ACTION", "")
+        if action == "meta-data":
+            return self._print(self.metadata())
+        if action in ("usage", "help", "methods", "-h", "--help"):
+            return self._print(self.usage())
+        if not action:
+            sys.stderr.write(self.usage())
+            return Rc.ERR_ARGS
+
+        from . import log as ocflog
+
+        instance = environ.get("OCF_RESOURCE_INSTANCE", "") or self.name
+        logger = ocflog.setup(self.name, instance, environ)
+        started = time.monotonic()
+        self._redact = str
+        try:
+            rc = self._dispatch(action, environ)
+        except OcfError as err:
+            rc = self._failed(action, environ, err)
+        except Exception as err:  # noqa: BLE001 - the contract: no traceback reaches Pacemaker
+            import traceback
+
+            self._log.debug("internal error:\n%s", traceback.format_exc())
+            self._exit_reason(environ, f"internal error in {action}: {type(err).__name__}: {err}")
+            rc = Rc.ERR_GENERIC
+        except KeyboardInterrupt:
+            self._exit_reason(environ, f"{action} interrupted")
+            rc = Rc.ERR_GENERIC
+        getattr(self, "_log", logger).debug("%s finished with rc %d after %.3fs", action, rc,
+                                            time.monotonic() - started)
+        return rc
+
+    def _dispatch(self, action: str, environ: Mapping[str, str]) -> int:
+        from . import log as ocflog
+        from .budget import Budget
+
+        instance = environ.get("OCF_RESOURCE_INSTANCE", "") or self.name
+        self._log = ocflog.setup(self.name, instance, environ)
+        if action != "validate-all" and action not in self.handlers:
+            if action in OCF_ACTIONS:
+                raise Unimplemented(f"action '{action}' is not implemented by {self.name}")
+            raise Unimplemented(f"unknown action {one_line(action, 40)!r}: {self.usage().strip()}")
+
+        params = parse_params(self.params, environ, instance)
+        level = params.log_level if "log_level" in params.as_dict() else None
+        self._log = ocflog.setup(self.name, instance, environ, level, params.secret_values)
+        self._redact = self._log.redact
+        budget = Budget.from_env(environ, self.action_timeout(action))
+        ctx = Context(self, action, environ, params, budget, self._log)
+
+        for check in self.checks:
+            check(params)
+        if action in ("start", "validate-all"):
+            for name in unknown_params(self.params, environ):
+                self._log.warning("unknown parameter '%s' is ignored: is it misspelt?", name)
+            for check in self.local_checks:
+                check(params)
+        if action == "validate-all" and action not in self.handlers:
+            return Rc.SUCCESS
+        result = self.handlers[action](ctx)
+        return Rc.SUCCESS if result is None else int(result)
+
+    def _failed(self, action: str, environ: Mapping[str, str], err: OcfError) -> int:
+        probe = action == "monitor" and environ.get("OCF_RESKEY_CRM_meta_interval") == "0"
+        if err.rc == Rc.NOT_RUNNING or (probe and isinstance(err, NotInstalled)):
+            # A probe asks "is it running here?": files on unmounted shared storage mean no.
+            self._log.info("not running: %s", err.reason)
+            return Rc.NOT_RUNNING
+        self._log.error("%s failed: %s", action, err.reason)
+        self._exit_reason(environ, err.reason)
+        return err.rc
+
+    def _exit_reason(self, environ: Mapping[str, str], reason: str) -> None:
+        prefix = environ.get("OCF_EXIT_REASON_PREFIX", "ocf-exit-reason:")
+        sys.stderr.write(f"{prefix}{one_line(self._redact(reason))}\n")
+        sys.stderr.flush()
+
+    @staticmethod
+    def _print(text: str) -> int:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return Rc.SUCCESS
+
+    def main(self) -> None:
+        """Entry point of an agent executable."""
+        sys.exit(self.run(sys.argv, os.environ))

@@ -1,0 +1,130 @@
+"""What every probe shares: a connected socket within a deadline, TLS, and error translation.
+
+The standard library clients (smtplib, imaplib, poplib, http.client) put one timeout on each
+socket operation, so a server that trickles a byte now and then could hold them far past the
+probe's timeout.  :class:`Watchdog` enforces the overall deadline: when it passes, it shuts the
+socket down from a timer thread, which ends any blocked read at once.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import TYPE_CHECKING, Iterator
+
+from . import NETWORK, REFUSED, TIMEOUT, TLS, ProbeError
+
+if TYPE_CHECKING:
+    import ssl
+
+
+def tls_context(ca_file: str | None) -> "ssl.SSLContext":
+    """Verify against *ca_file* when given; otherwise encrypt without verifying.
+
+    Cluster services commonly use self-signed certificates, and a probe checks that the service
+    answers, not who it is, so verification is opt-in.
+    """
+    import ssl  # about 17 ms: only probes that use TLS pay for it
+
+    if ca_file:
+        context = ssl.create_default_context(cafile=ca_file)
+        context.check_hostname = False  # probes address the service by IP, not by name
+    else:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def remaining(deadline: float) -> float:
+    """Seconds left until *deadline* (a ``time.monotonic()`` value); raises once it has passed."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise socket.timeout("deadline passed")
+    return left
+
+
+def connect(host: str, port: int, deadline: float) -> socket.socket:
+    """A TCP connection to *host*:*port* (IPv4, IPv6 or a name), made before *deadline*."""
+    return socket.create_connection((host, port), timeout=remaining(deadline))
+
+
+def start_tls(sock: socket.socket, deadline: float, ca_file: str | None, host: str) -> socket.socket:
+    """Run the TLS handshake on *sock* before *deadline*; return the TLS socket."""
+    sock.settimeout(remaining(deadline))
+    server_hostname = None if _is_ip(host) else host  # SNI takes names only
+    return tls_context(ca_file).wrap_socket(sock, server_hostname=server_hostname)
+
+
+def _is_ip(host: str) -> bool:
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+            return True
+        except OSError:
+            pass
+    return False
+
+
+class Watchdog:
+    """Shut *sock* down when *deadline* passes, unblocking whatever reads or writes it."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.fired = False
+        self._sock: socket.socket | None = None
+        self._timer = None
+
+    def watch(self, sock: socket.socket) -> socket.socket:
+        import threading  # about 2 ms; only the standard-library probes need a watchdog
+
+        self._sock = sock
+        self._timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+        return sock
+
+    def _fire(self) -> None:
+        self.fired = True
+        sock = self._sock
+        if sock is not None:
+            try:
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket, even under TLS
+            except OSError:
+                pass
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+def translate(error: BaseException, service: str, host: str, port: int, watchdog: Watchdog | None = None) -> ProbeError:
+    """Turn a socket/TLS/library exception into a :class:`ProbeError` with a clear reason."""
+    if isinstance(error, ProbeError):
+        return error
+    if (watchdog is not None and watchdog.fired) or isinstance(error, (socket.timeout, TimeoutError)):
+        return ProbeError(service, host, port, "no answer within the timeout", TIMEOUT)
+    if isinstance(error, ConnectionRefusedError):
+        return ProbeError(service, host, port, "connection refused", REFUSED)
+    ssl_error = _ssl_error_type()
+    if ssl_error is not None and isinstance(error, ssl_error):
+        reason = getattr(error, "reason", None) or getattr(error, "verify_message", None) or error
+        return ProbeError(service, host, port, f"TLS handshake failed: {reason}", TLS)
+    if isinstance(error, socket.gaierror):
+        return ProbeError(service, host, port, f"cannot resolve host: {error.strerror}", NETWORK)
+    if isinstance(error, EOFError) or isinstance(error, ConnectionError):
+        return ProbeError(service, host, port, "connection closed by the server", NETWORK)
+    if isinstance(error, OSError):
+        return ProbeError(service, host, port, error.strerror or str(error) or type(error).__name__, NETWORK)
+    return ProbeError(service, host, port, f"{type(error).__name__}: {error}")
+
+
+def _ssl_error_type() -> type | None:
+    import sys
+
+    ssl = sys.modules.get("ssl")  # if ssl was never imported, no TLS error can have happened
+    return ssl.SSLError if ssl is not None else None
+
+
+def lines(text: str) -> Iterator[str]:
+    return (line for line in text.splitlines() if line)

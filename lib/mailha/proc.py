@@ -1,0 +1,540 @@
+"""Process discovery and stop escalation for one instance of a service.
+
+Discovery (:func:`find`) is on every monitor's path, so it reads ``/proc`` directly: importing
+psutil alone costs about 35 ms on a small machine, most of a whole monitor's budget.  Stopping
+(:func:`stop`) is rare and uses psutil, imported on demand.
+
+An instance is described by a :class:`ProcessMatch`: the binary, plus strings that must all appear
+in its command line (typically the instance directory).  Those strings match whole path
+components, so the instance ``/srv/a`` never sees the one in ``/srv/ab``.
+
+Robust to: stale pid files and reused pids (the pid must still match the binary and command
+line), processes vanishing mid-scan, zombies (not running), kernel threads (never match),
+processes in uninterruptible sleep (D state: running; reading their command line could block,
+so it is read with a bound).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Iterable
+
+if TYPE_CHECKING:
+    import psutil
+
+PF_KTHREAD = 0x00200000  # task flag of kernel threads (include/linux/sched.h)
+PID_MAX = 4194304  # the kernel's upper limit for pid_max
+# Characters that continue a path component or a word; a match must not be followed or
+# preceded by one of these, so "/srv/a" matches "/srv/a/x" and "-D/srv/a" but not "/srv/ab".
+_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+D_STATE_READ_TIMEOUT = 0.5  # seconds to wait for the command line of a D-state process
+
+
+class ProcError(Exception):
+    """Base class of this module's errors."""
+
+
+# --- pid files -----------------------------------------------------------------------------
+
+
+def read_pid(path: str) -> int | None:
+    """The pid in a pid file, or None when the file is missing, unreadable, empty or garbage."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)  # a pid file holds one number; never read a huge file
+    except (OSError, ValueError):
+        return None
+    text = head.split(b"\n", 1)[0].strip()
+    if not text.isdigit() or len(text) > 7:
+        return None
+    pid = int(text)
+    return pid if 0 < pid <= PID_MAX else None
+
+
+def write_pid(path: str, pid: int | None = None) -> None:
+    """Write *pid* (default: this process) atomically: readers never see a partial file."""
+    pid = os.getpid() if pid is None else pid
+    if not 0 < pid <= PID_MAX:
+        raise ValueError(f"not a pid: {pid}")
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w") as f:
+            f.write(f"{pid}\n")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# --- reading /proc -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProcInfo:
+    """A process as read from ``/proc``.
+
+    ``start_ticks`` (start time since boot, in clock ticks) identifies the process together
+    with its pid: a reused pid has a different start time.  ``argv`` is None when the command
+    line could not be read in time (a D-state process).
+    """
+
+    pid: int
+    ppid: int
+    comm: str
+    state: str  # R, S, D, T, t, Z, I ... as in ps
+    start_ticks: int
+    uid: int
+    exe: str | None
+    argv: tuple[str, ...] | None
+
+    @property
+    def cmdline(self) -> str:
+        return " ".join(self.argv) if self.argv is not None else f"[{self.comm}]"
+
+    def is_same(self) -> bool:
+        """True while this very process (same pid and start time) exists and is not a zombie."""
+        stat = _read_stat(self.pid)
+        return stat is not None and stat[3] == self.start_ticks and stat[2] != "Z"
+
+
+def _read_stat(pid: int) -> tuple[str, int, str, int, int] | None:
+    """(comm, ppid, state, start_ticks, flags) from ``/proc/PID/stat``; None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    # comm may contain spaces and parentheses: it ends at the LAST ")".
+    open_paren, close_paren = data.find(b"("), data.rfind(b")")
+    if open_paren < 0 or close_paren < open_paren:
+        return None
+    fields = data[close_paren + 2 :].split()
+    if len(fields) < 20:
+        return None
+    comm = data[open_paren + 1 : close_paren].decode("utf-8", "replace")
+    # fields[0] is field 3 of proc(5): state; ppid is 4, flags 9, starttime 22.
+    return comm, int(fields[1]), fields[0].decode("ascii", "replace"), int(fields[19]), int(fields[6])
+
+
+def _read_cmdline(pid: int) -> tuple[str, ...]:
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        data = f.read()
+    if data.endswith(b"\0"):
+        data = data[:-1]
+    # A process that rewrote its argv into one string (setproctitle) has no NULs: keep it whole.
+    return tuple(a.decode("utf-8", "surrogateescape") for a in data.split(b"\0")) if data else ()
+
+
+def _read_cmdline_bounded(pid: int, timeout: float) -> tuple[str, ...] | None:
+    """Read the command line in a helper thread, giving up after *timeout* seconds.
+
+    Reading ``/proc/PID/cmdline`` takes the target's memory-map lock; if that process is stuck
+    in D state holding it, the read blocks too (the classic "ps hangs").  The read is killable,
+    so an abandoned daemon thread ends when this process exits.
+    """
+    import threading
+
+    result: list[tuple[str, ...] | None] = [None]
+
+    def read() -> None:
+        try:
+            result[0] = _read_cmdline(pid)
+        except OSError:
+            pass
+
+    reader = threading.Thread(target=read, name=f"cmdline-{pid}", daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return result[0]
+
+
+def read_process(pid: int, *, need_argv: bool = True) -> ProcInfo | None:
+    """Read one process; None if it does not exist (or vanished while being read)."""
+    stat = _read_stat(pid)
+    if stat is None:
+        return None
+    comm, ppid, state, start_ticks, flags = stat
+    try:
+        uid = os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
+    exe: str | None
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+        if exe.endswith(" (deleted)"):  # binary replaced by an upgrade: still the same daemon
+            exe = exe[: -len(" (deleted)")]
+    except OSError:  # kernel thread, zombie, or not ours to see
+        exe = None
+    argv: tuple[str, ...] | None = ()
+    if need_argv and state != "Z" and not flags & PF_KTHREAD:
+        try:
+            if state == "D":
+                argv = _read_cmdline_bounded(pid, D_STATE_READ_TIMEOUT)
+            else:
+                argv = _read_cmdline(pid)
+        except OSError:
+            return None
+    return ProcInfo(pid, ppid, comm, state, start_ticks, uid, exe, argv)
+
+
+def _pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+# --- matching ------------------------------------------------------------------------------
+
+
+def contains_component(text: str, needle: str) -> bool:
+    """True if *needle* occurs in *text* bounded by non-word characters on both sides.
+
+    Word characters are letters, digits, ``_``, ``.`` and ``-``: ``/srv/a`` is found in
+    ``/srv/a``, ``/srv/a/slapd.d`` and ``-F/srv/a``, never in ``/srv/ab`` or ``/srv/a.old``.
+    """
+    if not needle:
+        return True
+    start = text.find(needle)
+    while start >= 0:
+        end = start + len(needle)
+        before_ok = start == 0 or text[start - 1] not in _WORD or needle[0] not in _WORD
+        after_ok = end == len(text) or text[end] not in _WORD or needle[-1] not in _WORD
+        if before_ok and after_ok:
+            return True
+        start = text.find(needle, start + 1)
+    return False
+
+
+@dataclass(frozen=True)
+class ProcessMatch:
+    """Which processes belong to one instance of a service.
+
+    ``exe_names``: binaries, as basenames (``ns-slapd``, matched against the executable, argv[0]
+    and the kernel's 15-character ``comm``) or absolute paths (``/usr/sbin/slapd``, matched
+    against the executable and argv[0]).  ``cmdline_contains``: strings that must ALL appear in
+    the command line as whole path components (see :func:`contains_component`), e.g. the
+    instance directory.  ``pidfile``: checked first.  ``user``: a name or uid the process must
+    run as.
+    """
+
+    exe_names: tuple[str, ...]
+    cmdline_contains: tuple[str, ...] = ()
+    pidfile: str | None = None
+    user: str | int | None = None
+    _paths: frozenset[str] = field(init=False, repr=False, compare=False)
+    _bases: frozenset[str] = field(init=False, repr=False, compare=False)
+    _comms: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = (self.exe_names,) if isinstance(self.exe_names, str) else tuple(self.exe_names)
+        needles = (self.cmdline_contains,) if isinstance(self.cmdline_contains, str) else tuple(self.cmdline_contains)
+        if not names or not all(names):
+            raise ValueError("ProcessMatch needs at least one executable name")
+        # "/srv/a/" and "/srv/a" name the same directory.
+        needles = tuple(n.rstrip("/") if len(n) > 1 else n for n in needles)
+        object.__setattr__(self, "exe_names", names)
+        object.__setattr__(self, "cmdline_contains", needles)
+        paths = {n for n in names if "/" in n}
+        paths |= {os.path.realpath(n) for n in paths}  # /usr/sbin/slapd may be a symlink
+        object.__setattr__(self, "_paths", frozenset(paths))
+        object.__setattr__(self, "_bases", frozenset(n for n in names if "/" not in n))
+        # The kernel's comm: the executable's (or script's) basename, cut to 15 characters.
+        object.__setattr__(self, "_comms", frozenset(os.path.basename(n)[:15] for n in names))
+
+    def _uid(self) -> int | None:
+        if self.user is None or isinstance(self.user, int):
+            return self.user
+        if self.user.isdigit():
+            return int(self.user)
+        import pwd
+
+        try:
+            return pwd.getpwnam(self.user).pw_uid
+        except KeyError:
+            return -1  # an unknown user owns no process
+
+    def exe_matches(self, comm: str, exe: str | None, argv: tuple[str, ...] | None) -> bool:
+        """Is this the binary?  For a ``#!`` script the kernel runs the interpreter, with the
+        script's path as argv[1] and its name as comm, so that counts too."""
+        argv = argv or ()
+        if self._paths:
+            if exe in self._paths or (argv and argv[0] in self._paths):
+                return True
+            if len(argv) > 1 and argv[1] in self._paths and comm == os.path.basename(argv[1])[:15]:
+                return True
+        if self._bases:
+            if exe is not None and os.path.basename(exe) in self._bases:
+                return True
+            if argv and os.path.basename(argv[0]) in self._bases:
+                return True
+            if comm in self._comms:
+                return True
+        return False
+
+    def matches(self, info: ProcInfo, uid: int | None = None) -> bool:
+        """Does *info* belong to this instance?  Zombies and kernel threads never do."""
+        if info.state == "Z" or info.argv == ():
+            return False
+        if uid is not None and info.uid != uid:
+            return False
+        if not self.exe_matches(info.comm, info.exe, info.argv):
+            return False
+        if info.argv is None:  # command line unreadable (D state): cannot tell the instance
+            return not self.cmdline_contains
+        return all(any(contains_component(arg, n) for arg in info.argv) for n in self.cmdline_contains)
+
+
+def _may_match(match: ProcessMatch, comm: str, pid: int) -> bool:
+    """Cheap pre-filter before reading a command line: comm or executable might match."""
+    if comm in match._comms:
+        return True
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return False
+    if exe.endswith(" (deleted)"):
+        exe = exe[: -len(" (deleted)")]
+    return exe in match._paths or os.path.basename(exe) in match._bases
+
+
+def find(match: ProcessMatch, *, every: bool = False) -> list[ProcInfo]:
+    """The running processes of the instance described by *match*.
+
+    The pid file comes first: if it names a live process that matches, that process is the
+    answer (cheap, for monitors) -- or, with *every*, the first of the list.  Otherwise, or with
+    *every*, the process table is scanned.  A stale pid file or a reused pid never counts.
+    """
+    uid = match._uid()
+    found: list[ProcInfo] = []
+    if match.pidfile:
+        pid = read_pid(match.pidfile)
+        info = read_process(pid) if pid is not None else None
+        if info is not None and info.argv is None and info.state == "D":
+            # Cannot read the command line of a D-state process: the pid file and the
+            # executable vouch for it; it counts as running.
+            if (uid is None or info.uid == uid) and match.exe_matches(info.comm, info.exe, ()):
+                found.append(info)
+        elif info is not None and match.matches(info, uid):
+            found.append(info)
+        if found and not every:
+            return found
+    seen = {p.pid for p in found}
+    for pid in _pids():
+        if pid in seen:
+            continue
+        stat = _read_stat(pid)
+        if stat is None:  # vanished since listdir
+            continue
+        comm, _ppid, state, _start, flags = stat
+        if state == "Z" or flags & PF_KTHREAD or not _may_match(match, comm, pid):
+            continue
+        info = read_process(pid)
+        if info is not None and match.matches(info, uid):
+            found.append(info)
+    return found
+
+
+def children(pid: int) -> list[ProcInfo]:
+    """All live descendants of *pid*, read from /proc (ppid links)."""
+    by_parent: dict[int, list[int]] = {}
+    for other in _pids():
+        stat = _read_stat(other)
+        if stat is not None and stat[2] != "Z":
+            by_parent.setdefault(stat[1], []).append(other)
+    result: list[ProcInfo] = []
+    todo = list(by_parent.get(pid, ()))
+    while todo and len(result) < 100_000:
+        child = todo.pop()
+        info = read_process(child, need_argv=False)
+        if info is not None:
+            result.append(info)
+            todo.extend(by_parent.get(child, ()))
+    return result
+
+
+# --- stopping ------------------------------------------------------------------------------
+
+
+@dataclass
+class StopResult:
+    """What :func:`stop` had to do.
+
+    ``steps`` lists the escalation steps taken, in order, from ``"graceful"``, ``"term"`` and
+    ``"kill"``.  ``survivors`` holds ``(pid, state)`` of processes still alive at the end --
+    typically ``D`` (uninterruptible sleep, which even SIGKILL cannot end until the kernel call
+    returns).  ``graceful_error`` is the message of an exception the graceful action raised.
+    """
+
+    pids: tuple[int, ...] = ()
+    steps: list[str] = field(default_factory=list)
+    termed: tuple[int, ...] = ()
+    killed: tuple[int, ...] = ()
+    survivors: tuple[tuple[int, str], ...] = ()
+    seconds: float = 0.0
+    graceful_error: str | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return not self.survivors
+
+    def describe(self) -> str:
+        """One line for a log or an exit reason."""
+        how = " then ".join(self.steps) or "nothing to do"
+        text = f"stopped {len(self.pids)} process(es) by {how} in {self.seconds:.1f}s"
+        if self.killed:
+            text += f"; SIGKILL needed for pid(s) {', '.join(map(str, self.killed))}"
+        if self.graceful_error:
+            text += f"; graceful stop failed: {self.graceful_error}"
+        if self.survivors:
+            states = ", ".join(f"{pid} ({_STATE_NAMES.get(s, s)})" for pid, s in self.survivors)
+            text = f"could not stop pid(s) {states} (after {how}, {self.seconds:.1f}s)"
+        return text
+
+
+_STATE_NAMES = {"D": "uninterruptible sleep, D state", "T": "stopped", "Z": "zombie"}
+
+
+class StopFailed(ProcError):
+    """Raised by :func:`stop_or_raise` when processes survive; carries the :class:`StopResult`."""
+
+    def __init__(self, result: StopResult):
+        self.result = result
+        super().__init__(result.describe())
+
+
+def _capture(processes: Iterable[ProcInfo | int]) -> list["psutil.Process"]:
+    """psutil handles for the given processes and all their descendants, taken now.
+
+    A :class:`ProcInfo` whose pid now belongs to another process (different start time) is
+    dropped: it already ended.
+    """
+    import psutil
+
+    tree: dict[int, psutil.Process] = {}
+    for item in processes:
+        if isinstance(item, ProcInfo):
+            if not item.is_same():
+                continue
+            pid = item.pid
+        else:
+            pid = int(item)
+        try:
+            proc = psutil.Process(pid)
+            tree.setdefault(pid, proc)
+            for child in proc.children(recursive=True):
+                tree.setdefault(child.pid, child)
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+        except psutil.AccessDenied:
+            tree.setdefault(pid, proc)
+    return list(tree.values())
+
+
+def _alive(proc: "psutil.Process") -> bool:
+    import psutil
+
+    try:
+        # is_running() also compares the start time: a reused pid is not our process.
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+    except psutil.AccessDenied:
+        return True
+
+
+def _wait_gone(procs: list["psutil.Process"], until: float) -> list["psutil.Process"]:
+    """Wait until every process in *procs* has ended or *until* passes; return the living.
+
+    Polls with a growing interval (5 ms to 100 ms) rather than os.waitpid: the processes of a
+    service are rarely our children, and a zombie counts as ended.
+    """
+    delay = 0.005
+    while True:
+        alive = [p for p in procs if _alive(p)]
+        left = until - time.monotonic()
+        if not alive or left <= 0:
+            return alive
+        time.sleep(min(delay, left))
+        delay = min(delay * 2, 0.1)
+
+
+def _signal(procs: list["psutil.Process"], sig: int) -> list[int]:
+    import psutil
+
+    sent = []
+    for proc in procs:
+        try:
+            proc.send_signal(sig)  # psutil refuses if the pid was reused
+            sent.append(proc.pid)
+            if sig != signal.SIGKILL and proc.status() == psutil.STATUS_STOPPED:
+                proc.send_signal(signal.SIGCONT)  # a stopped process only acts on it once resumed
+        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+            pass
+    return sent
+
+
+def stop(
+    processes: Iterable[ProcInfo | int],
+    deadline: float,
+    *,
+    graceful: Callable[[float], object] | None = None,
+    term_signal: int = signal.SIGTERM,
+    kill_reserve: float | None = None,
+) -> StopResult:
+    """Stop *processes* and everything they spawned, escalating, before *deadline*.
+
+    *deadline* is a ``time.monotonic()`` value.  The process tree is captured before any
+    signal, so children that are reparented when their parent dies are still stopped.
+
+    1. *graceful* (e.g. the product's stop command) is called with the deadline it must respect
+       (a ``time.monotonic()`` value); then the processes get until that moment to exit.
+       An exception from it is recorded, and escalation continues.
+    2. *term_signal* to whatever remains (plus SIGCONT to stopped processes), and a wait until
+       ``deadline - kill_reserve``.
+    3. SIGKILL to whatever remains, and a wait for them to vanish, ending a little before
+       *deadline* so that the caller's operation never times out.
+
+    *kill_reserve* defaults to a quarter of the time available, at most 2 s.  The result tells
+    what was needed; processes that survive even SIGKILL (D state) are in ``survivors``.
+    """
+    started = time.monotonic()
+    result = StopResult()
+    tree = _capture(processes)
+    result.pids = tuple(p.pid for p in tree)
+    if kill_reserve is None:
+        kill_reserve = min(2.0, max(0.0, deadline - started) * 0.25)
+    kill_at = deadline - kill_reserve
+    alive = [p for p in tree if _alive(p)]
+
+    if alive and graceful is not None:
+        result.steps.append("graceful")
+        graceful_until = started + max(0.0, kill_at - started) * 0.6  # leave time for TERM
+        try:
+            graceful(graceful_until)
+        except Exception as error:  # the product's stop command failing is not our failure
+            result.graceful_error = " ".join(str(error).split()) or type(error).__name__
+        alive = _wait_gone(alive, graceful_until)
+
+    if alive:
+        result.steps.append("term")
+        result.termed = tuple(_signal(alive, term_signal))
+        alive = _wait_gone(alive, kill_at)
+
+    if alive:
+        result.steps.append("kill")
+        result.killed = tuple(_signal(alive, signal.SIGKILL))
+        alive = _wait_gone(alive, deadline - kill_reserve * 0.2)
+
+    survivors = []
+    for proc in alive:
+        try:
+            survivors.append((proc.pid, _read_stat(proc.pid)[2]))  # type: ignore[index]
+        except TypeError:  # vanished at the last moment
+            continue
+    result.survivors = tuple(survivors)
+    result.seconds = time.monotonic() - started
+    return result

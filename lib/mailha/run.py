@@ -1,0 +1,62 @@
+"""Running a product's own commands (start scripts, stop scripts, monitor programs).
+
+Always without a shell, with stdin closed, in a new session so that a timeout can end the
+command and everything it spawned, and with its output kept for the log and the exit reason.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Mapping, Sequence
+
+
+class CommandResult:
+    __slots__ = ("argv", "returncode", "output", "timed_out")
+
+    def __init__(self, argv: Sequence[str], returncode: int, output: str, timed_out: bool) -> None:
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.output = output
+        self.timed_out = timed_out
+
+    @property
+    def last_line(self) -> str:
+        lines = [line for line in self.output.splitlines() if line.strip()]
+        return lines[-1].strip() if lines else ""
+
+
+def run_command(argv: Sequence[str], timeout: float, cwd: str = "/",
+                env: Mapping[str, str] | None = None) -> CommandResult:
+    """Run *argv* for at most *timeout* seconds; on timeout kill its whole process group.
+
+    Output goes to an anonymous temporary file, not a pipe: a daemon forked by the command may
+    keep its inherited descriptors, and waiting for a pipe's end would then wait for the daemon.
+    Never raises for the command's own failure: a missing program gives returncode 127 and a
+    timeout gives returncode -9 with ``timed_out`` set."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as output:
+        try:
+            child = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=output,
+                                     stderr=subprocess.STDOUT, cwd=cwd,
+                                     env=None if env is None else dict(env), start_new_session=True)
+        except OSError as err:
+            return CommandResult(argv, 127, f"{argv[0]}: {err.strerror}", False)
+        try:
+            child.wait(timeout=max(0.01, timeout))
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            child.wait()
+            timed_out = True
+        output.seek(0)
+        text = output.read(65536).decode("utf-8", "replace")
+    return CommandResult(argv, child.returncode, text, timed_out)
