@@ -171,9 +171,10 @@ def _makedirs(path: str, created: list[str], mode: int = 0o755, owner: str | Non
 
 def _chown_tree(path: str, owner: str) -> None:
     pw = pwd.getpwnam(owner)
+    os.lchown(path, pw.pw_uid, pw.pw_gid)
     for top, dirs, files in os.walk(path):
-        for name in [top, *(os.path.join(top, n) for n in dirs + files)]:
-            os.lchown(name, pw.pw_uid, pw.pw_gid)
+        for name in dirs + files:
+            os.lchown(os.path.join(top, name), pw.pw_uid, pw.pw_gid)
 
 
 def _check_traversable(path: str, user: str) -> None:
@@ -484,8 +485,12 @@ def create_389ds(name: str, port: int, root: str | None = None, suffix: str = "d
         os.chmod(shim, 0o755)
         env = dict(os.environ, PATH=f"{workdir}/bin:{os.environ.get('PATH', '/usr/bin:/bin')}",
                    MAILHA_DS_CONFIG_DIR=default_cfg, MAILHA_DS_PIDFILE=layout["pidfile"])
-        _run([DSCREATE, "from-file", inf], what=f"creating 389-ds instance {name}",
-             timeout=CREATE_TIMEOUT, env=env)
+        try:
+            _run([DSCREATE, "from-file", inf], what=f"creating 389-ds instance {name}",
+                 timeout=CREATE_TIMEOUT, env=env)
+        except InstanceError as exc:  # the server's own words say more than dscreate's
+            errors = _tail(os.path.join(layout["log_dir"], "errors"), 3)
+            raise InstanceError(f"{exc}; server errors log: {' | '.join(errors)}") from exc
         # dscreate leaves the server stopped (start = False) but say so for a crashed run too.
         _stop_pid(_read_pid(layout["pidfile"]), NS_SLAPD, default_cfg, STOP_TIMEOUT)
         if layout["config_dir"] != default_cfg:
@@ -766,6 +771,19 @@ def running_openldap(name: str, port: int, root: str, **kwargs) -> Iterator[Slap
         yield inst
     finally:
         remove_openldap(inst)
+
+
+def unique_name(prefix: str = "mh") -> str:
+    """An instance name no other run uses (389-ds names are machine-wide)."""
+    return f"{prefix}{secrets.token_hex(4)}"
+
+
+def server_tempdir(prefix: str = "mailha-ldap-") -> str:
+    """A new directory under the temp dir that the servers' users can traverse (mkdtemp makes
+    0700 ones): the parent of a ``root`` for tests, the bench and demos.  The caller removes it."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(path, 0o755)
+    return path
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -276,12 +276,12 @@ def check_address(ctx: Context) -> None:
     if p.listen_address and not net.is_local_address(p.listen_address):
         raise GenericError(f"listen_address {p.listen_address} is not configured on this node: "
                            f"start the virtual IP first (group or order constraint)")
-    ports = [p.port] + ([p.ssl_port] if p.ssl_port else [])
-    for port in ports:
-        holders = net.holders(port, p.listen_address)
+    for port in [p.port] + ([p.ssl_port] if p.ssl_port else []):
+        holders = net.port_holders(port, p.listen_address)
         if holders:
-            raise GenericError(f"port {port} on {p.listen_address or 'all addresses'} is already held by "
-                               f"{holders}: stop it or bind it elsewhere")
+            where = p.listen_address or "this node"
+            raise GenericError(f"port {port} on {where} is already taken ({', '.join(map(str, holders))}): "
+                               f"stop that process or bind it to another address")
 
 
 def prepare_389ds(ctx: Context) -> None:

@@ -27,8 +27,6 @@ from __future__ import annotations
 import bisect
 import os
 import re
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -134,9 +132,10 @@ def _grammar() -> dict[str, Any]:
     body = pp.Optional(hs) + pp.Optional(comment_line | switches)
     eol = pp.Regex(r"\r?\n").suppress()
     document = pp.ZeroOrMore(body + eol) + pp.Optional(body) + pp.StringEnd()
-    document.leave_whitespace()
     commented = switches + pp.StringEnd()
-    commented.leave_whitespace()
+    for expr in (document, commented):
+        expr.leave_whitespace()
+        expr.parse_with_tabs()  # offsets must be offsets into the text, not into a tab-expanded copy
     _GRAMMAR.update(pp=pp, document=document, commented=commented)
     return _GRAMMAR
 
@@ -165,6 +164,50 @@ class StartupFile:
         with open(path, "rb") as handle:
             data = handle.read()
         return cls(data.decode(_ENCODING, _ERRORS), path=os.fspath(path))
+
+    @classmethod
+    def load_cached(cls, path: str | os.PathLike[str], cache_dir: str | os.PathLike[str]) -> "StartupFile":
+        """Like :meth:`load`, reusing the switches parsed earlier from the same bytes.
+
+        For a monitor that reads the file every few seconds: a hit costs a read and a hash, and
+        neither imports pyparsing nor parses.  The cache entry (``startup-<hash of path>.json`` in
+        ``cache_dir``, a directory the caller owns) is keyed on the file's content, so an edit in
+        the same second as the previous read is still seen.
+        """
+        import hashlib
+        import json
+
+        path = os.fspath(path)
+        with open(path, "rb") as handle:
+            data = handle.read()
+        digest = hashlib.sha256(data).hexdigest()
+        entry = os.path.join(os.fspath(cache_dir), f"startup-{hashlib.sha256(path.encode(_ENCODING, _ERRORS)).hexdigest()[:24]}.json")
+        text = data.decode(_ENCODING, _ERRORS)
+        try:
+            with open(entry, encoding="utf-8") as handle:
+                cached = json.load(handle)
+            if cached.get("sha256") == digest and cached.get("version") == _CACHE_VERSION:
+                return cls._from_switches(text, path, [Switch(*fields) for fields in cached["switches"]])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # no entry, or a stale/corrupt one: parse again
+        parsed = cls(text, path=path)
+        tmp = f"{entry}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.fspath(cache_dir), exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as handle:
+                json.dump({"version": _CACHE_VERSION, "sha256": digest, "switches": [_switch_fields(s) for s in parsed._switches]}, handle)
+            os.replace(tmp, entry)
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+        return parsed
+
+    @classmethod
+    def _from_switches(cls, text: str, path: str | None, switches: list[Switch]) -> "StartupFile":
+        self = cls.__new__(cls)
+        self.path, self._original, self._text = path, text, text
+        self._line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
+        self._switches = switches
+        return self
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -270,7 +313,10 @@ class StartupFile:
             prefix = eol if at > 0 and not self._text[:at].endswith("\n") else ""
             sep = " " if style == "--" else "-"
             edits = [(at, at, prefix + self._switch_text(style, shown, sep, value, False) + eol)]
-        self._apply(edits)
+        expect = [(k, value if k == key and not c else v, c) for k, v, c in self._summary()]
+        if not active:
+            expect = None  # an insertion: checked by the re-parse alone
+        self._apply(edits, expect)
 
     def remove(self, name: str) -> int:
         """Remove every active occurrence; returns how many.  Commented-out ones stay.
@@ -290,7 +336,8 @@ class StartupFile:
                 before = re.search(_HS + r"\Z", self._text[line_start : s.start])
                 start = line_start + before.start() if before else s.start
                 edits.append((start, s.end, ""))
-        self._apply(edits)
+        key = normalize_name(name)
+        self._apply(edits, [(k, v, c) for k, v, c in self._summary() if k != key or c])
         return len(edits)
 
     def write_with_backup(self, path: str | os.PathLike[str] | None = None, *, backup: bool = True) -> str | None:
@@ -315,9 +362,13 @@ class StartupFile:
         backup_path = None
         if backup and st is not None:
             backup_path = _unique(f"{target}.mailha-bak.{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+            import shutil
+
             shutil.copy2(target, backup_path)
             _chown_like(backup_path, st)
             _fsync_path(backup_path)
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.mailha-tmp.")
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -398,9 +449,10 @@ class StartupFile:
         line, column = self._position(loc)
         found = re.match(r"[^\s]*", text[loc:]).group(0)[:40]
         line_text = text[self._line_starts[line - 1] : loc]
-        if found[:1] in ("'", '"'):
+        at_line_start = bool(_RE_ONLY_BLANK.match(line_text))
+        if found[:1] in ("'", '"') and not re.match(r"\"[^\"\r\n]*\"|'[^'\r\n]*'", text[loc:]):
             message = f"unterminated quoted value {found!r}"
-        elif _RE_ONLY_BLANK.match(line_text):
+        elif at_line_start:
             message = f"expected a switch (--name or /name) or a comment, found {found!r}"
         elif found[:1] in ("=", "-") and re.search(r"[A-Za-z0-9_.]\Z", line_text):
             message = f"missing value after {found[0]!r}"
@@ -450,12 +502,33 @@ class StartupFile:
             value = f'"{value}"'
         return f"{style}{name}{separator}{value}"
 
-    def _apply(self, edits: Iterable[tuple[int, int, str]]) -> None:
+    def _summary(self) -> list[tuple[str, str | None, bool]]:
+        return [(s.key, s.value, s.commented) for s in self._switches]
+
+    def _apply(self, edits: Iterable[tuple[int, int, str]], expect: list[tuple[str, str | None, bool]] | None) -> None:
+        """Apply the edits, then check that the file reads as ``expect``; else keep the old text.
+
+        The check catches the one ambiguity of the syntax: ``--flag /x`` reads ``/x`` as the
+        flag's value, so making a switch a flag, or removing the switch between the two, would
+        change what a neighbour means.
+        """
         text = self._text
         for start, end, replacement in sorted(edits, reverse=True):
             text = text[:start] + replacement + text[end:]
-        if text != self._text:
-            self._reparse(text)  # raises (and keeps the old text) if an edit broke the syntax
+        if text == self._text:
+            return
+        old = (self._text, self._switches, self._line_starts)
+        self._reparse(text)  # raises (and keeps the old text) if an edit broke the syntax
+        if expect is not None and self._summary() != expect:
+            self._text, self._switches, self._line_starts = old
+            raise ValueError("this change would alter how a neighbouring switch reads (--flag /value); edit the file by hand")
+
+
+_CACHE_VERSION = 1
+
+
+def _switch_fields(s: Switch) -> list[Any]:
+    return [s.name, s.value, s.style, s.separator, s.quoted, s.commented, s.start, s.end, s.value_start, s.value_end, s.line, s.column]
 
 
 def _unique(path: str) -> str:

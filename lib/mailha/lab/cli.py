@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from mailha.lab import cluster, lifecycle, network, nodecmd, state
+from mailha.lab import cluster, drill, faults, lifecycle, nodecmd, services, state
 from mailha.lab.layout import Layout, lab_root
 from mailha.lab.preflight import LabError
 
@@ -25,7 +25,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         raise LabError("a cluster needs at least 2 nodes")
     t0 = time.monotonic()
     layout = _layout(args.nodes)
-    lifecycle.up(layout, token_ms=args.token)
+    lifecycle.up(layout, token_ms=args.token, keep_on_failure=args.keep_on_failure)
     print(f"lab up: {args.nodes} nodes ready in {time.monotonic() - t0:.1f}s "
           f"(VIP for services: {layout.vip}, client netns: {layout.client_netns})")
     return 0
@@ -78,26 +78,14 @@ def cmd_boot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _set_cable(layout: Layout, node: str, plugged: bool) -> None:
-    with state.locked(layout) as st:
-        st["nodes"].setdefault(node, {})["cable"] = "plugged" if plugged else "pulled"
-    # A powered-off node has no carrier whatever its cable says.
-    network.set_link(layout, node, up=plugged and node in cluster.powered_on_nodes(layout))
-
-
 def cmd_partition(args: argparse.Namespace) -> int:
-    layout = _layout()
-    if args.node not in layout.node_names():
-        raise LabError(f"no such lab node: {args.node}")
-    _set_cable(layout, args.node, plugged=False)
+    faults.partition(_layout(), args.node)
     print(f"{args.node} cut off from the other nodes and the client")
     return 0
 
 
 def cmd_heal(args: argparse.Namespace) -> int:
-    layout = _layout()
-    for node in layout.node_names():
-        _set_cable(layout, node, plugged=True)
+    faults.heal(_layout())
     print("all cables plugged")
     return 0
 
@@ -108,12 +96,28 @@ def cmd_wait(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    d = services.deploy(_layout(), args.kind)
+    print(f"group {services.GROUP} ({d.kind}) answering on ldap://{d.host}:{d.port}/ "
+          f"(bind DN {d.bind_dn}, password in {d.password_file})")
+    return 0
+
+
+def cmd_drill(args: argparse.Namespace) -> int:
+    scenarios = list(drill.SCENARIOS) if args.scenario == "all" else [args.scenario]
+    results = drill.drill(_layout(), scenarios, args.runs, args.kind)
+    print()
+    print(drill.table(results))
+    return 0 if all(r.recovered for r in results) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mailha lab", description=__doc__)
     sub = parser.add_subparsers(dest="action", required=True)
     p = sub.add_parser("up", help="start the lab cluster")
     p.add_argument("--nodes", type=int, default=3)
     p.add_argument("--token", type=int, default=3000, help="corosync token timeout in ms")
+    p.add_argument("--keep-on-failure", action="store_true", help="leave a failed lab up to debug it")
     p.set_defaults(func=cmd_up)
     sub.add_parser("down", help="remove everything the lab made").set_defaults(func=cmd_down)
     p = sub.add_parser("status", help="who is on, who runs what")
@@ -129,6 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("node")
         p.set_defaults(func=func)
     sub.add_parser("heal", help="plug every cable back").set_defaults(func=cmd_heal)
+    p = sub.add_parser("deploy", help="run the directory group (VIP + shared FS + LDAP server)")
+    p.add_argument("--kind", choices=services.KINDS, default="openldap")
+    p.set_defaults(func=cmd_deploy)
+    p = sub.add_parser("drill", help="measure client-visible downtime for a failure scenario")
+    p.add_argument("scenario", choices=[*drill.SCENARIOS, "all"])
+    p.add_argument("--runs", type=int, default=1)
+    p.add_argument("--kind", choices=services.KINDS, default="openldap")
+    p.set_defaults(func=cmd_drill)
     p = sub.add_parser("wait", help="wait until every node is online")
     p.add_argument("--timeout", type=float, default=120)
     p.set_defaults(func=cmd_wait)

@@ -17,7 +17,7 @@ FENCE_DEVICE = "fence-lab"
 def seed_cib(layout: Layout) -> str:
     """The CIB every node starts with: fencing on, the lab fence device, stickiness."""
     hosts = " ".join(layout.node_names())
-    return f"""<cib crm_feature_set="3.16.2" validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
+    return f"""<cib validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
   <configuration>
     <crm_config>
       <cluster_property_set id="cib-bootstrap-options">

@@ -114,7 +114,7 @@ def power_request(layout: Layout, op: str, node: str) -> dict:
     return reply
 
 
-def up(layout: Layout, token_ms: int = 3000, wait: bool = True) -> None:
+def up(layout: Layout, token_ms: int = 3000, wait: bool = True, keep_on_failure: bool = False) -> None:
     check_can_host(layout)
     with state.locked(layout, create=True):
         pass
@@ -135,6 +135,8 @@ def up(layout: Layout, token_ms: int = 3000, wait: bool = True) -> None:
         with state.locked(layout) as st:
             st["ready"] = True
     except BaseException:
+        if keep_on_failure:
+            raise
         # A half-built lab is of no use: take it down so that the next `up` can start clean.
         down(layout)
         raise

@@ -38,10 +38,17 @@ def is_mount_point(path: str) -> bool:
 
 
 def mask_sysrq() -> None:
-    """A Pacemaker panic writes 'b' to /proc/sysrq-trigger, which would reboot the HOST."""
+    """A Pacemaker panic writes 'b' to /proc/sysrq-trigger, which would reboot the HOST.
+
+    Kernels built without magic SysRq have no such file: then there is nothing to mask.
+    """
+    if not os.path.exists(SYSRQ):
+        log(f"{SYSRQ} absent on this kernel: nothing to mask")
+        return
     mount("--bind", "/dev/null", SYSRQ)
     if not is_mount_point(SYSRQ):
         raise SystemExit(f"refusing to start pacemaker: {SYSRQ} is not masked")
+    log(f"{SYSRQ} masked with /dev/null")
 
 
 def private_mounts(layout: Layout, node: str) -> None:

@@ -25,6 +25,8 @@ COMMANDS = {
     "mount": "mount",
     "mkfs.ext4": "e2fsprogs",
     "hostname": "hostname",
+    "modprobe": "kmod",          # ocf:heartbeat:Filesystem refuses to run without it
+    "fuser": "psmisc",           # ocf:heartbeat:Filesystem, ditto
 }
 #: file -> Debian package that provides it
 FILES = {

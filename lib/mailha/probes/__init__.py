@@ -12,8 +12,6 @@ The modules are imported on demand: ``from mailha.probes import smtp`` costs onl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
 
 # What went wrong, coarsely, for the agent's choice of exit code.
 REFUSED = "refused"  # nothing listens (connection refused): the service is down
@@ -46,7 +44,6 @@ def _host(address: str) -> str:
     return f"[{address}]" if ":" in address else address
 
 
-@dataclass
 class ProbeResult:
     """What the service said: its greeting line and protocol-specific details.
 
@@ -55,8 +52,14 @@ class ProbeResult:
     ldap ``{"entries": [Entry, ...]}`` (see :mod:`mailha.probes.ldap`); tcp ``{}``.
     """
 
-    service: str
-    address: str
-    port: int
-    greeting: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("service", "address", "port", "greeting", "details")
+
+    def __init__(self, service: str, address: str, port: int, greeting: str = "", details: dict | None = None):
+        self.service = service
+        self.address = address
+        self.port = port
+        self.greeting = greeting
+        self.details = {} if details is None else details
+
+    def __repr__(self) -> str:
+        return f"ProbeResult({self.service!r}, {self.address!r}, {self.port!r}, {self.greeting!r}, {self.details!r})"

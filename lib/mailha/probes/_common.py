@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import TYPE_CHECKING, Iterator
-
 from . import NETWORK, REFUSED, TIMEOUT, TLS, ProbeError
 
+TYPE_CHECKING = False  # not typing's: a monitor should not pay 4 ms for it
 if TYPE_CHECKING:
     import ssl
 
@@ -52,11 +51,11 @@ def connect(host: str, port: int, deadline: float) -> socket.socket:
 def start_tls(sock: socket.socket, deadline: float, ca_file: str | None, host: str) -> socket.socket:
     """Run the TLS handshake on *sock* before *deadline*; return the TLS socket."""
     sock.settimeout(remaining(deadline))
-    server_hostname = None if _is_ip(host) else host  # SNI takes names only
+    server_hostname = None if is_ip(host) else host  # SNI takes names only
     return tls_context(ca_file).wrap_socket(sock, server_hostname=server_hostname)
 
 
-def _is_ip(host: str) -> bool:
+def is_ip(host: str) -> bool:
     for family in (socket.AF_INET, socket.AF_INET6):
         try:
             socket.inet_pton(family, host)
@@ -76,9 +75,12 @@ class Watchdog:
         self._timer = None
 
     def watch(self, sock: socket.socket) -> socket.socket:
+        """Guard *sock* (again after a STARTTLS upgrade, which replaces the socket object)."""
+        self._sock = sock
+        if self._timer is not None:
+            return sock
         import threading  # about 2 ms; only the standard-library probes need a watchdog
 
-        self._sock = sock
         self._timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), self._fire)
         self._timer.daemon = True
         self._timer.start()
@@ -100,10 +102,12 @@ class Watchdog:
 
 def translate(error: BaseException, service: str, host: str, port: int, watchdog: Watchdog | None = None) -> ProbeError:
     """Turn a socket/TLS/library exception into a :class:`ProbeError` with a clear reason."""
-    if isinstance(error, ProbeError):
-        return error
+    # Once the watchdog has cut the connection, whatever broke next is the timeout's doing:
+    # even a "wrong banner" made of the half line read before the cut.
     if (watchdog is not None and watchdog.fired) or isinstance(error, (socket.timeout, TimeoutError)):
         return ProbeError(service, host, port, "no answer within the timeout", TIMEOUT)
+    if isinstance(error, ProbeError):
+        return error
     if isinstance(error, ConnectionRefusedError):
         return ProbeError(service, host, port, "connection refused", REFUSED)
     ssl_error = _ssl_error_type()
@@ -125,6 +129,3 @@ def _ssl_error_type() -> type | None:
     ssl = sys.modules.get("ssl")  # if ssl was never imported, no TLS error can have happened
     return ssl.SSLError if ssl is not None else None
 
-
-def lines(text: str) -> Iterator[str]:
-    return (line for line in text.splitlines() if line)

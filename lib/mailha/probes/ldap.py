@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import socket
 import time
-from dataclasses import dataclass, field
 
 from .. import ber
 from . import AUTH, PROTOCOL, UNAVAILABLE, ProbeError, ProbeResult
@@ -76,12 +75,20 @@ class LdapResultError(ProbeError):
         super().__init__(SERVICE, address, port, reason, kind)
 
 
-@dataclass
 class Entry:
-    """One search result entry; attribute values are decoded as UTF-8 text."""
+    """One search result entry: ``dn`` and ``attributes`` (values decoded as UTF-8 text)."""
 
-    dn: str
-    attributes: dict[str, list[str]] = field(default_factory=dict)
+    __slots__ = ("dn", "attributes")
+
+    def __init__(self, dn: str, attributes: dict[str, list[str]] | None = None) -> None:
+        self.dn = dn
+        self.attributes = {} if attributes is None else attributes
+
+    def __repr__(self) -> str:
+        return f"Entry({self.dn!r}, {self.attributes!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Entry) and (self.dn, self.attributes) == (other.dn, other.attributes)
 
     def get(self, name: str) -> list[str]:
         """All values of attribute *name* (case-insensitive, as LDAP attribute names are)."""
@@ -225,6 +232,8 @@ class LdapConnection:
         """The next LDAPMessage: (messageID, protocolOp); controls are ignored."""
         assert self.sock is not None, "not connected"
         while True:
+            if self._buffer and self._buffer[0] != ber.SEQUENCE:  # fail fast on a non-LDAP peer
+                raise ber.BerError(f"not an LDAP message (first octet {self._buffer[0]:#04x})")
             header = ber.read_header(self._buffer)
             if header is not None and header[2] <= len(self._buffer):
                 break

@@ -1,0 +1,98 @@
+"""``/etc/opt/novell/groupwise/gwha.conf``: the agents a node knows by name.
+
+Layout (product facts §1.4, partly unverified): a ``[gwha]`` section with global settings, then
+one section per agent named as ``grpwise`` names it (MTA ``domain``, POA ``post_office.domain``,
+GWIA ``gwia.domain``) with ``server = <binary>``, ``command = /etc/init.d/grpwise``,
+``startup = <startup file>``, ``delay`` and ``wait``.  Comments start with ``;`` or ``#``.
+"""
+
+from __future__ import annotations
+
+import configparser
+from dataclasses import dataclass
+
+from .paths import GWHA_CONF
+from .switches import AgentKind
+
+GLOBAL_SECTION = "gwha"
+
+
+@dataclass(frozen=True)
+class GwhaAgent:
+    name: str
+    server: str
+    startup: str
+    command: str | None = None
+    delay: float = 2.0
+    wait: float = 10.0
+
+    @property
+    def kind(self) -> AgentKind | None:
+        return AgentKind.from_binary(self.server)
+
+    def argv(self) -> list[str]:
+        """How the agent is launched: ``<server> @<startup>``."""
+        return [self.server, f"@{self.startup}"]
+
+
+def parse_gwha_conf(text: str) -> list[GwhaAgent]:
+    parser = configparser.RawConfigParser(strict=False, inline_comment_prefixes=(";", "#"), interpolation=None)
+    parser.read_string(text)
+    agents = []
+    for section in parser.sections():
+        if section.lower() == GLOBAL_SECTION:
+            continue
+        items = parser[section]
+        server, startup = items.get("server"), items.get("startup")
+        if not server or not startup:
+            continue  # not an agent section
+        agents.append(
+            GwhaAgent(
+                name=section,
+                server=server.strip(),
+                startup=startup.strip().lstrip("@"),
+                command=(items.get("command") or "").strip() or None,
+                delay=_number(items.get("delay"), 2.0),
+                wait=_number(items.get("wait"), 10.0),
+            )
+        )
+    return agents
+
+
+def load_gwha_conf(path: str = GWHA_CONF) -> list[GwhaAgent]:
+    """The agents of ``gwha.conf``; an absent file knows none."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return parse_gwha_conf(handle.read())
+    except FileNotFoundError:
+        return []
+
+
+def find_agent(name: str, path: str = GWHA_CONF) -> GwhaAgent | None:
+    """The agent of this ``grpwise`` name (case-insensitive, as section names are)."""
+    for agent in load_gwha_conf(path):
+        if agent.name.lower() == name.lower():
+            return agent
+    return None
+
+
+def render_gwha_conf(agents: list[GwhaAgent], *, header: str = "") -> str:
+    """A gwha.conf holding these agents (used by the lab and the emulator tests)."""
+    lines = [header.rstrip("\n")] if header else []
+    lines += ["[gwha]", "ssl = no", ""]
+    for agent in agents:
+        lines += [f"[{agent.name}]", f"server = {agent.server}"]
+        if agent.command:
+            lines.append(f"command = {agent.command}")
+        lines += [f"startup = {agent.startup}", f"delay = {agent.delay:g}", f"wait = {agent.wait:g}", ""]
+    return "\n".join(lines)
+
+
+def _number(value: str | None, default: float) -> float:
+    try:
+        return float(value) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
+__all__ = ["GwhaAgent", "parse_gwha_conf", "load_gwha_conf", "find_agent", "render_gwha_conf", "GWHA_CONF"]

@@ -1,0 +1,95 @@
+"""What a directory client sees: an LDAP anonymous bind on the virtual IP, in a bounded loop.
+
+Run inside the client namespace (`ip netns exec mhlab-client python3 -m mailha.lab.probe ...`).
+Speaks just enough LDAP (BER) for a simple bind, so it works against any LDAP server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+import time
+from dataclasses import dataclass
+
+# BindRequest, messageID 1, version 3, empty name, simple auth with empty password.
+BIND_REQUEST = bytes.fromhex("300c020101600702010304008000")
+UNBIND_REQUEST = bytes.fromhex("30050201024200")
+
+
+def ldap_bind_ok(host: str, port: int, timeout: float = 0.5) -> bool:
+    """True if the server completes an anonymous bind with resultCode success."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            s.sendall(BIND_REQUEST)
+            reply = s.recv(256)
+            try:
+                s.sendall(UNBIND_REQUEST)
+            except OSError:
+                pass
+    except OSError:
+        return False
+    # 30 LL 02 01 01 61 LL 0a 01 <resultCode> ...: find the BindResponse and its result code.
+    at = reply.find(b"\x61")
+    return at > 0 and reply[at + 2:at + 4] == b"\x0a\x01" and reply[at + 4:at + 5] == b"\x00"
+
+
+@dataclass
+class Outage:
+    samples: int
+    failures: int
+    downtime: float    # seconds from the last success before the longest gap to the first after it
+    recovered: bool    # success again after an outage, and steady for `settle` seconds
+
+
+def watch(host: str, port: int, interval: float, max_seconds: float, settle: float) -> Outage:
+    """Probe every `interval` s; stop `settle` s into steady success after an outage, or at max_seconds."""
+    start = time.monotonic()
+    last_ok: float | None = None
+    gap_from: float | None = None    # last success before the current gap
+    streak_from: float | None = None  # first success after the last gap
+    longest = 0.0
+    samples = failures = 0
+    print("probing", flush=True)     # tells the drill the loop runs
+    while time.monotonic() - start < max_seconds:
+        t = time.monotonic()
+        ok = ldap_bind_ok(host, port, timeout=max(0.2, min(0.5, interval * 5)))
+        samples += 1
+        if ok:
+            if gap_from is not None:
+                longest = max(longest, t - gap_from)
+                gap_from, streak_from = None, t
+            last_ok = t
+            if streak_from is not None and t - streak_from >= settle:
+                return Outage(samples, failures, round(longest, 2), True)
+        else:
+            failures += 1
+            streak_from = None
+            if gap_from is None:
+                gap_from = last_ok if last_ok is not None else start
+        time.sleep(max(0.0, interval - (time.monotonic() - t)))
+    if gap_from is not None:
+        longest = max(longest, time.monotonic() - gap_from)
+    return Outage(samples, failures, round(longest, 2), False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="mailha.lab.probe")
+    p.add_argument("host")
+    p.add_argument("--port", type=int, default=389)
+    p.add_argument("--interval", type=float, default=0.1)
+    p.add_argument("--max-seconds", type=float, default=120)
+    p.add_argument("--settle", type=float, default=2.0, help="seconds of success that end the watch")
+    p.add_argument("--once", action="store_true", help="one probe; exit 0 if the bind succeeds")
+    args = p.parse_args(argv)
+    if args.once:
+        return 0 if ldap_bind_ok(args.host, args.port) else 1
+    print(json.dumps(watch(args.host, args.port, args.interval, args.max_seconds, args.settle).__dict__),
+          flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,361 @@
+"""Address checks: is an address configured here, and who listens on a port.
+
+Both answers come from the kernel of this network namespace, cheaply, without running a command:
+
+* :func:`local_addresses` asks rtnetlink (RTM_GETADDR, what ``ip addr`` does) -- one round trip,
+  IPv4 and IPv6, secondary addresses included.  (Trying to ``bind()`` instead would lie when
+  ``net.ipv4.ip_nonlocal_bind`` is set, as it often is on HA nodes.)
+* :func:`listeners` asks sock_diag (what ``ss -l`` does) for listening sockets only, and falls
+  back to parsing ``/proc/net/tcp{,6}`` (or ``udp``), which is slower: reading it walks every
+  socket of the host.  Mapping sockets to processes scans ``/proc/*/fd`` and is done only when
+  asked (``with_owner=True``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import struct
+from collections import namedtuple
+
+# Not typing/dataclasses: together about 20 ms of imports, half a monitor's budget.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Union
+
+    IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+
+
+class AddressError(ValueError):
+    """Text that is not an IP address; the message says what was wrong."""
+
+
+class NetlinkError(OSError):
+    """The kernel refused or garbled an rtnetlink request."""
+
+
+def parse_address(text: str) -> IPAddress:
+    """An IPv4 or IPv6 address from *text*; ``[::1]`` brackets are accepted.
+
+    IPv4-mapped IPv6 addresses (``::ffff:10.0.0.1``) become the IPv4 address, as the kernel
+    treats them so.  Raises :class:`AddressError` with a message fit for an exit reason.
+    """
+    if not isinstance(text, str):
+        raise AddressError(f"not an IP address: {text!r}")
+    cleaned = text.strip()
+    if cleaned.startswith("[") and cleaned.endswith("]"):
+        cleaned = cleaned[1:-1]
+    if not cleaned:
+        raise AddressError("empty IP address")
+    if "%" in cleaned:
+        raise AddressError(f"IP address {text!r} has a zone index (%...): use the address alone")
+    if "/" in cleaned:
+        raise AddressError(f"IP address {text!r} has a prefix length: give the address without /N")
+    try:
+        address = ipaddress.ip_address(cleaned)
+    except ValueError:
+        raise AddressError(f"not an IPv4 or IPv6 address: {text!r}") from None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+# --- local addresses (rtnetlink) -----------------------------------------------------------
+
+_NLMSG = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, seq, pid
+_IFADDRMSG = struct.Struct("=BBBBI")  # ifaddrmsg: family, prefixlen, flags, scope, ifindex
+_RTATTR = struct.Struct("=HH")  # rtattr: length, type
+RTM_NEWADDR, RTM_GETADDR = 20, 22
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
+IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_FLAGS = 1, 2, 3, 8
+IFA_F_DADFAILED, IFA_F_TENTATIVE = 0x08, 0x40
+RT_SCOPE_HOST = 254
+
+
+class LocalAddress(namedtuple("LocalAddress", "address prefixlen ifindex label scope flags")):
+    """An address configured on an interface of this network namespace.
+
+    ``address`` (ipaddress object), ``prefixlen``, ``ifindex``, ``label`` (the interface or its
+    alias label, e.g. ``eth0:vip``; ``""`` for IPv6), ``scope`` (0 global, 253 link, 254 host),
+    ``flags`` (IFA_F_* bits).
+    """
+
+    __slots__ = ()
+
+    @property
+    def usable(self) -> bool:
+        """False while duplicate address detection failed (IPv6): nothing can bind it."""
+        return not self.flags & IFA_F_DADFAILED
+
+    @property
+    def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        return ipaddress.ip_network(f"{self.address}/{self.prefixlen}", strict=False)
+
+
+def _align(length: int) -> int:
+    return (length + 3) & ~3
+
+
+def _netlink_dump(protocol: int, request_type: int, body: bytes, timeout: float = 2.0):
+    """Send one NLM_F_DUMP request; yield the payload of each answer until NLMSG_DONE."""
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, protocol) as sock:
+        sock.settimeout(timeout)
+        sock.bind((0, 0))
+        header = _NLMSG.pack(_NLMSG.size + len(body), request_type, NLM_F_REQUEST | NLM_F_DUMP, 1, 0)
+        sock.send(header + body)
+        for _ in range(100_000):  # bounded: even a dump of thousands of entries is a few reads
+            data = sock.recv(65536)
+            if not data:
+                raise NetlinkError("netlink closed the socket")
+            pos = 0
+            while pos + _NLMSG.size <= len(data):
+                length, kind, _flags, _seq, _pid = _NLMSG.unpack_from(data, pos)
+                if length < _NLMSG.size or pos + length > len(data):
+                    raise NetlinkError("truncated netlink message")
+                if kind == NLMSG_DONE:
+                    return
+                if kind == NLMSG_ERROR:
+                    (code,) = struct.unpack_from("=i", data, pos + _NLMSG.size)
+                    raise NetlinkError(-code, os.strerror(-code))
+                if kind == request_type or request_type == RTM_GETADDR and kind == RTM_NEWADDR:
+                    yield data[pos + _NLMSG.size : pos + length]
+                pos += _align(length)
+        raise NetlinkError("netlink dump did not end")
+
+
+def local_addresses(timeout: float = 2.0) -> list[LocalAddress]:
+    """Every address configured in this network namespace (IPv4 and IPv6)."""
+    body = _IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
+    found = []
+    for payload in _netlink_dump(socket.NETLINK_ROUTE, RTM_GETADDR, body, timeout):
+        parsed = _parse_newaddr(payload)
+        if parsed is not None:
+            found.append(parsed)
+    return found
+
+
+def _parse_newaddr(msg: bytes) -> LocalAddress | None:
+    family, prefixlen, flags, scope, ifindex = _IFADDRMSG.unpack_from(msg, 0)
+    attrs: dict[int, bytes] = {}
+    pos = _IFADDRMSG.size
+    while pos + _RTATTR.size <= len(msg):
+        length, kind = _RTATTR.unpack_from(msg, pos)
+        if length < _RTATTR.size:
+            break
+        attrs[kind] = msg[pos + _RTATTR.size : pos + length]
+        pos += _align(length)
+    # IFA_LOCAL is the local end of a point-to-point link; IFA_ADDRESS is then the peer.
+    raw = attrs.get(IFA_LOCAL) or attrs.get(IFA_ADDRESS)
+    if raw is None or family not in (socket.AF_INET, socket.AF_INET6):
+        return None
+    if IFA_FLAGS in attrs and len(attrs[IFA_FLAGS]) >= 4:
+        (flags,) = struct.unpack_from("=I", attrs[IFA_FLAGS])
+    label = attrs.get(IFA_LABEL, b"").split(b"\0", 1)[0].decode("utf-8", "replace")
+    return LocalAddress(ipaddress.ip_address(raw), prefixlen, ifindex, label, scope, flags)
+
+
+def is_local_address(ip: str | IPAddress) -> bool:
+    """Is *ip* configured on an interface of this network namespace?
+
+    Also true for addresses inside a host-scope network (``127.0.0.0/8`` on ``lo``), which
+    the kernel treats as local.  Raises :class:`AddressError` for text that is not an address.
+    """
+    address = ip if isinstance(ip, (ipaddress.IPv4Address, ipaddress.IPv6Address)) else parse_address(ip)
+    for local in local_addresses():
+        if not local.usable or local.address.version != address.version:
+            continue
+        if local.address == address:
+            return True
+        if local.scope == RT_SCOPE_HOST and address in local.network:
+            return True
+    return False
+
+
+# --- listening sockets (sock_diag, or /proc/net) -------------------------------------------
+
+TCP_LISTEN = 10
+UDP_UNCONNECTED = 7  # TCP_CLOSE: how the kernel shows a bound, unconnected UDP socket
+NETLINK_SOCK_DIAG = 4
+SOCK_DIAG_BY_FAMILY = 20
+_DIAG_REQ = struct.Struct("=BBBxI48x")  # inet_diag_req_v2: family, protocol, ext, states, (id)
+_DIAG_MSG = struct.Struct("!BBBBHH16s16s")  # inet_diag_msg to the addresses; ports big-endian
+_DIAG_INODE = struct.Struct("=I")
+_DIAG_INODE_OFFSET = 4 + 48 + 16  # after the header, the socket id, expires/rqueue/wqueue/uid
+
+
+class Listener(namedtuple("Listener", "address port inode pid process", defaults=(None, None))):
+    """A socket listening on (tcp) or bound to (udp) a port.
+
+    ``address`` (ipaddress object; IPv4-mapped IPv6 shown as IPv4), ``port``, ``inode``, and,
+    when asked for with ``with_owner=True``, the owner's ``pid`` and ``process`` (its comm).
+    """
+
+    __slots__ = ()
+
+    @property
+    def wildcard(self) -> bool:
+        return self.address.is_unspecified
+
+    def __str__(self) -> str:
+        where = f"[{self.address}]:{self.port}" if self.address.version == 6 else f"{self.address}:{self.port}"
+        owner = f" by pid {self.pid} ({self.process})" if self.pid is not None else ""
+        return f"{where}{owner}"
+
+
+def _decode_proc_address(text: str) -> IPAddress:
+    """``/proc/net/tcp`` prints each 32-bit word of the address in host byte order, in hex."""
+    words = [int(text[i : i + 8], 16) for i in range(0, len(text), 8)]
+    return _unmapped(ipaddress.ip_address(b"".join(struct.pack("=I", w) for w in words)))
+
+
+def listeners(port: int, proto: str = "tcp", *, with_owner: bool = False) -> list[Listener]:
+    """The sockets listening on *port* (tcp: LISTEN state; udp: bound), IPv4 and IPv6.
+
+    With *with_owner*, each listener also names the process holding it (``pid``, ``process``)
+    when this process may look (root may).
+    """
+    if proto not in ("tcp", "udp"):
+        raise ValueError(f"proto must be 'tcp' or 'udp', not {proto!r}")
+    if not isinstance(port, int) or not 0 < port < 65536:
+        raise ValueError(f"port out of range: {port!r}")
+    try:
+        found = _diag_listeners(port, proto)
+    except OSError:  # sock_diag unavailable (module not loaded, seccomp): read /proc instead
+        found = _proc_listeners(port, proto)
+    if with_owner and found:
+        owners = socket_owners({listener.inode for listener in found})
+        found = [
+            Listener(item.address, item.port, item.inode, *owners.get(item.inode, (None, None)))
+            for item in found
+        ]
+    return found
+
+
+def _diag_listeners(port: int, proto: str) -> list[Listener]:
+    """Ask the kernel (NETLINK_SOCK_DIAG, as ``ss`` does) for listening sockets only.
+
+    Much cheaper than /proc/net/tcp, whose reading walks every socket of the host (about 5 ms
+    per file on a small machine, more under load); a LISTEN-only dump walks the listeners.
+    """
+    protocol = socket.IPPROTO_TCP if proto == "tcp" else socket.IPPROTO_UDP
+    states = 1 << (TCP_LISTEN if proto == "tcp" else UDP_UNCONNECTED)
+    found: list[Listener] = []
+    for family in (socket.AF_INET, socket.AF_INET6):
+        body = _DIAG_REQ.pack(family, protocol, 0, states)
+        for payload in _netlink_dump(NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY, body):
+            msg_family, state, _timer, _retrans, sport, _dport, src, _dst = _DIAG_MSG.unpack_from(payload)
+            if sport != port or not states & (1 << state):
+                continue
+            (inode,) = _DIAG_INODE.unpack_from(payload, _DIAG_INODE_OFFSET)
+            raw = src[:4] if msg_family == socket.AF_INET else src
+            found.append(Listener(_unmapped(ipaddress.ip_address(raw)), port, inode))
+    return found
+
+
+def _unmapped(address: IPAddress) -> IPAddress:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _proc_listeners(port: int, proto: str) -> list[Listener]:
+    """The same from ``/proc/net/{tcp,udp}{,6}``."""
+    state = f"{TCP_LISTEN if proto == 'tcp' else UDP_UNCONNECTED:02X}"
+    wanted_port = f"{port:04X}"
+    found: list[Listener] = []
+    for table in (f"/proc/net/{proto}", f"/proc/net/{proto}6"):
+        try:
+            with open(table) as f:
+                next(f, None)  # header
+                for line in f:
+                    fields = line.split()
+                    # sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+                    if len(fields) < 10 or fields[3] != state:
+                        continue
+                    address, _, hex_port = fields[1].partition(":")
+                    if hex_port != wanted_port:
+                        continue
+                    found.append(Listener(_decode_proc_address(address), port, int(fields[9])))
+        except FileNotFoundError:  # no IPv6 in this kernel or namespace
+            continue
+    return found
+
+
+def socket_owners(inodes: set[int]) -> dict[int, tuple[int, str]]:
+    """Map socket inodes to (pid, comm) by scanning ``/proc/*/fd``; stops when all are found."""
+    wanted = {f"socket:[{inode}]": inode for inode in inodes}
+    owners: dict[int, tuple[int, str]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        fd_dir = f"/proc/{name}/fd"
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:  # gone, or not ours to look at
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"{fd_dir}/{fd}")
+            except OSError:
+                continue
+            inode = wanted.get(target)
+            if inode is not None and inode not in owners:
+                owners[inode] = (int(name), _comm(name))
+        if len(owners) == len(wanted):
+            break
+    return owners
+
+
+def _comm(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
+
+
+# --- is a port bound on an address ---------------------------------------------------------
+
+SPECIFIC = "specific"  # bound on exactly that address
+WILDCARD = "wildcard"  # bound on all addresses (0.0.0.0 or ::), which includes that one
+OTHER = "other"  # bound, but only on other addresses
+NONE = "none"  # nothing listens on the port
+
+
+class Binding(namedtuple("Binding", "kind listeners", defaults=((),))):
+    """How a port is bound with respect to one address: ``kind`` is one of :data:`SPECIFIC`,
+    :data:`WILDCARD`, :data:`OTHER`, :data:`NONE`; ``listeners`` are the relevant ones (for
+    SPECIFIC and WILDCARD those covering the address, for OTHER all of them)."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        if self.kind == NONE:
+            return "not bound"
+        return f"{self.kind}: " + ", ".join(str(item) for item in self.listeners)
+
+
+def bound_on(port: int, ip: str | IPAddress, proto: str = "tcp", *, with_owner: bool = False) -> Binding:
+    """Is *port* bound on *ip* itself, on the wildcard, only on other addresses, or not at all?
+
+    A socket bound to ``::`` counts as a wildcard for IPv4 too: unless it set IPV6_V6ONLY
+    (which /proc does not show), it accepts IPv4 connections.  If both a specific and a
+    wildcard listener exist (SO_REUSEPORT or different namespaces' leftovers), SPECIFIC wins.
+    """
+    address = ip if isinstance(ip, (ipaddress.IPv4Address, ipaddress.IPv6Address)) else parse_address(ip)
+    items = listeners(port, proto, with_owner=with_owner)
+    if not items:
+        return Binding(NONE)
+    specific = tuple(item for item in items if item.address == address)
+    if specific:
+        return Binding(SPECIFIC, specific)
+    wildcards = tuple(
+        item
+        for item in items
+        if item.address.is_unspecified and (item.address.version == address.version or item.address.version == 6)
+    )
+    if wildcards:
+        return Binding(WILDCARD, wildcards)
+    return Binding(OTHER, tuple(items))

@@ -1,0 +1,91 @@
+"""HTTP probe (http.client): one request, the status must be one of those expected.
+
+``tls=True`` is HTTPS.  Basic authentication is sent only when *user* is given.
+"""
+
+from __future__ import annotations
+
+import http.client
+import time
+
+from . import AUTH, PROTOCOL, ProbeError, ProbeResult
+from ._common import Watchdog, connect, start_tls, translate
+
+SERVICE = "http"
+MAX_BODY = 65536  # read (and discard) at most this much: the status is what matters
+
+
+class _Connection(http.client.HTTPConnection):
+    """HTTPConnection on a socket we opened: deadline, TLS and watchdog are ours."""
+
+    def __init__(self, sock, host, port, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self.sock = sock
+
+    def connect(self):  # already connected; never reconnect behind the probe's back
+        raise http.client.NotConnected("connection closed")
+
+
+def probe(
+    host: str,
+    port: int = 80,
+    timeout: float = 10.0,
+    tls: bool = False,
+    *,
+    path: str = "/",
+    method: str = "GET",
+    expect_status: tuple[int, ...] = (200,),
+    user: str | None = None,
+    password: str | None = None,
+    host_header: str | None = None,
+    ca_file: str | None = None,
+) -> ProbeResult:
+    """Request *path*; succeed if the status is in *expect_status*.
+
+    A 401 or 403 when *user* was given raises a ProbeError of kind ``auth``.  Returns
+    ``details["status"]`` and ``details["reason"]``; the greeting is the status line.
+    """
+    if not path.startswith("/"):
+        raise ValueError(f"HTTP path must start with '/': {path!r}")
+    deadline = time.monotonic() + timeout
+    watchdog = Watchdog(deadline)
+    connection = sock = None
+    try:
+        sock = connect(host, port, deadline)
+        if tls:
+            sock = start_tls(sock, deadline, ca_file, host)
+        watchdog.watch(sock)
+        connection = _Connection(sock, host, port, timeout)
+        headers = {"User-Agent": "mailha-probe", "Connection": "close"}
+        if host_header:
+            headers["Host"] = host_header
+        if user is not None:
+            import base64
+
+            token = base64.b64encode(f"{user}:{password or ''}".encode()).decode("ascii")
+            headers["Authorization"] = f"Basic {token}"
+        connection.request(method, path, headers=headers)
+        response = connection.getresponse()
+        response.read(MAX_BODY)
+        response.close()
+        status, reason = response.status, " ".join(str(response.reason).split())[:100]
+        if status not in expect_status:
+            kind = AUTH if user is not None and status in (401, 403) else PROTOCOL
+            wanted = "/".join(map(str, expect_status))
+            raise ProbeError(SERVICE, host, port, f"{method} {path} answered {status} {reason}, expected {wanted}", kind)
+        return ProbeResult(SERVICE, host, port, f"{status} {reason}", {"status": status, "reason": reason})
+    except Exception as error:
+        raise _failure(error, host, port, watchdog) from None
+    finally:
+        watchdog.cancel()
+        if connection is not None:
+            connection.close()
+        if sock is not None:  # also when the client failed before owning it
+            sock.close()
+
+
+def _failure(error: Exception, host: str, port: int, watchdog: Watchdog) -> ProbeError:
+    if not watchdog.fired and isinstance(error, http.client.HTTPException):
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        return ProbeError(SERVICE, host, port, f"bad HTTP answer: {reason}", PROTOCOL)
+    return translate(error, SERVICE, host, port, watchdog)

@@ -1,0 +1,99 @@
+"""IMAP probe (imaplib): greeting, CAPABILITY, optionally LOGIN (the synthetic transaction), LOGOUT.
+
+``tls=True`` is implicit TLS (IMAPS, port 993); ``starttls=True`` upgrades a plain session.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import time
+
+from . import AUTH, PROTOCOL, ProbeError, ProbeResult
+from ._common import Watchdog, connect, start_tls, tls_context, translate
+
+SERVICE = "imap"
+
+
+class _IMAP4(imaplib.IMAP4):
+    """imaplib.IMAP4 on a socket we opened: deadline, TLS and watchdog are ours."""
+
+    def __init__(self, sock, host, port, timeout):
+        self._probe_sock = sock
+        super().__init__(host, port, timeout)
+
+    def _create_socket(self, timeout):
+        return self._probe_sock
+
+
+def probe(
+    host: str,
+    port: int = 143,
+    timeout: float = 10.0,
+    tls: bool = False,
+    *,
+    starttls: bool = False,
+    ca_file: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+) -> ProbeResult:
+    """Check that an IMAP server greets (OK or PREAUTH) and answers CAPABILITY.
+
+    With *user* and *password*, also LOGIN: a rejected login raises a ProbeError of kind
+    ``auth``.  Returns the greeting and ``details["capabilities"]``, ``details["logged_in"]``.
+    """
+    if user and not password:
+        raise ProbeError(SERVICE, host, port, f"user {user!r} given without a password", AUTH)
+    deadline = time.monotonic() + timeout
+    watchdog = Watchdog(deadline)
+    client = sock = None
+    try:
+        sock = connect(host, port, deadline)
+        if tls:
+            sock = start_tls(sock, deadline, ca_file, host)
+        watchdog.watch(sock)
+        client = _IMAP4(sock, host, port, timeout)  # reads the greeting; BYE raises
+        greeting = client.welcome.decode("utf-8", "replace")
+        if starttls and not tls:
+            client.starttls(ssl_context=tls_context(ca_file))
+            watchdog.watch(client.sock)
+        status, _ = client.capability()
+        if status != "OK":
+            raise ProbeError(SERVICE, host, port, f"CAPABILITY answered {status}")
+        logged_in = False
+        if user:
+            try:
+                client.login(user, password or "")
+            except client.error as error:
+                raise ProbeError(SERVICE, host, port, f"LOGIN as {user!r} rejected: {_text(error)}", AUTH) from None
+            logged_in = True
+        capabilities = sorted(client.capabilities)
+        try:
+            client.logout()
+        except (imaplib.IMAP4.error, OSError):
+            pass
+        return ProbeResult(SERVICE, host, port, " ".join(greeting.split())[:200],
+                           {"capabilities": capabilities, "logged_in": logged_in})
+    except Exception as error:
+        raise _failure(error, host, port, watchdog) from None
+    finally:
+        watchdog.cancel()
+        if client is not None:
+            try:
+                client.shutdown()
+            except OSError:
+                pass
+        if sock is not None:  # also when the client failed before owning it
+            sock.close()
+
+
+def _failure(error: Exception, host: str, port: int, watchdog: Watchdog) -> ProbeError:
+    if not watchdog.fired:
+        if isinstance(error, imaplib.IMAP4.abort):  # connection-level trouble
+            return ProbeError(SERVICE, host, port, f"connection aborted: {_text(error)}", PROTOCOL)
+        if isinstance(error, imaplib.IMAP4.error):
+            return ProbeError(SERVICE, host, port, _text(error), PROTOCOL)
+    return translate(error, SERVICE, host, port, watchdog)
+
+
+def _text(error: BaseException) -> str:
+    return " ".join(str(error).split())[:200]

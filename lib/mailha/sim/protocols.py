@@ -1,0 +1,260 @@
+"""The protocol answers of the emulated agents: enough SMTP, POP3, IMAP4, LDAP and HTTP for probes.
+
+Each handler is an asyncio stream callback built by :func:`handler`.  Every reply goes through
+:meth:`Session.send`, which holds it back while the agent is hung, so a ``hang`` fault leaves
+connections open and silent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import re
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+from . import ldap_ber, mailqueue
+
+MAX_LINE = 8192
+MAX_MESSAGE = 50 * 1024 * 1024
+IDLE_TIMEOUT = 300.0
+
+
+@dataclass
+class Context:
+    """What the handlers need from the agent."""
+
+    product: str  # "GroupWise Internet Agent", "GroupWise MTA", "GroupWise POA"
+    hostname: str
+    home: str
+    is_hung: Callable[[], bool]
+    log: Callable[[str], None]
+    status_page: Callable[[], str]
+    http_user: str | None = None
+    http_password: str | None = None
+    sessions: set[asyncio.StreamWriter] = field(default_factory=set)
+
+
+class Session:
+    def __init__(self, ctx: Context, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.ctx, self.reader, self.writer = ctx, reader, writer
+
+    async def wait_unhung(self) -> None:
+        while self.ctx.is_hung():
+            await asyncio.sleep(0.2)
+
+    async def send(self, text: str | bytes) -> None:
+        await self.wait_unhung()
+        self.writer.write(text.encode("utf-8") if isinstance(text, str) else text)
+        await self.writer.drain()
+
+    async def line(self) -> str | None:
+        """One line without its ending, or None at end of stream."""
+        raw = await asyncio.wait_for(self.reader.readline(), IDLE_TIMEOUT)
+        if not raw:
+            return None
+        await self.wait_unhung()
+        return raw[:MAX_LINE].decode("utf-8", "replace").rstrip("\r\n")
+
+
+def handler(protocol: str, ctx: Context) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+    serve = {"smtp": _smtp, "pop3": _pop3, "imap4": _imap4, "ldap": _ldap, "http": _http, "tcp": _tcp}[protocol]
+
+    async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        ctx.sessions.add(writer)
+        try:
+            await serve(Session(ctx, reader, writer))
+        except (ConnectionError, asyncio.TimeoutError, asyncio.IncompleteReadError, ldap_ber.BerError):
+            pass
+        finally:
+            ctx.sessions.discard(writer)
+            writer.close()
+
+    return run
+
+
+_ADDRESS = re.compile(r"^(?:MAIL FROM|RCPT TO):\s*<([^>]*)>", re.IGNORECASE)
+
+
+async def _smtp(s: Session) -> None:
+    ctx = s.ctx
+    await s.send(f"220 {ctx.hostname} {ctx.product} Ready (mailha emulator)\r\n")
+    mail_from: str | None = None
+    rcpts: list[str] = []
+    while (line := await s.line()) is not None:
+        verb = line.split(" ", 1)[0].upper()
+        if verb == "EHLO":
+            await s.send(f"250-{ctx.hostname}\r\n250-8BITMIME\r\n250-PIPELINING\r\n250 SIZE {MAX_MESSAGE}\r\n")
+        elif verb == "HELO":
+            await s.send(f"250 {ctx.hostname}\r\n")
+        elif verb == "MAIL":
+            match = _ADDRESS.match(line)
+            if not match:
+                await s.send("501 Syntax: MAIL FROM:<address>\r\n")
+                continue
+            mail_from, rcpts = match.group(1), []
+            await s.send("250 Ok\r\n")
+        elif verb == "RCPT":
+            match = _ADDRESS.match(line)
+            if mail_from is None:
+                await s.send("503 Need MAIL command\r\n")
+            elif not match or not match.group(1):
+                await s.send("501 Syntax: RCPT TO:<address>\r\n")
+            else:
+                rcpts.append(match.group(1))
+                await s.send("250 Ok\r\n")
+        elif verb == "DATA":
+            if mail_from is None or not rcpts:
+                await s.send("503 Need RCPT command\r\n")
+                continue
+            await s.send("354 End data with <CR><LF>.<CR><LF>\r\n")
+            data = await _smtp_data(s)
+            if data is None:
+                await s.send("552 Message too large\r\n")
+            else:
+                # Durable before the reply: the sender forgets the message once it reads 250.
+                path = await asyncio.get_running_loop().run_in_executor(None, mailqueue.store, ctx.home, mail_from, rcpts, data)
+                ctx.log(f"SMTP: received message from <{mail_from}> for {len(rcpts)} recipient(s) into {path}")
+                await s.send(f"250 Ok: queued as {path.rsplit('/', 1)[-1]}\r\n")
+            mail_from, rcpts = None, []
+        elif verb == "RSET":
+            mail_from, rcpts = None, []
+            await s.send("250 Ok\r\n")
+        elif verb == "NOOP":
+            await s.send("250 Ok\r\n")
+        elif verb == "VRFY":
+            await s.send("252 Cannot VRFY user\r\n")
+        elif verb == "QUIT":
+            await s.send(f"221 {ctx.hostname} closing connection\r\n")
+            return
+        else:
+            await s.send("500 Command unrecognized\r\n")
+
+
+async def _smtp_data(s: Session) -> bytes | None:
+    """The message up to the lone dot, dot-unstuffed; None when it exceeds the size limit."""
+    chunks: list[bytes] = []
+    size = 0
+    too_big = False
+    while True:
+        raw = await asyncio.wait_for(s.reader.readline(), IDLE_TIMEOUT)
+        if not raw:
+            raise ConnectionResetError("connection closed during DATA")
+        if raw in (b".\r\n", b".\n"):
+            return None if too_big else b"".join(chunks)
+        if raw.startswith(b".."):
+            raw = raw[1:]
+        size += len(raw)
+        if size > MAX_MESSAGE:
+            too_big, chunks = True, []
+        elif not too_big:
+            chunks.append(raw)
+
+
+async def _pop3(s: Session) -> None:
+    await s.send(f"+OK {s.ctx.hostname} {s.ctx.product} POP3 server ready\r\n")
+    while (line := await s.line()) is not None:
+        verb = line.split(" ", 1)[0].upper()
+        if verb in ("USER", "PASS", "NOOP", "RSET"):
+            await s.send("+OK\r\n")
+        elif verb == "STAT":
+            await s.send("+OK 0 0\r\n")
+        elif verb in ("LIST", "UIDL"):
+            await s.send("+OK 0 messages\r\n.\r\n")
+        elif verb == "CAPA":
+            await s.send("+OK Capability list follows\r\nUSER\r\nUIDL\r\n.\r\n")
+        elif verb == "QUIT":
+            await s.send("+OK Bye\r\n")
+            return
+        else:
+            await s.send("-ERR Unknown command\r\n")
+
+
+async def _imap4(s: Session) -> None:
+    await s.send(f"* OK {s.ctx.hostname} {s.ctx.product} IMAP4rev1 server ready\r\n")
+    while (line := await s.line()) is not None:
+        tag, _, rest = line.partition(" ")
+        verb = rest.split(" ", 1)[0].upper()
+        if not tag or not verb:
+            await s.send("* BAD Missing tag or command\r\n")
+        elif verb == "CAPABILITY":
+            await s.send(f"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n{tag} OK CAPABILITY completed\r\n")
+        elif verb == "LOGIN":
+            await s.send(f"{tag} OK LOGIN completed\r\n")
+        elif verb == "NOOP":
+            await s.send(f"{tag} OK NOOP completed\r\n")
+        elif verb == "LOGOUT":
+            await s.send(f"* BYE {s.ctx.product} logging out\r\n{tag} OK LOGOUT completed\r\n")
+            return
+        else:
+            await s.send(f"{tag} BAD Command not supported by the emulator\r\n")
+
+
+async def _ldap(s: Session) -> None:
+    root_dse = {
+        "objectClass": ["top"],
+        "namingContexts": ["o=GroupWise"],
+        "supportedLDAPVersion": ["3"],
+        "vendorName": ["mailha GroupWise emulator"],
+    }
+    buffer = b""
+    while True:
+        while (length := ldap_ber.message_length(buffer)) is None:
+            chunk = await asyncio.wait_for(s.reader.read(65536), IDLE_TIMEOUT)
+            if not chunk:
+                return
+            buffer += chunk
+        message, buffer = buffer[:length], buffer[length:]
+        reply, close = ldap_ber.respond(message, root_dse)
+        if reply:
+            await s.send(reply)
+        if close:
+            return
+
+
+async def _http(s: Session) -> None:
+    request = await s.line()
+    if not request:
+        return
+    headers: dict[str, str] = {}
+    while (header := await s.line()) not in (None, ""):
+        name, _, value = header.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    method, _, _ = request.partition(" ")
+    ctx = s.ctx
+    if ctx.http_user is not None and not _authorised(headers.get("authorization", ""), ctx.http_user, ctx.http_password or ""):
+        await _http_reply(s, 401, "Unauthorized", "<html><body>Authorization required</body></html>",
+                          extra=f'WWW-Authenticate: Basic realm="{ctx.product}"\r\n')
+        return
+    if method.upper() not in ("GET", "HEAD"):
+        await _http_reply(s, 405, "Method Not Allowed", "")
+        return
+    await _http_reply(s, 200, "OK", ctx.status_page(), head=method.upper() == "HEAD")
+
+
+def _authorised(header: str, user: str, password: str) -> bool:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        given = base64.b64decode(encoded.strip(), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return False
+    return hmac.compare_digest(given.encode(), f"{user}:{password}".encode())
+
+
+async def _http_reply(s: Session, code: int, reason: str, body: str, *, extra: str = "", head: bool = False) -> None:
+    payload = body.encode("utf-8")
+    header = (
+        f"HTTP/1.0 {code} {reason}\r\nServer: {s.ctx.product} (mailha emulator)\r\n"
+        f"Content-Type: text/html; charset=utf-8\r\nContent-Length: {len(payload)}\r\n{extra}Connection: close\r\n\r\n"
+    )
+    await s.send(header.encode("ascii") + (b"" if head else payload))
+
+
+async def _tcp(s: Session) -> None:
+    """MTP and client/server ports: proprietary protocols; accept and stay silent until closed."""
+    while await asyncio.wait_for(s.reader.read(65536), IDLE_TIMEOUT):
+        await s.wait_unhung()

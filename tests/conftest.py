@@ -1,0 +1,82 @@
+"""Shared test helpers: run an installed agent the way Pacemaker runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+
+import pytest
+
+OCF_ROOT = "/usr/lib/ocf"
+PROVIDER_DIR = os.path.join(OCF_ROOT, "resource.d", "mailha")
+PYTHON = "/usr/bin/python3"
+
+
+@dataclass
+class AgentResult:
+    rc: int
+    stdout: str
+    stderr: str
+
+    @property
+    def exit_reasons(self) -> list[str]:
+        return [line.split(":", 1)[1] for line in self.stderr.splitlines() if line.startswith("ocf-exit-reason:")]
+
+    @property
+    def reason(self) -> str:
+        return self.exit_reasons[-1] if self.exit_reasons else ""
+
+
+class AgentRunner:
+    """Runs ``/usr/lib/ocf/resource.d/mailha/NAME ACTION`` with a clean OCF environment."""
+
+    def __init__(self, name: str, rsctmp: str, instance: str = "test") -> None:
+        self.path = os.path.join(PROVIDER_DIR, name)
+        self.rsctmp = rsctmp
+        self.instance = instance
+
+    def env(self, params: dict[str, object], interval: int | None = None, check_level: int | None = None,
+            timeout_ms: int = 20000, extra: dict[str, str] | None = None) -> dict[str, str]:
+        env = {
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "OCF_ROOT": OCF_ROOT,
+            "OCF_RESOURCE_INSTANCE": self.instance,
+            "OCF_RESOURCE_TYPE": os.path.basename(self.path),
+            "OCF_RESOURCE_PROVIDER": "mailha",
+            "HA_RSCTMP": self.rsctmp,
+            "OCF_RESKEY_CRM_meta_timeout": str(timeout_ms),
+        }
+        env.update({f"OCF_RESKEY_{k}": str(v) for k, v in params.items() if v is not None})
+        if interval is not None:
+            env["OCF_RESKEY_CRM_meta_interval"] = str(interval)
+        if check_level is not None:
+            env["OCF_CHECK_LEVEL"] = str(check_level)
+        env.update(extra or {})
+        return env
+
+    def __call__(self, action: str, params: dict[str, object], *, interval: int | None = None,
+                 check_level: int | None = None, timeout_ms: int = 20000,
+                 extra: dict[str, str] | None = None) -> AgentResult:
+        env = self.env(params, interval, check_level, timeout_ms, extra)
+        # The process timeout is a safety net well above the agent's own budget.
+        done = subprocess.run([self.path, action], env=env, capture_output=True, text=True,
+                              timeout=timeout_ms / 1000 + 30, check=False)
+        assert "Traceback" not in done.stderr, done.stderr
+        return AgentResult(done.returncode, done.stdout, done.stderr)
+
+    def probe(self, params: dict[str, object], **kw) -> AgentResult:
+        return self("monitor", params, interval=0, **kw)
+
+    def monitor(self, params: dict[str, object], **kw) -> AgentResult:
+        return self("monitor", params, interval=kw.pop("interval", 10000), **kw)
+
+
+@pytest.fixture
+def agent_runner(tmp_path):
+    """Factory: ``agent_runner("ldap")`` gives an :class:`AgentRunner` for that agent."""
+    def make(name: str, instance: str = "test") -> AgentRunner:
+        if not os.access(os.path.join(PROVIDER_DIR, name), os.X_OK):
+            pytest.fail(f"agent {name} is not installed in {PROVIDER_DIR}: run ./run tests")
+        return AgentRunner(name, str(tmp_path / "rsctmp"), instance)
+    return make
