@@ -35,6 +35,7 @@ class AgentRunner:
         self.path = os.path.join(PROVIDER_DIR, name)
         self.rsctmp = rsctmp
         self.instance = instance
+        self.started: list[dict[str, object]] = []
 
     def env(self, params: dict[str, object], interval: int | None = None, check_level: int | None = None,
             timeout_ms: int = 20000, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -57,11 +58,18 @@ class AgentRunner:
 
     def __call__(self, action: str, params: dict[str, object], *, interval: int | None = None,
                  check_level: int | None = None, timeout_ms: int = 20000,
-                 extra: dict[str, str] | None = None) -> AgentResult:
+                 extra: dict[str, str] | None = None, enforce_timeout: bool = False) -> AgentResult:
+        """Run *action*.  With *enforce_timeout* the agent is held to its operation timeout as
+        Pacemaker holds it (an overrun fails the test); otherwise the limit is a safety net."""
+        if action == "start":
+            self.started.append(dict(params))
         env = self.env(params, interval, check_level, timeout_ms, extra)
-        # The process timeout is a safety net well above the agent's own budget.
-        done = subprocess.run([self.path, action], env=env, capture_output=True, text=True,
-                              timeout=timeout_ms / 1000 + 30, check=False)
+        limit = timeout_ms / 1000 if enforce_timeout else timeout_ms / 1000 + 30
+        try:
+            done = subprocess.run([self.path, action], env=env, capture_output=True, text=True,
+                                  timeout=limit, check=False)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{self.path} {action} overran its {limit:g}s operation timeout")
         assert "Traceback" not in done.stderr, done.stderr
         return AgentResult(done.returncode, done.stdout, done.stderr)
 
@@ -72,11 +80,26 @@ class AgentRunner:
         return self("monitor", params, interval=kw.pop("interval", 10000), **kw)
 
 
+    def stop_everything_started(self) -> None:
+        """Stop whatever a test started, so no daemon outlives it (even a failed test)."""
+        for params in reversed(self.started):
+            self("stop", params, timeout_ms=60000)
+        self.started.clear()
+
+
 @pytest.fixture
 def agent_runner(tmp_path):
-    """Factory: ``agent_runner("ldap")`` gives an :class:`AgentRunner` for that agent."""
+    """Factory: ``agent_runner("ldap")`` gives an :class:`AgentRunner` for that agent.
+    Everything started through it is stopped at the end of the test."""
+    runners: list[AgentRunner] = []
+
     def make(name: str, instance: str = "test") -> AgentRunner:
         if not os.access(os.path.join(PROVIDER_DIR, name), os.X_OK):
             pytest.fail(f"agent {name} is not installed in {PROVIDER_DIR}: run ./run tests")
-        return AgentRunner(name, str(tmp_path / "rsctmp"), instance)
-    return make
+        runner = AgentRunner(name, str(tmp_path / "rsctmp"), instance)
+        runners.append(runner)
+        return runner
+
+    yield make
+    for runner in runners:
+        runner.stop_everything_started()

@@ -130,7 +130,7 @@ def decode_integer(content: bytes | memoryview) -> int:
     return int.from_bytes(content, "big", signed=True)
 
 
-def read_header(buf: bytes | memoryview, pos: int = 0) -> tuple[int, int, int] | None:
+def read_header(buf: bytes | bytearray | memoryview, pos: int = 0) -> tuple[int, int, int] | None:
     """Parse the tag and length at *pos*.
 
     Returns ``(tag, content_start, content_end)``, or None when *buf* holds too few bytes to

@@ -14,8 +14,11 @@ Why the 389-ds side takes detours (see also product facts section 3.3):
   advanced ``*_dir`` keys, while the config directory is built in /etc/dirsrv and moved under the
   root afterwards, with its paths rewritten in ``dse.ldif``.  Such an instance is then started by
   ``ns-slapd -D <root>/etc/dirsrv/slapd-NAME -i <pidfile>`` on any node; dsctl does not know it.
-* ``db_home_dir`` is the db directory (not /dev/shm), so all state sits in the instance's own
-  directories and can move with the storage.
+* ``db_home_dir`` (the database environment's region files) stays node-local in
+  ``/dev/shm/slapd-NAME``, the distribution's default: it is a cache that each node rebuilds, and
+  bdb sizes it from the machine's memory (about 1.7 GB here), more than a small shared disk holds.
+  dscreate moves it into the db directory when ``systemd-detect-virt -c`` says "container" (as it
+  does on this VM), so a second shim answers "none".
 
 Passwords are read from files and handed to the tools through files (``-y``, ``-T``, a 0600 INF),
 never on a command line.  A password file holds the password alone, without a trailing newline,
@@ -26,6 +29,7 @@ This module is tooling, not an agent: it runs as root and may take seconds.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import pwd
@@ -98,6 +102,31 @@ def _is_our_process(pid: int | None, binary: str, marker: str) -> bool:
     return marker.rstrip("/") in (a.rstrip("/") for a in args)
 
 
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state, start time in ticks) of ``pid``, or None when there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[19])
+
+
+def _exited(pid: int, started: int) -> bool:
+    """The process that started at ``started`` is gone: no such pid, another process under the
+    same pid, or a zombie with no thread left.  The command line is no test: an exiting process
+    shows an empty one for a while (measured: about 0.2 s for ns-slapd) before it is a zombie."""
+    stat = _proc_stat(pid)
+    if stat is None or stat[1] != started:
+        return True
+    if stat[0] not in "ZX":
+        return False
+    try:
+        return len(os.listdir(f"/proc/{pid}/task")) <= 1
+    except OSError:
+        return True
+
+
 def _wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while True:
@@ -121,9 +150,13 @@ def _stop_pid(pid: int | None, binary: str, marker: str, timeout: float) -> None
     if not _is_our_process(pid, binary, marker):
         return
     assert pid is not None
+    stat = _proc_stat(pid)
+    if stat is None:
+        return
+    started = stat[1]
 
     def gone() -> bool:
-        return not _is_our_process(pid, binary, marker)
+        return _exited(pid, started)
 
     for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
         with contextlib.suppress(ProcessLookupError):
@@ -206,6 +239,7 @@ def _launch_daemon(args: list[str], timeout: float) -> tuple[int, str]:
 
 
 def _remove_paths(paths: list[str], created_dirs: list[str]) -> None:
+    """Delete ``paths`` (trees or files) and then every dir of ``created_dirs`` left empty."""
     for p in paths:
         if os.path.isdir(p) and not os.path.islink(p):
             shutil.rmtree(p, ignore_errors=True)
@@ -288,7 +322,8 @@ class DsInstance:
     @property
     def host(self) -> str:
         """The address clients use: the listen host, or loopback when it listens everywhere."""
-        return self.listen_host if self.listen_host not in (None, "", "0.0.0.0", "::") else "127.0.0.1"
+        wildcard = self.listen_host in ("0.0.0.0", "::")
+        return "127.0.0.1" if wildcard or not self.listen_host else self.listen_host
 
     @property
     def ldap_url(self) -> str:
@@ -348,6 +383,11 @@ alive() {
     p=$(head -n 1 "$pidf" 2>/dev/null)
     [ -n "$p" ] && tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q "ns-slapd -D $cfg "
 }
+gone() {  # not just "not alive": an exiting process shows an empty cmdline for a while
+    [ -r "/proc/$p/status" ] || return 0
+    awk '/^State:/ {s = $2} /^Threads:/ {t = $2} END {exit !(s ~ /^[ZX]/ && t <= 1)}' \
+        "/proc/$p/status" 2>/dev/null
+}
 while [ $# -gt 0 ]; do case "$1" in -*) shift ;; *) break ;; esac; done
 case "$1" in
 start)
@@ -358,14 +398,31 @@ start)
 stop)
     alive || exit 0
     kill -TERM "$p"
-    i=0; while [ $i -lt 1200 ]; do alive || exit 0; sleep 0.05; i=$((i + 1)); done
-    kill -KILL "$p"; exit 0 ;;
+    i=0; while [ $i -lt 1200 ]; do gone && exit 0; sleep 0.05; i=$((i + 1)); done
+    kill -KILL "$p"
+    i=0; while [ $i -lt 200 ]; do gone && exit 0; sleep 0.05; i=$((i + 1)); done
+    exit 1 ;;
 is-active)
     alive && exit 0; exit 3 ;;
 *)
     exit 0 ;;  # enable, disable, daemon-reload: nothing to do without systemd
 esac
 """
+
+
+_DETECT_VIRT_SHIM = """#!/bin/sh
+# systemd-detect-virt stand-in for dscreate (mailha.dsinstance): keep db_home_dir in /dev/shm.
+echo none
+exit 1
+"""
+
+
+def _write_shims(bindir: str) -> None:
+    os.mkdir(bindir)
+    for name, text in (("systemctl", _SYSTEMCTL_SHIM), ("systemd-detect-virt", _DETECT_VIRT_SHIM)):
+        with open(os.path.join(bindir, name), "w", encoding="ascii") as f:
+            f.write(text)
+        os.chmod(os.path.join(bindir, name), 0o755)
 
 
 def _ds_layout(name: str, root: str | None) -> dict[str, str]:
@@ -382,6 +439,7 @@ def _ds_layout(name: str, root: str | None) -> dict[str, str]:
         "run_dir": f"{r}/run/dirsrv",
         "pidfile": f"{r}/run/dirsrv/slapd-{name}.pid",
         "ldapi": f"{r}/run/slapd-{name}.socket",
+        "db_home_dir": f"/dev/shm/slapd-{name}",  # node-local on purpose, see the module doc
     }
 
 
@@ -397,7 +455,7 @@ def _ds_inf(inst: DsInstance, password: str, layout: dict[str, str]) -> str:
         lines.append(f"secure_port = {inst.secure_port}")
     for key in ("db_dir", "backup_dir", "ldif_dir", "log_dir", "lock_dir", "run_dir", "ldapi"):
         lines.append(f"{key} = {layout[key]}")
-    lines += [f"db_home_dir = {layout['db_dir']}", "",
+    lines += [f"db_home_dir = {layout['db_home_dir']}", "",
               "[backend-userroot]", f"suffix = {inst.suffix}", "create_suffix_entry = True", ""]
     return "\n".join(lines)
 
@@ -444,12 +502,13 @@ def create_389ds(name: str, port: int, root: str | None = None, suffix: str = "d
     """Create a 389-ds instance with dscreate; it is left stopped unless ``start``.
 
     With ``root``, every directory of the instance lives under it (``<root>/etc/dirsrv/slapd-NAME``,
-    ``<root>/var/lib/dirsrv/slapd-NAME/db``, ``<root>/run/dirsrv``, ...).  A failed creation is
-    cleaned up before the error is raised."""
+    ``<root>/var/lib/dirsrv/slapd-NAME/db``, ``<root>/run/dirsrv``, ...) except the node-local
+    database environment in ``/dev/shm/slapd-NAME``.  ``root`` and its parents must be
+    searchable by the dirsrv user.  A failed creation is cleaned up before the error is raised."""
     _check_name(name)
     layout = _ds_layout(name, root)
     default_cfg = _ds_layout(name, None)["config_dir"]
-    for taken in {default_cfg, layout["config_dir"]}:
+    for taken in {default_cfg, layout["config_dir"], layout["db_home_dir"]}:
         if os.path.exists(taken):
             raise InstanceError(f"389-ds instance {name!r} already exists ({taken})")
     if len(layout["ldapi"]) > 100:  # sun_path holds 108 bytes
@@ -462,7 +521,8 @@ def create_389ds(name: str, port: int, root: str | None = None, suffix: str = "d
         suffix=suffix, root=os.path.abspath(root) if root else None, listen_host=listen_host,
         lock_dir=layout["lock_dir"], ldapi_socket=layout["ldapi"])
     owned = [default_cfg, layout["config_dir"], layout["inst_lib"], layout["log_dir"],
-             layout["lock_dir"], layout["pidfile"], layout["ldapi"],
+             layout["lock_dir"], layout["pidfile"], layout["ldapi"], layout["db_home_dir"],
+             f"/dev/shm/sem.slapd-{name}.stats",  # SNMP counters; a killed server leaves it
              f"/etc/tmpfiles.d/dirsrv-{name}.conf"]
     if root:  # the run dir is the instance's own under a root (shared /run/dirsrv otherwise)
         owned.append(layout["run_dir"])
@@ -478,11 +538,7 @@ def create_389ds(name: str, port: int, root: str | None = None, suffix: str = "d
         password, inst.password_file = _password(password_file, stash)
         inf = os.path.join(workdir, "instance.inf")
         _write_secret(inf, _ds_inf(inst, password, layout))
-        os.mkdir(os.path.join(workdir, "bin"))
-        shim = os.path.join(workdir, "bin", "systemctl")
-        with open(shim, "w", encoding="ascii") as f:
-            f.write(_SYSTEMCTL_SHIM)
-        os.chmod(shim, 0o755)
+        _write_shims(os.path.join(workdir, "bin"))
         env = dict(os.environ, PATH=f"{workdir}/bin:{os.environ.get('PATH', '/usr/bin:/bin')}",
                    MAILHA_DS_CONFIG_DIR=default_cfg, MAILHA_DS_PIDFILE=layout["pidfile"])
         try:
@@ -491,7 +547,7 @@ def create_389ds(name: str, port: int, root: str | None = None, suffix: str = "d
         except InstanceError as exc:  # the server's own words say more than dscreate's
             errors = _tail(os.path.join(layout["log_dir"], "errors"), 3)
             raise InstanceError(f"{exc}; server errors log: {' | '.join(errors)}") from exc
-        # dscreate leaves the server stopped (start = False) but say so for a crashed run too.
+        # dscreate stops the server at its end (start = False); make sure before moving files.
         _stop_pid(_read_pid(layout["pidfile"]), NS_SLAPD, default_cfg, STOP_TIMEOUT)
         if layout["config_dir"] != default_cfg:
             _makedirs(os.path.dirname(layout["config_dir"]), inst.created_dirs)
@@ -735,6 +791,8 @@ def add_test_user(inst: DsInstance | SlapdInstance, uid: str, password_file: str
     if isinstance(inst, SlapdInstance):
         password = _run([SLAPPASSWD, "-T", password_file], what="hashing the test password",
                         timeout=30).stdout.strip()
+    # base64 ("::") so that no character of the password can break the LDIF
+    encoded = base64.b64encode(password.encode()).decode()
     people = f"ou=people,{inst.suffix}"
     dn = f"uid={uid},{people}"
     bind = ["-x", "-H", inst.ldap_url, "-D", inst.root_dn, "-y", inst.password_file]
@@ -742,11 +800,11 @@ def add_test_user(inst: DsInstance | SlapdInstance, uid: str, password_file: str
     _run([LDAPADD, *bind], stdin=f"dn: {people}\nobjectClass: organizationalUnit\nou: people\n",
          what="adding ou=people", timeout=30, ok=(0, 68))
     user = (f"dn: {dn}\nobjectClass: inetOrgPerson\nuid: {uid}\ncn: {uid}\nsn: {uid}\n"
-            f"userPassword: {password}\n")
+            f"userPassword:: {encoded}\n")
     res = _run([LDAPADD, *bind], stdin=user, what=f"adding {dn}", timeout=30, ok=(0, 68))
     if res.returncode == 68:
         _run([LDAPMODIFY, *bind], what=f"resetting the password of {dn}", timeout=30,
-             stdin=f"dn: {dn}\nchangetype: modify\nreplace: userPassword\nuserPassword: {password}\n")
+             stdin=f"dn: {dn}\nchangetype: modify\nreplace: userPassword\nuserPassword:: {encoded}\n")
     return dn
 
 

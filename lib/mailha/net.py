@@ -32,7 +32,7 @@ class AddressError(ValueError):
 
 
 class NetlinkError(OSError):
-    """The kernel refused or garbled an rtnetlink request."""
+    """The kernel refused or garbled a netlink request (rtnetlink or sock_diag)."""
 
 
 def parse_address(text: str) -> IPAddress:
@@ -70,7 +70,7 @@ RTM_NEWADDR, RTM_GETADDR = 20, 22
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
 IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_FLAGS = 1, 2, 3, 8
-IFA_F_DADFAILED, IFA_F_TENTATIVE = 0x08, 0x40
+IFA_F_DADFAILED = 0x08
 RT_SCOPE_HOST = 254
 
 
@@ -98,8 +98,9 @@ def _align(length: int) -> int:
     return (length + 3) & ~3
 
 
-def _netlink_dump(protocol: int, request_type: int, body: bytes, timeout: float = 2.0):
-    """Send one NLM_F_DUMP request; yield the payload of each answer until NLMSG_DONE."""
+def _netlink_dump(protocol: int, request_type: int, answer_type: int, body: bytes, timeout: float = 2.0):
+    """Send one NLM_F_DUMP request; yield the payload of each *answer_type* message until
+    NLMSG_DONE.  Raises :class:`NetlinkError` (an OSError) when the kernel refuses."""
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, protocol) as sock:
         sock.settimeout(timeout)
         sock.bind((0, 0))
@@ -118,8 +119,9 @@ def _netlink_dump(protocol: int, request_type: int, body: bytes, timeout: float 
                     return
                 if kind == NLMSG_ERROR:
                     (code,) = struct.unpack_from("=i", data, pos + _NLMSG.size)
-                    raise NetlinkError(-code, os.strerror(-code))
-                if kind == request_type or request_type == RTM_GETADDR and kind == RTM_NEWADDR:
+                    if code:  # 0 would be an acknowledgement
+                        raise NetlinkError(-code, os.strerror(-code))
+                if kind == answer_type:
                     yield data[pos + _NLMSG.size : pos + length]
                 pos += _align(length)
         raise NetlinkError("netlink dump did not end")
@@ -129,7 +131,7 @@ def local_addresses(timeout: float = 2.0) -> list[LocalAddress]:
     """Every address configured in this network namespace (IPv4 and IPv6)."""
     body = _IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
     found = []
-    for payload in _netlink_dump(socket.NETLINK_ROUTE, RTM_GETADDR, body, timeout):
+    for payload in _netlink_dump(socket.NETLINK_ROUTE, RTM_GETADDR, RTM_NEWADDR, body, timeout):
         parsed = _parse_newaddr(payload)
         if parsed is not None:
             found.append(parsed)
@@ -138,14 +140,7 @@ def local_addresses(timeout: float = 2.0) -> list[LocalAddress]:
 
 def _parse_newaddr(msg: bytes) -> LocalAddress | None:
     family, prefixlen, flags, scope, ifindex = _IFADDRMSG.unpack_from(msg, 0)
-    attrs: dict[int, bytes] = {}
-    pos = _IFADDRMSG.size
-    while pos + _RTATTR.size <= len(msg):
-        length, kind = _RTATTR.unpack_from(msg, pos)
-        if length < _RTATTR.size:
-            break
-        attrs[kind] = msg[pos + _RTATTR.size : pos + length]
-        pos += _align(length)
+    attrs = _attributes(msg, _IFADDRMSG.size)
     # IFA_LOCAL is the local end of a point-to-point link; IFA_ADDRESS is then the peer.
     raw = attrs.get(IFA_LOCAL) or attrs.get(IFA_ADDRESS)
     if raw is None or family not in (socket.AF_INET, socket.AF_INET6):
@@ -160,7 +155,8 @@ def is_local_address(ip: str | IPAddress) -> bool:
     """Is *ip* configured on an interface of this network namespace?
 
     Also true for addresses inside a host-scope network (``127.0.0.0/8`` on ``lo``), which
-    the kernel treats as local.  Raises :class:`AddressError` for text that is not an address.
+    the kernel treats as local.  Raises :class:`AddressError` for text that is not an address,
+    :class:`NetlinkError` if the kernel cannot be asked.
     """
     address = ip if isinstance(ip, (ipaddress.IPv4Address, ipaddress.IPv6Address)) else parse_address(ip)
     for local in local_addresses():
@@ -183,13 +179,17 @@ _DIAG_REQ = struct.Struct("=BBBxI48x")  # inet_diag_req_v2: family, protocol, ex
 _DIAG_MSG = struct.Struct("!BBBBHH16s16s")  # inet_diag_msg to the addresses; ports big-endian
 _DIAG_INODE = struct.Struct("=I")
 _DIAG_INODE_OFFSET = 4 + 48 + 16  # after the header, the socket id, expires/rqueue/wqueue/uid
+_DIAG_ATTRS_OFFSET = _DIAG_INODE_OFFSET + 4  # the netlink attributes follow inet_diag_msg
+INET_DIAG_SKV6ONLY = 11  # attribute: the socket's IPV6_V6ONLY, sent for every IPv6 socket
 
 
-class Listener(namedtuple("Listener", "address port inode pid process", defaults=(None, None))):
+class Listener(namedtuple("Listener", "address port inode pid process v6only", defaults=(None, None, None))):
     """A socket listening on (tcp) or bound to (udp) a port.
 
-    ``address`` (ipaddress object; IPv4-mapped IPv6 shown as IPv4), ``port``, ``inode``, and,
-    when asked for with ``with_owner=True``, the owner's ``pid`` and ``process`` (its comm).
+    ``address`` (ipaddress object; IPv4-mapped IPv6 shown as IPv4), ``port``, ``inode``; when
+    asked for with ``with_owner=True``, the owner's ``pid`` and ``process`` (its comm);
+    ``v6only`` for IPv6 sockets (IPV6_V6ONLY: a ``::`` listener then takes no IPv4), None
+    when unknown (the /proc fallback cannot tell).
     """
 
     __slots__ = ()
@@ -226,10 +226,11 @@ def listeners(port: int, proto: str = "tcp", *, with_owner: bool = False) -> lis
         found = _proc_listeners(port, proto)
     if with_owner and found:
         owners = socket_owners({listener.inode for listener in found})
-        found = [
-            Listener(item.address, item.port, item.inode, *owners.get(item.inode, (None, None)))
-            for item in found
-        ]
+        owned = []
+        for item in found:
+            pid, name = owners.get(item.inode, (None, None))
+            owned.append(item._replace(pid=pid, process=name))
+        found = owned
     return found
 
 
@@ -244,14 +245,30 @@ def _diag_listeners(port: int, proto: str) -> list[Listener]:
     found: list[Listener] = []
     for family in (socket.AF_INET, socket.AF_INET6):
         body = _DIAG_REQ.pack(family, protocol, 0, states)
-        for payload in _netlink_dump(NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY, body):
+        for payload in _netlink_dump(NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY, SOCK_DIAG_BY_FAMILY, body):
             msg_family, state, _timer, _retrans, sport, _dport, src, _dst = _DIAG_MSG.unpack_from(payload)
             if sport != port or not states & (1 << state):
                 continue
             (inode,) = _DIAG_INODE.unpack_from(payload, _DIAG_INODE_OFFSET)
             raw = src[:4] if msg_family == socket.AF_INET else src
-            found.append(Listener(_unmapped(ipaddress.ip_address(raw)), port, inode))
+            v6only = None
+            if msg_family == socket.AF_INET6:
+                flag = _attributes(payload, _DIAG_ATTRS_OFFSET).get(INET_DIAG_SKV6ONLY)
+                v6only = bool(flag[0]) if flag else None
+            found.append(Listener(_unmapped(ipaddress.ip_address(raw)), port, inode, v6only=v6only))
     return found
+
+
+def _attributes(msg: bytes, pos: int) -> dict[int, bytes]:
+    """Netlink attributes (rtattr/nlattr: length, type, value) from *pos* to the end."""
+    attrs: dict[int, bytes] = {}
+    while pos + _RTATTR.size <= len(msg):
+        length, kind = _RTATTR.unpack_from(msg, pos)
+        if length < _RTATTR.size:
+            break
+        attrs[kind & 0x3FFF] = msg[pos + _RTATTR.size : pos + length]  # without NLA_F_* bits
+        pos += _align(length)
+    return attrs
 
 
 def _unmapped(address: IPAddress) -> IPAddress:
@@ -340,9 +357,9 @@ class Binding(namedtuple("Binding", "kind listeners", defaults=((),))):
 def bound_on(port: int, ip: str | IPAddress, proto: str = "tcp", *, with_owner: bool = False) -> Binding:
     """Is *port* bound on *ip* itself, on the wildcard, only on other addresses, or not at all?
 
-    A socket bound to ``::`` counts as a wildcard for IPv4 too: unless it set IPV6_V6ONLY
-    (which /proc does not show), it accepts IPv4 connections.  If both a specific and a
-    wildcard listener exist (SO_REUSEPORT or different namespaces' leftovers), SPECIFIC wins.
+    A socket bound to ``::`` counts as a wildcard for IPv4 too, unless it set IPV6_V6ONLY
+    (known from sock_diag; the /proc fallback cannot tell, and then assumes it covers IPv4).
+    If both a specific and a wildcard listener exist (SO_REUSEPORT), SPECIFIC wins.
     """
     address = ip if isinstance(ip, (ipaddress.IPv4Address, ipaddress.IPv6Address)) else parse_address(ip)
     items = listeners(port, proto, with_owner=with_owner)
@@ -354,8 +371,18 @@ def bound_on(port: int, ip: str | IPAddress, proto: str = "tcp", *, with_owner: 
     wildcards = tuple(
         item
         for item in items
-        if item.address.is_unspecified and (item.address.version == address.version or item.address.version == 6)
+        if item.address.is_unspecified
+        and (item.address.version == address.version or (item.address.version == 6 and not item.v6only))
     )
     if wildcards:
         return Binding(WILDCARD, wildcards)
     return Binding(OTHER, tuple(items))
+
+
+def port_holders(port: int, ip: str | None = None) -> list[Listener]:
+    """The listeners (with their owners) that stop a server from binding *port* on *ip*
+    (on every address when *ip* is ``None``): what to name when a start cannot bind."""
+    if ip is None:
+        return listeners(port, with_owner=True)
+    binding = bound_on(port, ip, with_owner=True)
+    return list(binding.listeners) if binding.kind in (SPECIFIC, WILDCARD) else []

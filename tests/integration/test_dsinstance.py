@@ -33,10 +33,12 @@ def connects(host: str, port: int) -> bool:
 
 
 def gone(pid: int) -> bool:
-    """The process has exited: no /proc entry, or a zombie its reaper has not collected yet."""
+    """The process has exited: no /proc entry, or a zombie with no thread left (the reaper may
+    not have collected it yet)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            return f.read().rpartition(")")[2].split()[0] == "Z"
+            zombie = f.read().rpartition(")")[2].split()[0] == "Z"
+        return zombie and len(os.listdir(f"/proc/{pid}/task")) <= 1
     except FileNotFoundError:
         return True
 
@@ -93,7 +95,9 @@ def test_389ds_under_a_root_runs_from_there_only(parent):
         assert dse.count(f"/etc/dirsrv/slapd-{inst.name}") == dse.count(inst.config_dir) > 0
         assert "nsslapd-listenhost: 127.0.0.1" in dse
 
-        # As another node would start it: the bare daemon command, nothing else.
+        # As another node would start it: no database environment of its own yet in /dev/shm,
+        # and the bare daemon command, nothing else.
+        shutil.rmtree(f"/dev/shm/slapd-{inst.name}")
         subprocess.run(inst.command, check=True, capture_output=True, timeout=60)
         assert dsinstance._wait_for(lambda: connects("127.0.0.1", inst.port), 60)
         assert ldapsearch(inst.ldap_url, "cn=monitor").returncode == 0

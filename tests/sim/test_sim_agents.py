@@ -9,6 +9,8 @@ import os
 import poplib
 import shutil
 import smtplib
+import socket
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -151,3 +153,59 @@ def test_refuses_to_start_without_a_usable_home(sim: Sim, tmp_path: Path) -> Non
     no_file = sim.run([sim.bin / "gwia", f"@{tmp_path / 'nosuch.cfg'}"])
     assert no_file.returncode == 1 and "Unable to open startup file" in no_file.stderr
     assert sim.pids() == []
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"\x30\x84\xff\xff\xff\xff", b"\x00" * 5000, b"A" * 20000 + b"\r\n", b"\x30\x03\x02\x01", b"GET / HTTP/1.0\r\n" + b"X: y\r\n" * 50],
+    ids=["ber-huge-length", "nul-bytes", "long-line", "ber-truncated", "many-headers"],
+)
+def test_hostile_input_never_takes_the_agent_down(sim: Sim, gwia_home: Path, payload: bytes) -> None:
+    ip = sim.address()
+    g = gwia_config(gwia_home, ip)
+    proc = sim.popen([sim.bin / "gwia", f"@{g.cfg}"])
+    wait_for(lambda: port_open(ip, g.http), what="GWIA up")
+    for port in (g.smtp, g.pop, g.imap, g.ldap, g.http):
+        with socket.create_connection((ip, port), timeout=10) as sock:
+            sock.sendall(payload)
+            sock.shutdown(socket.SHUT_WR)
+            sock.settimeout(10)
+            while sock.recv(65536):  # the agent answers or closes; it must not hang or die
+                pass
+    assert proc.poll() is None
+    with smtplib.SMTP(ip, g.smtp, timeout=10) as smtp:
+        assert smtp.noop()[0] == 250
+
+
+def test_smtp_starttls_with_the_configured_certificate(sim: Sim, gwia_home: Path) -> None:
+    ssl_dir = gwia_home.parent.parent.parent / "ssl"  # on the domain's partition, as seed 000 advises
+    ssl_dir.mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=gwia.example.test",
+                    "-keyout", str(ssl_dir / "gwia.key"), "-out", str(ssl_dir / "gwia.crt")], check=True, capture_output=True, timeout=120)
+    ip = sim.address()
+    g = gwia_config(gwia_home, ip, extra=f"--certfile {ssl_dir / 'gwia.crt'}\r\n--keyfile {ssl_dir / 'gwia.key'}\r\n")
+    sim.popen([sim.bin / "gwia", f"@{g.cfg}"])
+    wait_for(lambda: port_open(ip, g.smtp), what="SMTP port")
+    client_tls = ssl.create_default_context(cafile=str(ssl_dir / "gwia.crt"))
+    client_tls.check_hostname = False
+    with smtplib.SMTP(ip, g.smtp, timeout=10) as smtp:
+        smtp.ehlo()
+        assert smtp.has_extn("starttls")
+        assert smtp.starttls(context=client_tls)[0] == 220
+        smtp.ehlo()
+        assert not smtp.has_extn("starttls")
+        assert smtp.sendmail("a@x.test", ["b@dom1.test"], "Subject: tls\r\n\r\nover TLS\r\n") == {}
+    assert len(mailqueue.messages(str(gwia_home))) == 1
+
+
+def test_unreadable_certificate_means_no_starttls_and_a_log_line(sim: Sim, gwia_home: Path) -> None:
+    ip = sim.address()
+    g = gwia_config(gwia_home, ip, extra="--certfile /nonexistent/gwia.crt\r\n--keyfile /nonexistent/gwia.key\r\n")
+    sim.popen([sim.bin / "gwia", f"@{g.cfg}"])
+    wait_for(lambda: port_open(ip, g.smtp), what="SMTP port")
+    with smtplib.SMTP(ip, g.smtp, timeout=10) as smtp:
+        smtp.ehlo()
+        assert not smtp.has_extn("starttls")
+        assert smtp.docmd("STARTTLS")[0] == 454
+    log = "".join(p.read_text() for p in (gwia_home / "000.prc").iterdir())
+    assert "SSL: cannot load certificate /nonexistent/gwia.crt" in log and "SSL disabled" in log

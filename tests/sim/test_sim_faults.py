@@ -115,6 +115,15 @@ def test_slow_start_binds_only_after_the_delay(sim: Sim, tmp_path: Path) -> None
     assert proc.poll() is None and psutil.pid_exists(proc.pid)
 
 
+def test_sigterm_while_initialising_stops_the_agent_before_it_binds(sim: Sim, gwia_home: Path) -> None:
+    g = gwia_config(gwia_home, sim.address())
+    proc = sim.popen([sim.bin / "gwia", f"@{g.cfg}"], env={"MAILHA_SIM_START_DELAY": "30"})
+    wait_for(lambda: (gwia_home / "000.prc").is_dir() and "Initializing" in log_text(gwia_home), what="initialising")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0
+    assert "Stopped while initializing" in log_text(gwia_home) and "Agent is up" not in log_text(gwia_home)
+
+
 def test_control_file_for_another_pid_or_node_is_ignored(tmp_path: Path) -> None:
     home = str(tmp_path)
     control.write(home, fault="hang", pid=1)

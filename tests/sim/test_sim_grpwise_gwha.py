@@ -128,3 +128,38 @@ def test_install_cli_and_refusal_to_overwrite_a_real_product(tmp_path: Path) -> 
     assert refused.returncode == 1 and "refusing to overwrite" in refused.stderr
     assert real.read_bytes() == b"\x7fELF real product"
     assert str(real) in install(str(root), force=True)
+
+
+def test_layout_cli_builds_a_system_grpwise_can_run(sim: Sim, tmp_path: Path) -> None:
+    ip = sim.address()
+    base = tmp_path / "partition"
+    out = sim.run([sys.executable, "-m", "mailha.sim", "layout", "--base", base, "--domain", "dom9", "--ip", ip,
+                   "--po", "po9", "--root", sim.root, "--register"])
+    assert out.returncode == 0, out.stderr
+    from mailha.groupwise.gwha import load_gwha_conf
+    from mailha.groupwise.startup import StartupFile
+
+    names = [a.name for a in load_gwha_conf(str(sim.gwha_conf))]
+    assert names == ["dom9", "gwia.dom9", "po9.dom9"]
+    gwia_cfg = StartupFile.load(base / "dom9/wpgate/gwia/gwia.cfg")
+    assert gwia_cfg.ip == ip and gwia_cfg.enabled("smtp") and gwia_cfg.home == str(base / "dom9/wpgate/gwia")
+    # Product ports on a private loopback address; the emulator binds them only on --ip.
+    for name in ("dom9", "po9.dom9"):
+        assert sim.run([sim.grpwise, "start", name]).returncode == 0
+    wait_for(lambda: port_open(ip, 7100) and port_open(ip, 1677), what="MTA and POA product ports")
+    assert sim.run([sim.grpwise, "stop"]).returncode == 0
+    assert sim.run([sim.grpwise, "status"]).returncode == 3
+
+    unbound = sim.run([sys.executable, "-m", "mailha.sim", "layout", "--base", tmp_path / "p2", "--domain", "d2"])
+    assert unbound.returncode == 0
+    assert StartupFile.load(tmp_path / "p2/d2/wpgate/gwia/gwia.cfg").ip is None  # listens on all addresses
+
+
+def test_control_cli_writes_and_clears_the_knobs(sim: Sim, tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    home.mkdir()
+    out = sim.run([sys.executable, "-m", "mailha.sim", "control", home, "--fault", "hang", "--stop-delay", "120", "--pid", "42"])
+    assert out.returncode == 0 and out.stdout.strip() == str(home / "mailha-sim.json")
+    assert control.load(str(home), control.Control(), pid=42) == control.Control(stop_delay=120.0, fault="hang")
+    assert sim.run([sys.executable, "-m", "mailha.sim", "control", home, "--clear"]).returncode == 0
+    assert not (home / "mailha-sim.json").exists()

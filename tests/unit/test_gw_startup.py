@@ -150,6 +150,14 @@ def test_errors_say_where_and_why(text: str, line: int, column: int, words: str)
     assert words in str(err) and str(err).startswith(f"x.poa: line {line}, column {column}:")
 
 
+@pytest.mark.parametrize("line", ["--httppassword my secret\n", "/keypasswd-ab cd\n", '--hapassword "abc\n'])
+def test_errors_never_show_a_password(line: str) -> None:
+    with pytest.raises(StartupFileError) as info:
+        StartupFile.parse("--home /x\n" + line)
+    assert "secret" not in str(info.value) and "cd" not in str(info.value) and "abc" not in str(info.value)
+    assert "value not shown" in str(info.value) and info.value.line == 2
+
+
 def test_typed_helpers() -> None:
     sf = parse("--port 1677\n--httpport 99999\n--mtpinport abc\n--imapssl disabled\n--smtpssl required\n")
     assert sf.port("port") == 1677 and sf.port("msgtranport", 7100) == 7100
@@ -384,6 +392,17 @@ def test_load_cached_reuses_the_parse_and_sees_edits(tmp_path) -> None:
     path.write_text("--home /g\n--ip 10.0.0.6\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout
     assert out.split() == ["10.0.0.6", "True"]
+
+
+def test_load_cached_survives_a_corrupt_entry(tmp_path) -> None:
+    path = tmp_path / "po.poa"
+    path.write_text("--home /po\n")
+    cache = tmp_path / "cache"
+    StartupFile.load_cached(path, cache)
+    (entry,) = cache.iterdir()
+    entry.write_text("{not json")
+    assert StartupFile.load_cached(path, cache).home == "/po"
+    assert '"switches"' in entry.read_text()  # rewritten
 
 
 # -- the switch table, gwha.conf and command lines ------------------------------------------

@@ -138,7 +138,19 @@ def test_dual_stack_ipv6_wildcard_covers_ipv4(sockets):
         pytest.fail("IPv6 is not available on this host")
     port = free_port()
     sockets("::", port, socket.AF_INET6, v6only=False)
+    assert net.listeners(port)[0].v6only is False
     assert net.bound_on(port, "127.0.0.3").kind == WILDCARD
+    assert net.bound_on(port, "::1").kind == WILDCARD
+
+
+def test_ipv6_only_wildcard_does_not_cover_ipv4(sockets):
+    if not has_ipv6_loopback():
+        pytest.fail("::1 is not configured on this host")
+    port = free_port()
+    sockets("::", port, socket.AF_INET6, v6only=True)
+    (found,) = net.listeners(port)
+    assert found.v6only is True and found.wildcard
+    assert net.bound_on(port, "127.0.0.3").kind == OTHER
     assert net.bound_on(port, "::1").kind == WILDCARD
 
 
@@ -190,9 +202,12 @@ def test_sock_diag_and_proc_agree(sockets):
     sockets("127.0.0.2", port, kind=socket.SOCK_DGRAM)
     if has_ipv6_loopback():
         sockets("::1", port, socket.AF_INET6)
+    def essentials(listeners):  # what both know; only sock_diag knows v6only
+        return sorted((str(item.address), item.port, item.inode) for item in listeners)
+
     for proto in ("tcp", "udp"):
-        fast = sorted(net._diag_listeners(port, proto), key=str)
-        assert fast and fast == sorted(net._proc_listeners(port, proto), key=str)
+        fast = essentials(net._diag_listeners(port, proto))
+        assert fast and fast == essentials(net._proc_listeners(port, proto))
 
 
 def test_listeners_falls_back_to_proc_without_sock_diag(sockets, monkeypatch):
@@ -204,3 +219,12 @@ def test_listeners_falls_back_to_proc_without_sock_diag(sockets, monkeypatch):
     sockets("127.0.0.2", port)
     (found,) = net.listeners(port, with_owner=True)
     assert str(found.address) == "127.0.0.2" and found.pid == os.getpid()
+
+
+def test_port_holders_name_who_blocks_a_bind(sockets):
+    port = free_port()
+    sockets("127.0.0.2", port)
+    (holder,) = net.port_holders(port, "127.0.0.2")
+    assert holder.pid == os.getpid()
+    assert net.port_holders(port, "127.0.0.3") == []  # another address is free to bind
+    assert [h.pid for h in net.port_holders(port)] == [os.getpid()]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
 import pytest
 
 from mailha.ocf import budget as ocfbudget
+from mailha.ocf import state as ocfstate
 from mailha.ocf.budget import Budget
 from mailha.ocf.state import DEFAULT_RSCTMP, StateFile
 
@@ -120,7 +120,8 @@ def rsctmp(tmp_path):
 
 def test_state_lives_under_ha_rsctmp(rsctmp):
     state = StateFile("ldap", "dir-rsc", rsctmp)
-    assert state.path == os.path.join(rsctmp["HA_RSCTMP"], "mailha", "ldap-dir-rsc.json")
+    assert os.path.dirname(state.path) == os.path.join(rsctmp["HA_RSCTMP"], "mailha")
+    assert os.path.basename(state.path).startswith("ldap-dir-rsc.")
     assert StateFile("ldap", "x", {}).path.startswith(DEFAULT_RSCTMP + "/")
 
 
@@ -134,28 +135,31 @@ def test_tick_counts_from_zero_and_persists(rsctmp):
 
 def test_save_is_atomic_and_leaves_no_temporary_file(rsctmp):
     state = StateFile("ldap", "rsc", rsctmp)
-    state.save({"a": 1})
-    state.save({"a": 2, "b": [1, 2]})
-    assert json.loads(open(state.path).read()) == {"a": 2, "b": [1, 2]}
-    assert os.listdir(os.path.dirname(state.path)) == ["ldap-rsc.json"]
+    state.save({"a": "1"})
+    state.save({"a": "2", "b": "x y"})
+    assert StateFile("ldap", "rsc", rsctmp).load() == {"a": "2", "b": "x y"}
+    assert os.listdir(os.path.dirname(state.path)) == [os.path.basename(state.path)]
 
 
 def test_a_save_that_fails_midway_keeps_the_old_state(rsctmp, monkeypatch):
     state = StateFile("ldap", "rsc", rsctmp)
-    state.save({"monitor_count": 5})
+    state.save({"monitor_count": "5"})
 
     def explode(*args, **kwargs):
-        raise OSError("disk full")
+        raise OSError("killed before the rename")
 
-    monkeypatch.setattr(json, "dump", explode)
+    monkeypatch.setattr(ocfstate.os, "replace", explode)
     with pytest.raises(OSError):
-        state.save({"monitor_count": 6})
+        state.save({"monitor_count": "6"})
     monkeypatch.undo()
-    assert state.load() == {"monitor_count": 5}
+    assert state.load() == {"monitor_count": "5"}  # the new content never went into the file itself
 
 
 @pytest.mark.parametrize("content", [b"", b"{not json", b"[1, 2]", b"\xff\xfe\x00", b'"text"', b"null",
-                                     b'{"monitor_count": "many"}', b'{"monitor_count": -4}'])
+                                     b'{"monitor_count": "many"}', b'{"monitor_count": -4}',
+                                     b"monitor_count=many", b"monitor_count=-4",
+                                     b"monitor_count=" + b"9" * 40, b"=\n==\nmonitor_count", b"x" * 200_000],
+                         ids=lambda v: repr(v)[:20])
 def test_a_corrupt_state_file_is_tolerated(rsctmp, content):
     state = StateFile("ldap", "rsc", rsctmp)
     os.makedirs(os.path.dirname(state.path))
@@ -191,8 +195,8 @@ def test_clear_forgets_and_tolerates_a_missing_file(rsctmp):
     assert state.tick("n") == 0
 
 
-@pytest.mark.parametrize("instance", ["../../etc/passwd", "a/b", "x\0y", "$(id)", "", "..", "/abs", "x" * 1000],
-                         ids=lambda v: repr(v)[:16])
+@pytest.mark.parametrize("instance", ["../../etc/passwd", "a/b", "x\0y", "$(id)", "", "..", "/abs",
+                                      "x" * 1000], ids=lambda v: repr(v)[:16])
 def test_hostile_instance_names_stay_inside_the_state_directory(rsctmp, instance):
     state = StateFile("ldap", instance, rsctmp)
     base = os.path.join(rsctmp["HA_RSCTMP"], "mailha")

@@ -18,12 +18,14 @@ from mailha.ocf.params import Param, Port, Seconds, Text
 
 RA_DTD_DIR = "/usr/share/resource-agents"
 PCS_RNG = "/usr/share/pcs/data/ocf-1.0.rng"
-REAL_AGENTS = sorted(m.name for m in pkgutil.iter_modules(mailha.agents.__path__) if not m.name.startswith("_"))
+REAL_AGENTS = sorted(m.name for m in pkgutil.iter_modules(mailha.agents.__path__)
+                     if not m.name.startswith("_"))
 NASTY = "a & b < c > d \" e ' f &amp; ]]> <!-- x --> <![CDATA[y]]> $(id) \t ü 日本"
 
 
 def xmllint_valid(document: str) -> subprocess.CompletedProcess:
-    """What ocf-tester runs: ``agent meta-data | (cd $DATADIR/resource-agents && xmllint --noout --valid -)``."""
+    """What ocf-tester runs:
+    ``agent meta-data | (cd $DATADIR/resource-agents && xmllint --noout --valid -)``."""
     return subprocess.run(["xmllint", "--noout", "--valid", "-"], input=document, cwd=RA_DTD_DIR,
                           capture_output=True, text=True, timeout=60)
 
@@ -84,7 +86,8 @@ def test_metadata_round_trips_every_declared_field(sample_agent):
     assert label.find("content").get("default") == "mail & <co> \"x\" 'y'"
     assert label.findtext("longdesc") == "A \"label\" with 'quotes' & <tags>."
     types = {n.get("name"): n.find("content").get("type") for n in nodes}
-    assert (types["count"], types["enabled"], types["wait"], types["mode"]) == ("integer", "boolean", "time", "string")
+    assert (types["count"], types["enabled"], types["wait"], types["mode"]) == (
+        "integer", "boolean", "time", "string")
 
 
 def test_actions_are_advertised_with_their_timeouts(sample_agent):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import ssl
@@ -32,10 +31,12 @@ class Server:
     waits at most 0.2 s per turn and the server stops when the test ends.
     """
 
-    def __init__(self, handler: Callable[[socket.socket], None], tls_context: ssl.SSLContext | None = None):
+    def __init__(self, handler: Callable[[socket.socket], None], tls_context: ssl.SSLContext | None = None,
+                 host: str = "127.0.0.1"):
         self.handler = handler
         self.tls_context = tls_context
-        self.listener = socket.create_server(("127.0.0.1", 0))
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.listener = socket.create_server((host, 0), family=family)
         self.listener.settimeout(0.2)
         self.port = self.listener.getsockname()[1]
         self.stopping = threading.Event()
@@ -79,8 +80,8 @@ class Server:
 def serve():
     servers: list[Server] = []
 
-    def start(handler, tls_context=None) -> Server:
-        server = Server(handler, tls_context)
+    def start(handler, tls_context=None, host="127.0.0.1") -> Server:
+        server = Server(handler, tls_context, host)
         servers.append(server)
         return server
 
@@ -152,6 +153,22 @@ def test_probe_error_is_one_line_and_names_service_address_port():
 def test_tcp_connect_succeeds_on_a_listening_port(serve):
     server = serve(silent)
     assert tcp.connect("127.0.0.1", server.port, 5).port == server.port
+
+
+def test_probes_over_ipv6(serve):
+    if not socket.has_ipv6:
+        pytest.fail("this Python has no IPv6")
+    server = serve(smtp_server(), host="::1")
+    assert smtp.probe("::1", server.port, timeout=5).greeting.startswith("mail.test")
+    with pytest.raises(ProbeError) as caught:
+        tcp.connect("::1", refused_port6(), 5)
+    assert caught.value.kind == REFUSED and str(caught.value).startswith("tcp [::1]:")
+
+
+def refused_port6() -> int:
+    with socket.socket(socket.AF_INET6) as sock:
+        sock.bind(("::1", 0))
+        return sock.getsockname()[1]
 
 
 def test_tcp_connect_refused():
@@ -313,6 +330,22 @@ def test_imap_bad_password_is_auth_and_never_shows_the_password(serve):
         imap.probe("127.0.0.1", server.port, timeout=5, user="probe", password="wrong-" + PASSWORD)
     assert caught.value.kind == AUTH
     assert PASSWORD not in str(caught.value) and "probe" in str(caught.value)
+
+
+def test_a_password_echoed_by_the_server_is_blanked_out(serve):
+    def echo(conn: socket.socket) -> None:
+        conn.sendall(b"* OK ready\r\n")
+        for line in lines_of(conn):
+            tag, _, rest = line.partition(" ")
+            if rest.upper().startswith("CAPABILITY"):
+                conn.sendall(b"* CAPABILITY IMAP4rev1\r\n" + tag.encode() + b" OK done\r\n")
+            else:
+                conn.sendall(tag.encode() + f" NO you said {rest}\r\n".encode())
+
+    server = serve(echo)
+    with pytest.raises(ProbeError) as caught:
+        imap.probe("127.0.0.1", server.port, timeout=5, user="probe", password=PASSWORD)
+    assert caught.value.kind == AUTH and PASSWORD not in str(caught.value) and "***" in str(caught.value)
 
 
 def test_imap_bye_greeting_fails(serve):

@@ -378,3 +378,76 @@ def test_survivors_are_reported_clearly():
     result = proc.StopResult(pids=(7,), steps=["term", "kill"], killed=(7,), survivors=((7, "D"),), seconds=9.5)
     assert not result.stopped
     assert result.describe() == "could not stop pid(s) 7 (uninterruptible sleep, D state) (after term then kill, 9.5s)"
+
+
+# --- property: instance directories that share a prefix never match each other --------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+component = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", min_size=1, max_size=12)
+
+
+@given(st.lists(component, min_size=1, max_size=4), component, st.sampled_from(["", "/slapd.d", "/dom.mta"]))
+def test_prefix_sharing_instance_dirs_never_match(parts, extra, tail):
+    instance = "/" + "/".join(parts)
+    longer = instance + extra  # /srv/a vs /srv/ab, /srv/a.old, /srv/a-2 ...
+    assert proc.contains_component(instance + tail, instance)
+    assert proc.contains_component("-D" + instance + tail, instance)  # glued to an option
+    assert not proc.contains_component(longer + tail, instance)
+
+
+# --- a real D-state process ----------------------------------------------------------------
+
+# glibc's posix_spawn clones with CLONE_VFORK and all signals blocked: the parent waits in
+# uninterruptible (killable) sleep, state D, until the child execs -- and this child first
+# opens a FIFO that has no writer, so it never does.  Only SIGKILL ends either of them.
+D_STATE = r"""
+import os, sys
+os.posix_spawn("/bin/true", ["true"], dict(os.environ),
+               file_actions=[(os.POSIX_SPAWN_OPEN, 0, sys.argv[2], os.O_RDONLY, 0)])
+"""
+
+
+@pytest.fixture
+def d_state_process(tmp_path):
+    fifo = tmp_path / "never-written"
+    os.mkfifo(fifo)
+    instance = str(tmp_path / "d")
+    child = subprocess.Popen([PYTHON, "-c", D_STATE, instance, str(fifo)])
+    try:
+        wait_until(lambda: state_of(child.pid) == "D", what="D state")
+        yield instance, child
+    finally:
+        spawned = [info.pid for info in proc.children(child.pid)]
+        for pid in [child.pid] + spawned:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        child.wait(10)
+        for pid in spawned:  # reparented to this process by the subreaper
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+
+def test_d_state_process_counts_as_running(d_state_process, tmp_path):
+    instance, child = d_state_process
+    pidfile = str(tmp_path / "d.pid")
+    proc.write_pid(pidfile, child.pid)
+    (found,) = proc.find(match_for(instance, pidfile=pidfile))
+    assert found.pid == child.pid and found.state == "D"
+    assert child.pid in [p.pid for p in proc.find(match_for(instance))]
+
+
+def test_stop_kills_a_d_state_process_that_blocks_sigterm(d_state_process):
+    instance, child = d_state_process
+    spawned = proc.children(child.pid)
+    assert spawned, "posix_spawn's child should exist"
+    deadline = time.monotonic() + 2
+    result = proc.stop(proc.find(match_for(instance), every=True), deadline, kill_reserve=0.5)
+    assert time.monotonic() <= deadline
+    assert result.steps == ["term", "kill"] and child.pid in result.killed
+    assert result.stopped and gone(child.pid) and all(gone(p.pid) for p in spawned)

@@ -11,6 +11,7 @@ escalates before its timeout, and a server bound to the resource's virtual IP.
 from __future__ import annotations
 
 import os
+import time
 
 from .. import monitor
 from ..ocf.agent import Action, Agent
@@ -25,8 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover
 DS389, OPENLDAP, SUNDS = "389ds", "openldap", "sunds"
 NS_SLAPD = "/usr/sbin/ns-slapd"
 SLAPD = "/usr/sbin/slapd"
-#: Directory Manager-style binds that fail this way are wrong everywhere: rc 6, not a restart.
-LDAP_INVALID_CREDENTIALS = 49
 
 PARAMS = [
     Param("server_type", Choice(DS389, OPENLDAP, SUNDS), "Directory server product",
@@ -190,10 +189,11 @@ def check_installed(p: Params) -> None:
 
 # -- actions ---------------------------------------------------------------------------------
 
-def find(p: Params) -> list:
+def find(p: Params, every: bool = False) -> list:
+    """The instance's processes (every one of them with *every*, for stop)."""
     from ..proc import find as find_processes
 
-    return find_processes(process_match(p))
+    return find_processes(process_match(p), every=every)
 
 
 def search(ctx: Context, timeout: float) -> None:
@@ -227,7 +227,9 @@ def login(ctx: Context, timeout: float) -> None:
 
 
 def _probe_failure(err: Exception, credentials: str) -> Exception:
-    if getattr(err, "code", None) == LDAP_INVALID_CREDENTIALS:
+    from ..probes import AUTH
+
+    if getattr(err, "kind", None) == AUTH:
         return Misconfigured(f"{err}: the directory rejects {credentials}; fix them (same on every node)")
     return GenericError(str(err))
 
@@ -316,6 +318,32 @@ def prepare_389ds(ctx: Context) -> None:
                                    os.path.dirname(pid_path) if pid_path else None)):
         os.makedirs(directory, mode=0o770, exist_ok=True)
         os.chown(directory, account.pw_uid, account.pw_gid)
+    if config.get("nsslapd-lockdir"):
+        clear_stale_locks(ctx, os.path.join(config["nsslapd-lockdir"], "server"), process_match(p))
+
+
+def clear_stale_locks(ctx: Context, directory: str, match) -> None:
+    """Remove lock entries of server processes that are gone.
+
+    ns-slapd refuses to start while ``lockdir/server/<pid>`` names a live process; after a crash
+    that pid may be reused by anything (or linger as a zombie), and the server would then never
+    start again on this node without a hand clean-up."""
+    from ..proc import read_process
+
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return
+    for name in names:
+        if not name.isdigit():
+            continue
+        info = read_process(int(name))
+        if info is None or info.state == "Z" or not match.matches(info):
+            ctx.log.info("removing stale lock %s/%s of a server process that is gone", directory, name)
+            try:
+                os.unlink(os.path.join(directory, name))
+            except FileNotFoundError:
+                pass
 
 
 def command(p: Params) -> list[str]:
@@ -373,16 +401,16 @@ def do_stop(ctx: Context) -> None:
     from ..run import run_command
 
     p = ctx.params
-    processes = find(p)
+    processes = find(p, every=True)
     if not processes:
         ctx.log.info("already stopped")
         return
     graceful = None
     if p.server_type == SUNDS:
-        def graceful() -> None:
+        def graceful(deadline: float) -> None:
             run_command([os.path.join(p.instance_root, "stop-slapd")],
-                        timeout=ctx.budget.share(0.5), cwd=p.instance_root)
+                        timeout=deadline - time.monotonic(), cwd=p.instance_root)
     result = stop_processes(processes, ctx.budget.deadline, graceful=graceful)
-    ctx.log.info("stopped: %s", result)
+    ctx.log.info("stopped: %s", result.describe())
     if find(p):
         raise GenericError(f"processes of the instance survived SIGKILL: {result}")

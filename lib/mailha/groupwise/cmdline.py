@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 _INTERPRETER = re.compile(r"(?:python[0-9.]*|perl|sh|bash)\Z")
 
 
-@dataclass(frozen=True)
-class AgentCommand:
+class AgentCommand(NamedTuple):
     binary: str
     startup: str | None  # the @file argument as given
     home: str | None  # the --home argument, if on the command line

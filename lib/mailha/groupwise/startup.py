@@ -28,8 +28,7 @@ import bisect
 import os
 import re
 import time
-from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 __all__ = ["StartupFile", "StartupFileError", "Switch", "normalize_name"]
 
@@ -57,9 +56,8 @@ class StartupFileError(ValueError):
         super().__init__(f"{where}line {line}, column {column}: {message}")
 
 
-@dataclass(frozen=True)
-class Switch:
-    """One switch as written in the file.
+class Switch(NamedTuple):
+    """One switch as written in the file (a named tuple: cheap to import, immutable).
 
     ``start``/``end`` delimit the switch text (prefix, name, separator, value) and
     ``value_start``/``value_end`` its value including any quotes, as offsets into the text.
@@ -167,26 +165,28 @@ class StartupFile:
 
     @classmethod
     def load_cached(cls, path: str | os.PathLike[str], cache_dir: str | os.PathLike[str]) -> "StartupFile":
-        """Like :meth:`load`, reusing the switches parsed earlier from the same bytes.
+        """Like :meth:`load`, reusing the switches parsed earlier from the same file contents.
 
-        For a monitor that reads the file every few seconds: a hit costs a read and a hash, and
-        neither imports pyparsing nor parses.  The cache entry (``startup-<hash of path>.json`` in
-        ``cache_dir``, a directory the caller owns) is keyed on the file's content, so an edit in
-        the same second as the previous read is still seen.
+        For a monitor that reads the file every few seconds: a hit costs a stat, a read and a
+        CRC, and neither imports pyparsing nor parses.  The entry (``startup-<name>-<crc of
+        path>.json`` in ``cache_dir``, a directory the caller owns) is keyed on the file's
+        size, mtime, inode and content CRC, so an edit within the same second is still seen.
         """
-        import hashlib
         import json
+        import zlib
 
         path = os.fspath(path)
         with open(path, "rb") as handle:
+            st = os.fstat(handle.fileno())
             data = handle.read()
-        digest = hashlib.sha256(data).hexdigest()
-        entry = os.path.join(os.fspath(cache_dir), f"startup-{hashlib.sha256(path.encode(_ENCODING, _ERRORS)).hexdigest()[:24]}.json")
+        key = [st.st_size, st.st_mtime_ns, st.st_ino, zlib.crc32(data), _CACHE_VERSION]
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.basename(path))[:64]
+        entry = os.path.join(os.fspath(cache_dir), f"startup-{name}-{zlib.crc32(path.encode(_ENCODING, _ERRORS)):08x}.json")
         text = data.decode(_ENCODING, _ERRORS)
         try:
             with open(entry, encoding="utf-8") as handle:
                 cached = json.load(handle)
-            if cached.get("sha256") == digest and cached.get("version") == _CACHE_VERSION:
+            if cached.get("path") == path and cached.get("key") == key:
                 return cls._from_switches(text, path, [Switch(*fields) for fields in cached["switches"]])
         except (OSError, ValueError, KeyError, TypeError):
             pass  # no entry, or a stale/corrupt one: parse again
@@ -195,7 +195,7 @@ class StartupFile:
         try:
             os.makedirs(os.fspath(cache_dir), exist_ok=True)
             with open(tmp, "w", encoding="utf-8") as handle:
-                json.dump({"version": _CACHE_VERSION, "sha256": digest, "switches": [_switch_fields(s) for s in parsed._switches]}, handle)
+                json.dump({"path": path, "key": key, "switches": [list(s) for s in parsed._switches]}, handle)
             os.replace(tmp, entry)
         except OSError:
             pass  # a cache that cannot be written only costs time
@@ -460,6 +460,9 @@ class StartupFile:
             message = f"malformed switch {found!r}"
         else:
             message = f"unexpected text {found!r} (quote a value that holds spaces)"
+        owner = re.findall(r"(?:--|/)([A-Za-z0-9_.-]+)", line_text)
+        if owner and _is_secret(owner[-1]):  # never echo any part of a password
+            message = f"malformed value of --{owner[-1]} (value not shown; quote a value that holds spaces)"
         return StartupFileError(message, line=line, column=column, source=self.path)
 
     def _logical_line_end(self, loc: int) -> int:
@@ -524,11 +527,14 @@ class StartupFile:
             raise ValueError("this change would alter how a neighbouring switch reads (--flag /value); edit the file by hand")
 
 
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
+_SECRET_WORDS = ("pass", "pwd", "secret", "key")
 
 
-def _switch_fields(s: Switch) -> list[Any]:
-    return [s.name, s.value, s.style, s.separator, s.quoted, s.commented, s.start, s.end, s.value_start, s.value_end, s.line, s.column]
+def _is_secret(name: str) -> bool:
+    """Switches such as --httppassword, --keypasswd, --hapassword (not --keyfile: a path)."""
+    lowered = name.lower()
+    return lowered != "keyfile" and any(word in lowered for word in _SECRET_WORDS)
 
 
 def _unique(path: str) -> str:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import enum
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:  # keep import of this module free of pyparsing
     from .startup import StartupFile
@@ -32,8 +31,7 @@ class AgentKind(str, enum.Enum):
         return {"gwmta": cls.MTA, "gwpoa": cls.POA, "gwia": cls.GWIA}.get(base)
 
 
-@dataclass(frozen=True)
-class Service:
+class Service(NamedTuple):
     """A listener an agent may open."""
 
     name: str  # short name used in logs and by probes: "smtp", "pop3", "imap4", "ldap", "http", "mtp", "cs"
@@ -80,8 +78,7 @@ SSL_SWITCHES: dict[str, str] = {"smtp": "smtpssl", "pop3": "popssl", "imap4": "i
 SECRET_SWITCHES = frozenset({KEY_PASSWORD, HTTP_PASSWORD, "hapassword", "password", "ldappwd"})
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(NamedTuple):
     service: Service
     address: str | None  # None: all addresses (the product's default without --ip)
     port: int

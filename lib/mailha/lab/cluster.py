@@ -57,15 +57,22 @@ def powered_on_nodes(layout: Layout) -> list[str]:
 
 
 def status(layout: Layout, node: str | None = None) -> crmmon.ClusterStatus:
-    """crm_mon as seen from node (default: the first powered-on node)."""
+    """crm_mon as seen from node, or from the first powered-on node whose cluster stack answers."""
     nodes = [node] if node else powered_on_nodes(layout)
     if not nodes:
         raise LabError("no lab node is powered on")
-    out = nodecmd.run(layout, nodes[0], ["crm_mon", "--output-as=xml", "--inactive", "--fence-history=1"],
-                      timeout=30)
-    if out.returncode != 0:
-        raise LabError(f"crm_mon on {nodes[0]} failed: {out.stderr.strip() or out.stdout.strip()}")
-    return crmmon.parse(out.stdout)
+    errors = []
+    for name in nodes:  # a node just powered on (e.g. by fencing) may not run pacemaker yet
+        try:
+            out = nodecmd.run(layout, name, ["crm_mon", "--output-as=xml", "--inactive", "--fence-history=1"],
+                              timeout=30)
+        except (LabError, subprocess.TimeoutExpired) as exc:
+            errors.append(f"{name}: {exc}")
+            continue
+        if out.returncode == 0:
+            return crmmon.parse(out.stdout)
+        errors.append(f"{name}: {out.stderr.strip() or out.stdout.strip()[-300:]}")
+    raise LabError("crm_mon failed on " + "; ".join(errors))
 
 
 def try_status(layout: Layout, node: str | None = None) -> crmmon.ClusterStatus | None:

@@ -53,7 +53,8 @@ def move(layout: Layout, to: str) -> None:
 
 
 def restore(layout: Layout, timeout: float = 180) -> None:
-    """Back to health: cables in, every node on and online, no move constraint, no failures."""
+    """Back to health: cables in, every node on and online, no move constraint, no failures,
+    an empty fencing history."""
     heal(layout)
     on = cluster.powered_on_nodes(layout)
     for node in layout.node_names():
@@ -64,6 +65,7 @@ def restore(layout: Layout, timeout: float = 180) -> None:
     # --cleanup re-probes every resource: wait for that transition to finish too.
     for argv in (["crm_resource", "--clear", "--resource", services.GROUP],
                  ["crm_resource", "--cleanup"],
+                 ["stonith_admin", "--history", "*", "--cleanup"],
                  ["crm_resource", "--wait", "--timeout", f"{int(timeout)}s"]):
         try:
             nodecmd.run(layout, first, argv, timeout=timeout + 10)
@@ -72,5 +74,5 @@ def restore(layout: Layout, timeout: float = 180) -> None:
 
     def clean():
         st = cluster.try_status(layout)
-        return st and not st.failures and st.group_node(services.GROUP)
+        return st and not st.failures and not st.fence_events and st.group_node(services.GROUP)
     cluster.wait_for("a clean cluster with the group running", clean, timeout)

@@ -49,6 +49,15 @@ def plug(layout: Layout, netns: str, port: str, address: str) -> None:
     ip("link", "set", NODE_IFACE, "up", netns=netns)
 
 
+def reset_addresses(layout: Layout, node: str) -> None:
+    """Forget addresses a node added at run time (e.g. a VIP): its netns outlives its processes,
+    but a machine that loses power loses its IP configuration."""
+    ns = layout.node_netns(node)
+    ip("addr", "flush", "dev", NODE_IFACE, netns=ns)
+    ip("addr", "add", f"{layout.node_address(node)}/{PREFIX_LEN}", "dev", NODE_IFACE, netns=ns)
+    ip("link", "set", NODE_IFACE, "up", netns=ns)
+
+
 def set_link(layout: Layout, node: str, up: bool) -> None:
     """Plug (up) or pull (down) the node's cable at the switch."""
     ip("link", "set", layout.switch_port(node), "up" if up else "down", netns=layout.switch_netns)

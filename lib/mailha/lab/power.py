@@ -97,6 +97,8 @@ def power_off(layout: Layout, node: str) -> dict:
         return {"ok": False, "state": "on", "error": f"{node} still has processes after SIGKILL"}
     if network.netns_exists(layout.switch_netns):
         network.set_link(layout, node, up=False)
+    if network.netns_exists(layout.node_netns(node)):
+        network.reset_addresses(layout, node)
     with state.locked(layout) as st:
         st["nodes"].setdefault(node, {})["power"] = "off"
     return {"ok": True, "state": "off"}

@@ -1,8 +1,9 @@
 """Small per-resource state kept across invocations (the monitor cadence counter).
 
 It lives under ``HA_RSCTMP`` (a tmpfs cleared at boot, like resource-agents' pseudo-resource
-files), one JSON file per agent and instance, replaced atomically so a killed agent never leaves
-a torn file.  Losing it is harmless: the next monitor simply runs the second level.
+files), one file per agent and instance of ``key=value`` lines (``json`` would cost a monitor
+more to import than to run), replaced atomically so a killed agent never leaves a torn file.
+Losing it is harmless: the next monitor simply runs the second level.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import os
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Mapping
+    from typing import Mapping
 
 DEFAULT_RSCTMP = "/run/resource-agents"
 
@@ -19,26 +20,29 @@ class StateFile:
     def __init__(self, agent: str, instance: str, environ: Mapping[str, str]) -> None:
         base = environ.get("HA_RSCTMP") or DEFAULT_RSCTMP
         safe = "".join(ch if ch.isalnum() or ch in "_.:-" else "_" for ch in instance)[:200]
-        self.path = os.path.join(base, "mailha", f"{agent}-{safe or 'default'}.json")
+        self.path = os.path.join(base, "mailha", f"{agent}-{safe or 'default'}.state")
 
-    def load(self) -> dict[str, Any]:
-        import json
-
+    def load(self) -> dict[str, str]:
         try:
             with open(self.path, encoding="utf-8") as handle:
-                data = json.load(handle)
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
+                text = handle.read(65536)
+        except (OSError, UnicodeDecodeError):
             return {}
+        data = {}
+        for line in text.splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key:
+                data[key] = value
+        return data
 
-    def save(self, data: Mapping[str, Any]) -> None:
-        import json
-
+    def save(self, data: Mapping[str, object]) -> None:
         directory = os.path.dirname(self.path)
         os.makedirs(directory, mode=0o755, exist_ok=True)
+        lines = "".join(f"{key}={value}\n" for key, value in data.items()
+                        if "=" not in str(key) and "\n" not in f"{key}{value}")
         tmp = f"{self.path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(dict(data), handle)
+            handle.write(lines)
         os.replace(tmp, self.path)
 
     def clear(self) -> None:
@@ -50,9 +54,9 @@ class StateFile:
     def tick(self, key: str) -> int:
         """Return the counter *key* and advance it by one (the first call returns 0)."""
         data = self.load()
-        value = data.get(key, 0)
-        value = value if isinstance(value, int) and value >= 0 else 0
-        data[key] = value + 1
+        raw = data.get(key, "0")
+        value = int(raw) if raw.isdigit() and len(raw) < 12 else 0
+        data[key] = str(value + 1)
         try:
             self.save(data)
         except OSError:

@@ -40,6 +40,14 @@ class ProbeError(Exception):
         return f"{self.service} {where}: {self.reason}"
 
 
+def redact(error: ProbeError, secret: str | None) -> ProbeError:
+    """Blank *secret* out of *error*'s reason, in case a server echoed it back."""
+    if secret and secret in error.reason:
+        error.reason = error.reason.replace(secret, "***")
+        error.args = (str(error),)
+    return error
+
+
 def _host(address: str) -> str:
     return f"[{address}]" if ":" in address else address
 

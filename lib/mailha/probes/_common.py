@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import socket
 import time
+
 from . import NETWORK, REFUSED, TIMEOUT, TLS, ProbeError
 
 TYPE_CHECKING = False  # not typing's: a monitor should not pay 4 ms for it
 if TYPE_CHECKING:
     import ssl
+    import threading
 
 
 def tls_context(ca_file: str | None) -> "ssl.SSLContext":
@@ -48,11 +50,27 @@ def connect(host: str, port: int, deadline: float) -> socket.socket:
     return socket.create_connection((host, port), timeout=remaining(deadline))
 
 
-def start_tls(sock: socket.socket, deadline: float, ca_file: str | None, host: str) -> socket.socket:
+def tls_wrap(sock: socket.socket, deadline: float, ca_file: str | None, host: str) -> socket.socket:
     """Run the TLS handshake on *sock* before *deadline*; return the TLS socket."""
     sock.settimeout(remaining(deadline))
     server_hostname = None if is_ip(host) else host  # SNI takes names only
     return tls_context(ca_file).wrap_socket(sock, server_hostname=server_hostname)
+
+
+def open_connection(
+    host: str, port: int, deadline: float, tls: bool, ca_file: str | None, watchdog: Watchdog | None = None
+) -> socket.socket:
+    """Connect (and with *tls*, handshake) before *deadline*; put *watchdog* on the socket."""
+    sock = connect(host, port, deadline)
+    if tls:
+        try:
+            sock = tls_wrap(sock, deadline, ca_file, host)
+        except BaseException:
+            sock.close()
+            raise
+    if watchdog is not None:
+        watchdog.watch(sock)
+    return sock
 
 
 def is_ip(host: str) -> bool:
@@ -72,7 +90,7 @@ class Watchdog:
         self.deadline = deadline
         self.fired = False
         self._sock: socket.socket | None = None
-        self._timer = None
+        self._timer: threading.Timer | None = None
 
     def watch(self, sock: socket.socket) -> socket.socket:
         """Guard *sock* (again after a STARTTLS upgrade, which replaces the socket object)."""
@@ -112,8 +130,10 @@ def translate(error: BaseException, service: str, host: str, port: int, watchdog
         return ProbeError(service, host, port, "connection refused", REFUSED)
     ssl_error = _ssl_error_type()
     if ssl_error is not None and isinstance(error, ssl_error):
-        reason = getattr(error, "reason", None) or getattr(error, "verify_message", None) or error
-        return ProbeError(service, host, port, f"TLS handshake failed: {reason}", TLS)
+        verify = getattr(error, "verify_message", None)
+        if verify:
+            return ProbeError(service, host, port, f"TLS certificate verification failed: {verify}", TLS)
+        return ProbeError(service, host, port, f"TLS handshake failed: {getattr(error, 'reason', None) or error}", TLS)
     if isinstance(error, socket.gaierror):
         return ProbeError(service, host, port, f"cannot resolve host: {error.strerror}", NETWORK)
     if isinstance(error, EOFError) or isinstance(error, ConnectionError):

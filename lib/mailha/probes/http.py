@@ -8,8 +8,8 @@ from __future__ import annotations
 import http.client
 import time
 
-from . import AUTH, PROTOCOL, ProbeError, ProbeResult
-from ._common import Watchdog, connect, start_tls, translate
+from . import AUTH, PROTOCOL, ProbeError, ProbeResult, redact
+from ._common import Watchdog, open_connection, translate
 
 SERVICE = "http"
 MAX_BODY = 65536  # read (and discard) at most this much: the status is what matters
@@ -51,10 +51,7 @@ def probe(
     watchdog = Watchdog(deadline)
     connection = sock = None
     try:
-        sock = connect(host, port, deadline)
-        if tls:
-            sock = start_tls(sock, deadline, ca_file, host)
-        watchdog.watch(sock)
+        sock = open_connection(host, port, deadline, tls, ca_file, watchdog)
         connection = _Connection(sock, host, port, timeout)
         headers = {"User-Agent": "mailha-probe", "Connection": "close"}
         if host_header:
@@ -75,7 +72,7 @@ def probe(
             raise ProbeError(SERVICE, host, port, f"{method} {path} answered {status} {reason}, expected {wanted}", kind)
         return ProbeResult(SERVICE, host, port, f"{status} {reason}", {"status": status, "reason": reason})
     except Exception as error:
-        raise _failure(error, host, port, watchdog) from None
+        raise redact(_failure(error, host, port, watchdog), password) from None
     finally:
         watchdog.cancel()
         if connection is not None:

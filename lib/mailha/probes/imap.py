@@ -8,8 +8,8 @@ from __future__ import annotations
 import imaplib
 import time
 
-from . import AUTH, PROTOCOL, ProbeError, ProbeResult
-from ._common import Watchdog, connect, start_tls, tls_context, translate
+from . import AUTH, PROTOCOL, ProbeError, ProbeResult, redact
+from ._common import Watchdog, open_connection, tls_context, translate
 
 SERVICE = "imap"
 
@@ -47,10 +47,7 @@ def probe(
     watchdog = Watchdog(deadline)
     client = sock = None
     try:
-        sock = connect(host, port, deadline)
-        if tls:
-            sock = start_tls(sock, deadline, ca_file, host)
-        watchdog.watch(sock)
+        sock = open_connection(host, port, deadline, tls, ca_file, watchdog)
         client = _IMAP4(sock, host, port, timeout)  # reads the greeting; BYE raises
         greeting = client.welcome.decode("utf-8", "replace")
         if starttls and not tls:
@@ -74,7 +71,7 @@ def probe(
         return ProbeResult(SERVICE, host, port, " ".join(greeting.split())[:200],
                            {"capabilities": capabilities, "logged_in": logged_in})
     except Exception as error:
-        raise _failure(error, host, port, watchdog) from None
+        raise redact(_failure(error, host, port, watchdog), password) from None
     finally:
         watchdog.cancel()
         if client is not None:

@@ -22,8 +22,8 @@ import socket
 import time
 
 from .. import ber
-from . import AUTH, PROTOCOL, UNAVAILABLE, ProbeError, ProbeResult
-from ._common import remaining, start_tls, translate
+from . import AUTH, PROTOCOL, REFUSED, UNAVAILABLE, ProbeError, ProbeResult, redact
+from ._common import remaining, tls_wrap, translate
 
 SERVICE = "ldap"
 
@@ -138,6 +138,9 @@ class LdapConnection:
             try:
                 sock.settimeout(remaining(self.deadline))
                 sock.connect(ldapi)
+            except FileNotFoundError:  # no socket: the server is not running (or not here)
+                sock.close()
+                raise ProbeError(SERVICE, self.host, self.port, f"no LDAP socket at {ldapi}", REFUSED) from None
             except BaseException:
                 sock.close()
                 raise
@@ -145,7 +148,7 @@ class LdapConnection:
             sock = socket.create_connection((self.host, self.port), timeout=remaining(self.deadline))
         self.sock = sock
         if tls:
-            self.sock = start_tls(sock, self.deadline, ca_file, self.host)
+            self.sock = tls_wrap(sock, self.deadline, ca_file, self.host)
 
     def start_tls(self, ca_file: str | None = None) -> None:
         """The StartTLS extended operation (RFC 4511 4.14), then the TLS handshake."""
@@ -153,7 +156,7 @@ class LdapConnection:
         response = self._expect(message_id, EXTENDED_RESPONSE)
         self._check_result(response, "StartTLS")
         assert self.sock is not None
-        self.sock = start_tls(self.sock, self.deadline, ca_file, self.host)
+        self.sock = tls_wrap(self.sock, self.deadline, ca_file, self.host)
 
     def close(self) -> None:
         if self.sock is not None:
@@ -328,9 +331,9 @@ def probe(
         if bind_dn:  # LDAPv3 needs no bind for anonymous access: one round trip saved
             connection.bind(bind_dn, password or "")
         entries = connection.search(base, scope, filter, attrs, size_limit)
-    except ProbeError:
+    except ProbeError as error:
         connection.close()
-        raise
+        raise redact(error, password)
     except ber.BerError as error:
         connection.close()
         raise ProbeError(SERVICE, host, port, f"malformed LDAP answer: {error}") from None

@@ -10,7 +10,7 @@ import smtplib
 import time
 
 from . import PROTOCOL, ProbeError, ProbeResult
-from ._common import Watchdog, connect, is_ip, start_tls, tls_context, translate
+from ._common import Watchdog, is_ip, open_connection, tls_context, translate
 
 SERVICE = "smtp"
 
@@ -45,12 +45,9 @@ def probe(
     watchdog = Watchdog(deadline)
     client = sock = None
     try:
-        sock = connect(host, port, deadline)
-        if tls:
-            sock = start_tls(sock, deadline, ca_file, host)
-        watchdog.watch(sock)
+        sock = open_connection(host, port, deadline, tls, ca_file, watchdog)
         client = _SMTP(sock, local_hostname=helo_name, timeout=timeout)
-        client._host = None if is_ip(host) else host  # smtplib's STARTTLS sends it as SNI
+        client._host = None if is_ip(host) else host  # type: ignore[attr-defined]  # STARTTLS's SNI
         code, banner = client.connect(host, port)  # reads the banner from our socket
         if code != 220:
             raise ProbeError(SERVICE, host, port, f"banner {code} {_text(banner)}, expected 220")
@@ -63,6 +60,7 @@ def probe(
             if not client.has_extn("starttls"):
                 raise ProbeError(SERVICE, host, port, "server does not offer STARTTLS")
             client.starttls(context=tls_context(ca_file))  # then smtplib forgets the old EHLO
+            assert client.sock is not None
             watchdog.watch(client.sock)
             client.ehlo()
         code, answer = client.noop()

@@ -37,7 +37,9 @@ import time
 from typing import Sequence
 
 from mailha.groupwise.startup import StartupFile, StartupFileError
-from mailha.groupwise.switches import HTTP_PASSWORD, HTTP_USER, LOG_DIR, AgentKind, Endpoint, endpoints
+from mailha.groupwise.switches import (
+    CERT_FILE, HTTP_PASSWORD, HTTP_USER, KEY_FILE, KEY_PASSWORD, LOG_DIR, AgentKind, Endpoint, endpoints,
+)
 
 from . import control as controls
 from .daemon import daemonize
@@ -45,7 +47,7 @@ from .daemon import daemonize
 PRODUCT = {AgentKind.MTA: "GroupWise MTA", AgentKind.POA: "GroupWise POA", AgentKind.GWIA: "GroupWise Internet Agent"}
 LOG_DIRS = {AgentKind.MTA: "mslocal", AgentKind.POA: "wpcsout/ofs", AgentKind.GWIA: "000.prc"}
 LOG_SUFFIX = {AgentKind.MTA: "mta", AgentKind.POA: "poa", AgentKind.GWIA: "gwia"}
-POLL = 0.5
+POLL = 1.0  # control-file poll: an idle emulated agent stays under 0.05 % of a core
 
 
 class AgentError(Exception):
@@ -95,7 +97,7 @@ class Agent:
         self.started = time.time()
         self.stopping = False
         self.done: asyncio.Future[int] | None = None
-        self._control_mtime: float | None = None
+        self._control_mtime: int | None = None
 
     # -- logging ------------------------------------------------------------------------------
 
@@ -123,7 +125,12 @@ class Agent:
             return self._crash()
         if self.control.start_delay:
             self.log(f"Initializing ({self.control.start_delay:g} s)")
-            self._sleep_interruptible(self.control.start_delay)
+            self._pending: list[int] = []
+            for sig in (signal.SIGTERM, signal.SIGINT):  # a stop while initialising is honoured
+                signal.signal(sig, lambda signum, _frame: self._pending.append(signum))
+            if not self._sleep_interruptible(self.control.start_delay):
+                self.log("Stopped while initializing")
+                return 0
         try:
             return asyncio.run(self._serve())
         except AgentError as exc:
@@ -131,10 +138,18 @@ class Agent:
             print(f"{os.path.basename(sys.argv[0]) or self.kind.binary}: {exc}", file=sys.stderr, flush=True)
             return 1
 
-    def _sleep_interruptible(self, seconds: float) -> None:
+    def _sleep_interruptible(self, seconds: float) -> bool:
+        """Sleep; False as soon as a SIGTERM/SIGINT that is not ignored arrives."""
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
             time.sleep(min(left, 0.2))
+            while self._pending:
+                sig = self._pending.pop()
+                if sig == signal.SIGTERM and self.control.ignore_sigterm:
+                    self.log("Received SIGTERM: ignored")
+                else:
+                    return False
+        return True
 
     async def _serve(self) -> int:
         loop = asyncio.get_running_loop()
@@ -150,6 +165,7 @@ class Agent:
             status_page=self._status_page,
             http_user=self.config.get(HTTP_USER),
             http_password=self.config.get(HTTP_PASSWORD),
+            tls=self._tls_context(),
         )
         self.ctx = ctx
         try:
@@ -179,6 +195,26 @@ class Agent:
     def _bind_message(point: Endpoint, host: str, code: int) -> str:
         return (f"{point.service.name.upper()}: Unable to bind to TCP port {point.port} at address {host}: "
                 f"{os.strerror(code)}. Another program may be using this port; the agent cannot start")
+
+    def _tls_context(self):  # type: ignore[no-untyped-def]
+        """The server TLS context of --certfile/--keyfile; without them (or unreadable) no TLS.
+
+        The product's behaviour with an unreadable certificate is not documented; the emulator
+        logs it and serves without TLS, which is what a monitor must notice.
+        """
+        cert, key = self.config.get(CERT_FILE), self.config.get(KEY_FILE)
+        if not cert or not key:
+            return None
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(cert, key, password=self.config.get(KEY_PASSWORD))
+        except (OSError, ssl.SSLError) as exc:
+            self.log(f"SSL: cannot load certificate {cert} / key {key}: {getattr(exc, 'strerror', None) or exc}; SSL disabled")
+            return None
+        self.log(f"SSL: certificate {cert} loaded")
+        return context
 
     def _on_term(self, sig: int) -> None:
         name = signal.Signals(sig).name
@@ -224,7 +260,7 @@ class Agent:
         while True:
             await asyncio.sleep(POLL)
             try:
-                mtime: float | None = os.stat(path).st_mtime_ns
+                mtime: int | None = os.stat(path).st_mtime_ns
             except OSError:
                 mtime = None
             if mtime != self._control_mtime:

@@ -1,7 +1,7 @@
 """The emulator's knobs: start/stop time and faults, from the environment and a control file.
 
 The control file is ``<home>/mailha-sim.json`` (``MAILHA_SIM_CONTROL`` names another).  A running
-agent re-reads it on SIGHUP and polls it every half second, so a fault can be injected into a
+agent re-reads it on SIGHUP and polls it every second, so a fault can be injected into a
 running process.  Keys (all optional)::
 
     {"start_delay": 0, "stop_delay": 0, "fault": "none", "ignore_sigterm": false,

@@ -39,6 +39,8 @@ def main(argv: Sequence[str], *, conf: str = GWHA_CONF) -> int:
             return 5
         agents = wanted
     worst = 0
+    if action == "stop":
+        agents = agents[::-1]  # the reverse of the start order: the GWIA before its MTA
     for agent in agents:
         if action in ("stop", "restart"):
             worst = max(worst, _stop(agent))

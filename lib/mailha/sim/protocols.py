@@ -13,7 +13,10 @@ import binascii
 import hmac
 import re
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable
+
+if TYPE_CHECKING:
+    import ssl
 
 from . import ldap_ber, mailqueue
 
@@ -34,6 +37,7 @@ class Context:
     status_page: Callable[[], str]
     http_user: str | None = None
     http_password: str | None = None
+    tls: "ssl.SSLContext | None" = None  # SMTP STARTTLS, when --certfile/--keyfile load
     sessions: set[asyncio.StreamWriter] = field(default_factory=set)
 
 
@@ -66,7 +70,8 @@ def handler(protocol: str, ctx: Context) -> Callable[[asyncio.StreamReader, asyn
         ctx.sessions.add(writer)
         try:
             await serve(Session(ctx, reader, writer))
-        except (ConnectionError, asyncio.TimeoutError, asyncio.IncompleteReadError, ldap_ber.BerError):
+        except (ConnectionError, asyncio.TimeoutError, asyncio.IncompleteReadError, ldap_ber.BerError, ValueError):
+            # ValueError: a line longer than the stream limit. The session ends; the agent does not.
             pass
         finally:
             ctx.sessions.discard(writer)
@@ -83,10 +88,19 @@ async def _smtp(s: Session) -> None:
     await s.send(f"220 {ctx.hostname} {ctx.product} Ready (mailha emulator)\r\n")
     mail_from: str | None = None
     rcpts: list[str] = []
+    secured = False
     while (line := await s.line()) is not None:
         verb = line.split(" ", 1)[0].upper()
         if verb == "EHLO":
-            await s.send(f"250-{ctx.hostname}\r\n250-8BITMIME\r\n250-PIPELINING\r\n250 SIZE {MAX_MESSAGE}\r\n")
+            starttls = "250-STARTTLS\r\n" if ctx.tls is not None and not secured else ""
+            await s.send(f"250-{ctx.hostname}\r\n{starttls}250-8BITMIME\r\n250-PIPELINING\r\n250 SIZE {MAX_MESSAGE}\r\n")
+        elif verb == "STARTTLS":
+            if ctx.tls is None or secured:
+                await s.send("454 TLS not available\r\n")
+                continue
+            await s.send("220 Ready to start TLS\r\n")
+            await s.writer.start_tls(ctx.tls)
+            secured, mail_from, rcpts = True, None, []  # RFC 3207: forget everything said before
         elif verb == "HELO":
             await s.send(f"250 {ctx.hostname}\r\n")
         elif verb == "MAIL":

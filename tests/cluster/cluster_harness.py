@@ -1,0 +1,57 @@
+"""What cluster tests need from "a cluster": hosts to run commands on, and ways to break it.
+
+Tests only use this interface and testinfra hosts, so the same modules can run against
+VMs over ssh:// once a VM harness implements these methods (power off = virsh destroy,
+partition = iptables on the node, ...). LabHarness drives the one-host namespace lab.
+"""
+
+from __future__ import annotations
+
+import testinfra
+
+from mailha.lab import cluster, crmmon, faults, lifecycle, services
+from mailha.lab.layout import Layout
+
+
+class LabHarness:
+    def __init__(self, layout: Layout, directory_kind: str | None = None) -> None:
+        import mailha.lab.testinfra_backend  # noqa: F401  (registers mailha-lab://)
+        self.layout = layout
+        self.nodes = layout.node_names()
+        self.hosts = {n: testinfra.get_host(f"mailha-lab://{n}") for n in self.nodes}
+        self.client = testinfra.get_host("mailha-lab://client")
+        self.vip = layout.vip
+
+    # -- observing
+    def status(self, node: str | None = None) -> crmmon.ClusterStatus:
+        """crm_mon XML from `node`, or from any powered-on node."""
+        return cluster.status(self.layout, node)
+
+    def powered_on(self) -> list[str]:
+        return cluster.powered_on_nodes(self.layout)
+
+    def wait_for(self, what: str, check, timeout: float = 120):
+        return cluster.wait_for(what, check, timeout, interval=0.3)
+
+    # -- the service under test
+    def deploy(self, kind: str) -> services.Directory:
+        return services.deploy(self.layout, kind)
+
+    # -- faults
+    def kill_server(self, node: str, pidfile: str) -> int:
+        return faults.kill_server(self.layout, node, pidfile)
+
+    def power_off(self, node: str) -> None:
+        faults.power_off(self.layout, node)
+
+    def power_status(self, node: str) -> str:
+        return lifecycle.power_request(self.layout, "status", node)["state"]
+
+    def partition(self, node: str) -> None:
+        faults.partition(self.layout, node)
+
+    def heal(self) -> None:
+        faults.heal(self.layout)
+
+    def restore(self) -> None:
+        faults.restore(self.layout)

@@ -1,0 +1,329 @@
+"""``ocf:mailha:ldap`` against real 389 Directory Server and OpenLDAP instances.
+
+Every test drives the installed agent as Pacemaker does (``/usr/bin/python3``, an OCF
+environment, exit codes) and checks what a client sees with an independent LDAP client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+
+import pytest
+
+from mailha import dsinstance
+from mailha.dsinstance import free_port, read_password_file
+from mailha.proc import ProcessMatch, find
+
+pytestmark = pytest.mark.real_daemon
+
+SUCCESS, GENERIC, INSTALLED, CONFIGURED, NOT_RUNNING = 0, 1, 5, 6, 7
+
+
+def ldap_answers(host: str, port: int) -> bool:
+    """An independent client: OpenLDAP's ldapsearch reading the root DSE."""
+    done = subprocess.run(["ldapsearch", "-x", "-LLL", "-o", "nettimeout=3", "-H", f"ldap://{host}:{port}",
+                           "-s", "base", "-b", "", "objectClass"], capture_output=True, timeout=30)
+    return done.returncode == 0
+
+
+def server_pids(params: dict) -> list[int]:
+    marker = params.get("config_dir")
+    return [p.pid for p in find(ProcessMatch(exe_names=("ns-slapd", "slapd"), cmdline_contains=(marker,)),
+                                 every=True)]
+
+
+def ds_params(inst: dsinstance.DsInstance, **extra) -> dict:
+    params = {"server_type": "389ds", "instance": inst.name, "config_dir": inst.config_dir,
+              "pidfile": inst.pidfile, "port": inst.port}
+    params.update(extra)
+    return params
+
+
+def slapd_params(inst: dsinstance.SlapdInstance, **extra) -> dict:
+    params = {"server_type": "openldap", "config_dir": inst.config_dir, "pidfile": inst.pidfile,
+              "port": inst.port, "listen_address": "127.0.0.1", "user": inst.user, "group": inst.group}
+    params.update(extra)
+    return params
+
+
+@pytest.fixture(scope="module")
+def ds(ds389_factory):
+    inst = ds389_factory(secure_port=free_port())
+    inst.stop()  # from here on the agent manages it
+    return inst
+
+
+@pytest.fixture(scope="module")
+def slapd(openldap_factory):
+    inst = openldap_factory()
+    inst.stop()
+    return inst
+
+
+@pytest.fixture(params=["389ds", "openldap"])
+def server(request, ds, slapd):
+    """(instance, agent parameters) for each server type; left stopped after the test."""
+    return (ds, ds_params(ds)) if request.param == "389ds" else (slapd, slapd_params(slapd))
+
+
+@pytest.fixture
+def ldap(agent_runner):
+    return agent_runner("ldap")
+
+
+def test_lifecycle_probe_start_monitor_stop_is_idempotent(ldap, server):
+    inst, params = server
+    assert ldap("monitor", params, interval=0).rc == NOT_RUNNING
+    assert ldap("validate-all", params).rc == SUCCESS
+
+    assert ldap("start", params).rc == SUCCESS
+    assert ldap_answers("127.0.0.1", inst.port)
+    assert ldap("monitor", params, interval=10000).rc == SUCCESS
+    assert ldap("monitor", params, interval=0).rc == SUCCESS
+    assert ldap("start", params).rc == SUCCESS  # a second start changes nothing
+    assert len(server_pids(params)) == 1
+
+    assert ldap("stop", params).rc == SUCCESS
+    assert not server_pids(params)
+    assert not ldap_answers("127.0.0.1", inst.port)
+    assert ldap("stop", params).rc == SUCCESS
+    assert ldap("monitor", params, interval=10000).rc == NOT_RUNNING
+
+
+def test_killed_server_is_not_running_and_starts_again_over_its_stale_pid_file(ldap, server):
+    inst, params = server
+    assert ldap("start", params).rc == SUCCESS
+    for pid in server_pids(params):
+        os.kill(pid, signal.SIGKILL)
+    assert wait_gone(params)
+    assert ldap("monitor", params, interval=10000).rc == NOT_RUNNING
+    assert ldap("monitor", params, interval=0).rc == NOT_RUNNING
+    assert ldap("start", params).rc == SUCCESS
+    assert ldap_answers("127.0.0.1", inst.port)
+
+
+def wait_gone(params: dict) -> bool:
+    import time
+
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        if not server_pids(params):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_frozen_server_fails_the_second_level_within_the_monitor_timeout(ldap, server):
+    inst, params = server
+    assert ldap("start", params).rc == SUCCESS
+    (pid,) = server_pids(params)
+    os.kill(pid, signal.SIGSTOP)
+    result = ldap("monitor", params, interval=10000, timeout_ms=5000, enforce_timeout=True)
+    assert result.rc == GENERIC
+    assert "no answer" in result.reason
+    # Pacemaker's recovery stops it: a stopped process must still go, within the stop timeout.
+    assert ldap("stop", params, timeout_ms=20000, enforce_timeout=True).rc == SUCCESS
+    assert not server_pids(params)
+
+
+def test_stale_pid_file_naming_an_unrelated_process_is_not_the_server(ldap, slapd, tmp_path):
+    params = slapd_params(slapd, pidfile=str(tmp_path / "stale.pid"))
+    (tmp_path / "stale.pid").write_text(f"{os.getpid()}\n")  # alive, but it is pytest
+    assert ldap("monitor", params, interval=0).rc == NOT_RUNNING
+    assert ldap("start", params).rc == SUCCESS
+    assert ldap("monitor", params, interval=10000).rc == SUCCESS
+
+
+def test_server_ignoring_sigterm_is_killed_before_the_stop_timeout(ldap, slapd):
+    params = slapd_params(slapd)
+    assert ldap("start", params).rc == SUCCESS
+    (pid,) = server_pids(params)
+    # Make the real server ignore SIGTERM, as a hung or misbehaving daemon would.
+    subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "call (long)signal(15, (long)1)"],
+                   capture_output=True, timeout=60, check=True)
+    with open(f"/proc/{pid}/status") as status:
+        ignored = int(next(l for l in status if l.startswith("SigIgn:")).split()[1], 16)
+    assert ignored & (1 << (signal.SIGTERM - 1)), "gdb did not make the server ignore SIGTERM"
+
+    result = ldap("stop", params, timeout_ms=8000, enforce_timeout=True)
+    assert result.rc == SUCCESS
+    assert not server_pids(params)
+
+
+def test_configuration_on_unmounted_storage(ldap, tmp_path):
+    params = {"server_type": "389ds", "instance": "notmounted",
+              "config_dir": str(tmp_path / "san" / "etc" / "dirsrv" / "slapd-notmounted"), "port": free_port()}
+    assert ldap("monitor", params, interval=0).rc == NOT_RUNNING
+    result = ldap("start", params)
+    assert result.rc == INSTALLED
+    assert "mounted" in result.reason
+    assert ldap("stop", params).rc == SUCCESS
+
+
+def test_two_instances_on_one_node_never_see_each_other(ldap):
+    parent = dsinstance.server_tempdir()  # searchable by the openldap user, unlike tmp_path
+    made = []
+    try:
+        for name in ("a", "ab"):  # one instance path a prefix of the other's
+            made.append(dsinstance.create_openldap(dsinstance.unique_name(), free_port(),
+                                                   os.path.join(parent, name)))
+        a, b = (slapd_params(inst) for inst in made)
+        assert ldap("start", a).rc == SUCCESS
+        assert ldap("monitor", b, interval=0).rc == NOT_RUNNING
+        assert ldap("start", b).rc == SUCCESS
+        assert ldap("stop", a).rc == SUCCESS
+        assert ldap("monitor", a, interval=10000).rc == NOT_RUNNING
+        assert ldap("monitor", b, interval=10000).rc == SUCCESS
+        assert ldap_answers("127.0.0.1", made[1].port)
+    finally:
+        ldap.stop_everything_started()
+        for inst in made:
+            dsinstance.remove_openldap(inst)
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def test_389ds_is_bound_to_the_virtual_ip_alone(ldap, ds):
+    params = ds_params(ds, listen_address="127.0.0.2")
+    assert ldap("start", params).rc == SUCCESS
+    assert ldap_answers("127.0.0.2", ds.port)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", ds.port), timeout=5).close()
+    assert any(name.startswith("dse.ldif.mailha-bak.") for name in os.listdir(ds.config_dir))
+    assert ldap("monitor", params, interval=10000).rc == SUCCESS
+    assert ldap("stop", params).rc == SUCCESS
+    # back to all addresses for the other tests
+    from mailha import dse
+
+    dse.set_config(os.path.join(ds.config_dir, "dse.ldif"), {"nsslapd-listenhost": None,
+                                                             "nsslapd-securelistenhost": None})
+
+
+def test_start_names_the_process_holding_the_port(ldap, slapd):
+    params = slapd_params(slapd, listen_address="127.0.0.3")
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.3", slapd.port))
+        squatter.listen()
+        result = ldap("start", params)
+    assert result.rc == GENERIC
+    assert "already taken" in result.reason and str(os.getpid()) in result.reason
+    assert not server_pids(params)
+
+
+def test_listen_address_not_on_this_node_is_refused(ldap, slapd):
+    params = slapd_params(slapd, listen_address="192.0.2.77")  # TEST-NET-1: never local here
+    result = ldap("start", params)
+    assert result.rc == GENERIC
+    assert "not configured on this node" in result.reason
+
+
+def test_credentials_wrong_everywhere_are_a_configuration_error_and_never_leak(ldap, ds, tmp_path):
+    password = read_password_file(ds.password_file)
+    debuglog = tmp_path / "debug.log"
+    extra = {"HA_DEBUGLOG": str(debuglog), "HA_debug": "1"}
+    good = ds_params(ds, bind_dn=ds.root_dn, password=password)
+    bad = ds_params(ds, bind_dn=ds.root_dn, password="wrong-" + password)
+    assert ldap("start", good, extra=extra).rc == SUCCESS
+    assert ldap("monitor", good, interval=10000, extra=extra).rc == SUCCESS
+    result = ldap("monitor", bad, interval=10000, extra=extra)
+    assert result.rc == CONFIGURED
+    assert "bind_dn/password" in result.reason
+    for text in (result.stderr, result.stdout, debuglog.read_text()):
+        assert password not in text
+
+
+def test_cibsecret_stored_password_is_used(ldap, ds, agent_runner):
+    password = read_password_file(ds.password_file)
+    rsc = "mailha-test-cibsecret"
+    secrets_dir = f"/var/lib/pacemaker/lrm/secrets/{rsc}"
+    os.makedirs(secrets_dir, exist_ok=True)
+    try:
+        # what `cibsecret set` writes on each node: the value and its md5 sign
+        with open(f"{secrets_dir}/password", "w") as handle:
+            handle.write(password + "\n")
+        with open(f"{secrets_dir}/password.sign", "w") as handle:
+            handle.write(hashlib.md5(password.encode()).hexdigest() + "\n")
+        run = agent_runner("ldap", instance=rsc)
+        params = ds_params(ds, bind_dn=ds.root_dn, password="lrm://")
+        assert run("start", params).rc == SUCCESS
+        assert run("monitor", params, interval=10000).rc == SUCCESS
+        assert run("stop", params).rc == SUCCESS
+    finally:
+        shutil.rmtree(secrets_dir, ignore_errors=True)
+
+
+def test_ssl_port_must_answer(ldap, ds):
+    assert ds.secure_port
+    params = ds_params(ds, ssl_port=ds.secure_port)
+    assert ldap("start", params).rc == SUCCESS
+    assert ldap("monitor", params, interval=10000).rc == SUCCESS
+    closed = ds_params(ds, ssl_port=free_port())
+    result = ldap("monitor", closed, interval=10000)
+    assert result.rc == GENERIC
+    assert "refused" in result.reason
+
+
+def test_test_user_login_is_the_synthetic_transaction(ldap, slapd, tmp_path):
+    password_file = tmp_path / "user.pw"
+    password_file.write_text("probe-Pass-123")
+    os.chmod(password_file, 0o600)
+    params = slapd_params(slapd)
+    assert ldap("start", params).rc == SUCCESS
+    dn = dsinstance.add_test_user(slapd, "mailha-probe", str(password_file))
+    good = dict(params, test_user_dn=dn, test_password="probe-Pass-123")
+    assert ldap("monitor", good, interval=10000, check_level=20).rc == SUCCESS
+    bad = dict(params, test_user_dn=dn, test_password="not-the-password")
+    result = ldap("monitor", bad, interval=10000, check_level=20)
+    assert result.rc == CONFIGURED
+    assert "not-the-password" not in result.stderr
+
+
+@pytest.mark.parametrize("code, expected", [(0, SUCCESS), (110, SUCCESS), (1, NOT_RUNNING), (100, NOT_RUNNING),
+                                            (3, GENERIC)])
+def test_monitor_program_exit_codes(ldap, slapd, tmp_path, code, expected):
+    program = tmp_path / "check.sh"
+    program.write_text(f"#!/bin/sh\n[ \"$1\" = MKT ] || exit 3\necho checked\nexit {code}\n")
+    program.chmod(0o755)
+    params = slapd_params(slapd, monitor_program=f"{program} MKT")
+    assert ldap("start", params).rc == SUCCESS
+    assert ldap("monitor", params, interval=10000).rc == expected
+
+
+def test_ocf_tester_passes(slapd):
+    params = slapd_params(slapd)
+    args = ["ocf-tester", "-n", "mailha-ocf-tester"]
+    for key, value in params.items():
+        args += ["-o", f"{key}={value}"]
+    done = subprocess.run(args + ["/usr/lib/ocf/resource.d/mailha/ldap"], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "passed all tests" in done.stdout
+
+
+def test_crm_resource_drives_the_agent(slapd):
+    options = []
+    for key, value in slapd_params(slapd).items():
+        options += ["--option", f"{key}={value}"]
+    base = ["crm_resource", "--class", "ocf", "--provider", "mailha", "--agent", "ldap"]
+
+    def crm(*action):
+        return subprocess.run(base + list(action) + options, capture_output=True, text=True, timeout=180)
+
+    assert crm("--validate").returncode == 0
+    try:
+        assert crm("--force-start").returncode == 0
+        assert crm("--force-check").returncode == 0
+        assert crm("--force-check=10").returncode == 0
+        assert ldap_answers("127.0.0.1", slapd.port)
+    finally:
+        assert crm("--force-stop").returncode == 0
+    assert crm("--force-check").returncode == NOT_RUNNING
+    bad = subprocess.run(base + ["--validate", "--option", "server_type=openldap", "--option", "port=99999"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == CONFIGURED
+    assert "port" in bad.stdout + bad.stderr
