@@ -39,6 +39,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ OPENLDAP_USER = "openldap"
 OPENLDAP_MODULE_PATH = "/usr/lib/ldap"
 OPENLDAP_SCHEMA_DIR = "/etc/ldap/schema"
 OPENLDAP_SCHEMAS = ("core", "cosine", "nis", "inetorgperson")
+#: root over ldapi (SASL EXTERNAL) manages cn=config, as on a Debian install
+ROOT_PEERCRED = "gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth"
 
 #: Generous bounds for a loaded 2-core machine; measured typical values are in docs/benchmarks.md.
 CREATE_TIMEOUT = 180.0
@@ -522,7 +525,8 @@ def create_389ds(name: str, port: int, root: str | None = None, suffix: str = "d
         lock_dir=layout["lock_dir"], ldapi_socket=layout["ldapi"])
     owned = [default_cfg, layout["config_dir"], layout["inst_lib"], layout["log_dir"],
              layout["lock_dir"], layout["pidfile"], layout["ldapi"], layout["db_home_dir"],
-             f"/dev/shm/sem.slapd-{name}.stats",  # SNMP counters; a killed server leaves it
+             # SNMP counters and their semaphore: removed by a clean shutdown only
+             f"{layout['run_dir']}/slapd-{name}.stats", f"/dev/shm/sem.slapd-{name}.stats",
              f"/etc/tmpfiles.d/dirsrv-{name}.conf"]
     if root:  # the run dir is the instance's own under a root (shared /run/dirsrv otherwise)
         owned.append(layout["run_dir"])
@@ -628,7 +632,8 @@ class SlapdInstance:
 
     @property
     def command(self) -> list[str]:
-        return [SLAPD, "-h", self.services, "-F", self.config_dir, "-u", self.user, "-g", self.group]
+        return [SLAPD, "-h", self.services, "-F", self.config_dir,
+                "-u", self.user, "-g", self.group]
 
     def pid(self) -> int | None:
         pid = _read_pid(self.pidfile)
@@ -668,7 +673,8 @@ def _suffix_entry(suffix: str) -> str:
 
 def _slapd_config_ldif(inst: SlapdInstance, password_hash: str) -> str:
     schemas = "\n".join(f"include: file://{OPENLDAP_SCHEMA_DIR}/{s}.ldif" for s in OPENLDAP_SCHEMAS)
-    modules = "olcModuleLoad: back_mdb" + ("\nolcModuleLoad: back_monitor" if inst.monitor_db else "")
+    backends = ["mdb", "monitor"] if inst.monitor_db else ["mdb"]
+    modules = "\n".join(f"olcModuleLoad: back_{name}" for name in backends)
     ldif = f"""dn: cn=config
 objectClass: olcGlobal
 cn: config
@@ -695,7 +701,7 @@ olcDatabase: {{-1}}frontend
 dn: olcDatabase={{0}}config,cn=config
 objectClass: olcDatabaseConfig
 olcDatabase: {{0}}config
-olcAccess: {{0}}to * by dn.exact=gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth manage by * none
+olcAccess: {{0}}to * by dn.exact={ROOT_PEERCRED} manage by * none
 
 dn: olcDatabase={{1}}mdb,cn=config
 objectClass: olcDatabaseConfig
@@ -737,7 +743,8 @@ def create_openldap(name: str, port: int, root: str, suffix: str = "dc=example,d
         monitor_db=monitor_db)
     if os.path.exists(inst.config_dir):
         raise InstanceError(f"OpenLDAP instance {name!r} already exists ({inst.config_dir})")
-    entries = _suffix_entry(suffix) + f"\ndn: ou=people,{suffix}\nobjectClass: organizationalUnit\nou: people\n"
+    entries = (_suffix_entry(suffix)
+               + f"\ndn: ou=people,{suffix}\nobjectClass: organizationalUnit\nou: people\n")
     inst.owned_paths = [inst.config_dir, inst.db_dir, inst.run_dir, f"{root}/{_PASSWORD_FILE_NAME}"]
     workdir = tempfile.mkdtemp(prefix=f"mailha-slapadd-{name}-")
     try:
@@ -803,8 +810,8 @@ def add_test_user(inst: DsInstance | SlapdInstance, uid: str, password_file: str
             f"userPassword:: {encoded}\n")
     res = _run([LDAPADD, *bind], stdin=user, what=f"adding {dn}", timeout=30, ok=(0, 68))
     if res.returncode == 68:
-        _run([LDAPMODIFY, *bind], what=f"resetting the password of {dn}", timeout=30,
-             stdin=f"dn: {dn}\nchangetype: modify\nreplace: userPassword\nuserPassword:: {encoded}\n")
+        reset = f"dn: {dn}\nchangetype: modify\nreplace: userPassword\nuserPassword:: {encoded}\n"
+        _run([LDAPMODIFY, *bind], stdin=reset, what=f"resetting the password of {dn}", timeout=30)
     return dn
 
 
@@ -849,3 +856,87 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------- state and CLI
+
+
+def save_instance(inst: DsInstance | SlapdInstance, path: str) -> None:
+    """Write what describes ``inst`` (no secret: only the password file's path) as JSON."""
+    import dataclasses
+    import json
+
+    kind = "389ds" if isinstance(inst, DsInstance) else "openldap"
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"kind": kind, **dataclasses.asdict(inst)}, f, indent=1)
+
+
+def load_instance(path: str) -> DsInstance | SlapdInstance:
+    import json
+
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    kind = data.pop("kind")
+    return DsInstance(**data) if kind == "389ds" else SlapdInstance(**data)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python3 -m mailha.dsinstance``: the same operations for shell scripts and demos; the
+    instance is described by a JSON state file between calls."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python3 -m mailha.dsinstance", description=main.__doc__)
+    sub = parser.add_subparsers(dest="action", required=True)
+    for action in ("create-389ds", "create-openldap"):
+        p = sub.add_parser(action)
+        p.add_argument("name")
+        p.add_argument("port", type=int)
+        p.add_argument("--root", required=action == "create-openldap")
+        p.add_argument("--suffix", default="dc=example,dc=com")
+        p.add_argument("--password-file")
+        p.add_argument("--listen-host", default=None if action == "create-389ds" else "127.0.0.1")
+        if action == "create-389ds":
+            p.add_argument("--secure-port", type=int)
+        else:
+            p.add_argument("--no-monitor-db", action="store_true")
+        p.add_argument("--start", action="store_true")
+    for action in ("start", "stop", "remove", "add-user"):
+        p = sub.add_parser(action)
+        if action == "add-user":
+            p.add_argument("uid")
+            p.add_argument("password_file")
+    for p in sub.choices.values():
+        p.add_argument("--state", required=True, help="JSON file describing the instance")
+    args = parser.parse_args(argv)
+    try:
+        if args.action == "create-389ds":
+            inst: DsInstance | SlapdInstance = create_389ds(
+                args.name, args.port, root=args.root, suffix=args.suffix,
+                password_file=args.password_file, listen_host=args.listen_host,
+                secure_port=args.secure_port, start=args.start)
+        elif args.action == "create-openldap":
+            inst = create_openldap(args.name, args.port, args.root, suffix=args.suffix,
+                                   password_file=args.password_file,
+                                   monitor_db=not args.no_monitor_db,
+                                   listen_host=args.listen_host, start=args.start)
+        else:
+            inst = load_instance(args.state)
+            if args.action == "start":
+                inst.start()
+            elif args.action == "stop":
+                inst.stop()
+            elif args.action == "add-user":
+                print(add_test_user(inst, args.uid, args.password_file))
+            else:
+                (remove_389ds if isinstance(inst, DsInstance) else remove_openldap)(inst)
+                os.unlink(args.state)
+                return 0
+        save_instance(inst, args.state)
+    except (InstanceError, OSError) as exc:
+        print(f"mailha.dsinstance: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,8 +5,11 @@ Shared with the agent tests:
 * ``ds389``, ``openldap``: a fresh, running instance on a free loopback port for the test module,
   removed at the end of the module even when a test fails.  A test that stops, kills or freezes
   the server should leave it running again (``inst.start()``) for the next test of its module.
-* ``ds389_factory``, ``openldap_factory``: make more instances (``factory(**create_kwargs)``),
+* ``ds389_factory``, ``openldap_factory``: make more instances (``factory(**create_kwargs)``,
+  the keywords of ``create_389ds``/``create_openldap``; name and port default to fresh ones),
   running, all removed at the end of the module; for two instances on one node and the like.
+  A ``root`` must be searchable by the server's user (dirsrv, openldap): pytest's ``tmp_path``
+  is not (0700); take ``mailha.dsinstance.server_tempdir()`` and remove it afterwards.
 * ``user_password_file``: a 0600 file with a random password, for :func:`add_test_user`.
 * :func:`free_port`: a free TCP port on loopback.
 

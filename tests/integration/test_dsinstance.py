@@ -7,21 +7,23 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
+import time
 from typing import Iterator
 
 import pytest
 
 from mailha import dsinstance
-from mailha.dsinstance import InstanceError, free_port, unique_name
-from mailha.dsinstance import server_tempdir
+from mailha.dsinstance import InstanceError, free_port, server_tempdir, unique_name
 
 HEARTBEAT_SLAPD = "/usr/lib/ocf/resource.d/heartbeat/slapd"
 
 
-def ldapsearch(url: str, base: str, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["ldapsearch", "-x", "-LLL", "-o", "nettimeout=10", "-H", url, "-b", base,
-                           "-s", "base", *extra], capture_output=True, text=True, timeout=30,
-                          env=env)
+def ldapsearch(url: str, base: str, *extra: str,
+               env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["ldapsearch", "-x", "-LLL", "-o", "nettimeout=10", "-H", url,
+                           "-b", base, "-s", "base", *extra],
+                          capture_output=True, text=True, timeout=30, env=env)
 
 
 def connects(host: str, port: int) -> bool:
@@ -41,6 +43,15 @@ def gone(pid: int) -> bool:
         return zombie and len(os.listdir(f"/proc/{pid}/task")) <= 1
     except FileNotFoundError:
         return True
+
+
+def wait_until(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 @pytest.fixture()
@@ -75,6 +86,9 @@ def test_389ds_default_layout_create_start_stop_remove():
         inst.stop()
         assert inst.pid() is None and gone(pid)
         assert not connects("127.0.0.1", inst.port)
+
+        inst.start()  # then crash it: a killed server leaves more behind than a stopped one
+        os.kill(inst.pid(), signal.SIGKILL)
     finally:
         dsinstance.remove_389ds(inst)
     assert leftovers(inst) == []
@@ -99,9 +113,10 @@ def test_389ds_under_a_root_runs_from_there_only(parent):
         # and the bare daemon command, nothing else.
         shutil.rmtree(f"/dev/shm/slapd-{inst.name}")
         subprocess.run(inst.command, check=True, capture_output=True, timeout=60)
-        assert dsinstance._wait_for(lambda: connects("127.0.0.1", inst.port), 60)
+        assert wait_until(lambda: connects("127.0.0.1", inst.port), 60)
         assert ldapsearch(inst.ldap_url, "cn=monitor").returncode == 0
-        tls = ldapsearch(inst.ldaps_url, "cn=monitor", env=dict(os.environ, LDAPTLS_REQCERT="never"))
+        self_signed = dict(os.environ, LDAPTLS_REQCERT="never")
+        tls = ldapsearch(inst.ldaps_url, "cn=monitor", env=self_signed)
         assert tls.returncode == 0, tls.stderr
         # nsslapd-listenhost: bound to 127.0.0.1 only, not to the rest of 127/8.
         assert not connects("127.0.0.2", inst.port)
@@ -148,7 +163,8 @@ def test_389ds_failed_create_leaves_nothing():
         busy.close()
     for path in (f"/etc/dirsrv/slapd-{name}", f"/var/lib/dirsrv/slapd-{name}",
                  f"/var/log/dirsrv/slapd-{name}", f"/run/lock/dirsrv/slapd-{name}",
-                 f"/run/slapd-{name}.socket"):
+                 f"/run/slapd-{name}.socket", f"/dev/shm/slapd-{name}",
+                 f"/run/dirsrv/slapd-{name}.stats", f"/dev/shm/sem.slapd-{name}.stats"):
         assert not os.path.exists(path), path
 
 
@@ -169,8 +185,10 @@ def test_389ds_stale_pid_file_is_not_a_server(ds389):
 def test_password_file_with_newline_is_refused(tmp_path):
     pw = tmp_path / "pw"
     pw.write_text("Secret123!\n")
+    name = unique_name()
     with pytest.raises(InstanceError, match="newline"):
-        dsinstance.create_389ds(unique_name(), free_port(), password_file=str(pw))
+        dsinstance.create_389ds(name, free_port(), password_file=str(pw))
+    assert not os.path.exists(f"/etc/dirsrv/slapd-{name}")
 
 
 # --------------------------------------------------------------------------- OpenLDAP
@@ -261,3 +279,22 @@ def test_two_openldap_instances_do_not_see_each_other(openldap, openldap_factory
         assert openldap.is_running() and not second.is_running()
     finally:
         second.start()
+
+
+def test_command_line_drives_an_instance_through_a_state_file(parent, tmp_path):
+    state = str(tmp_path / "inst.json")
+    port = free_port()
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "mailha.dsinstance", *args, "--state", state],
+                              capture_output=True, text=True, timeout=120)
+
+    root = os.path.join(parent, "ldap")
+    created = cli("create-openldap", unique_name(), str(port), "--root", root, "--start")
+    assert created.returncode == 0, created.stderr
+    assert ldapsearch(f"ldap://127.0.0.1:{port}/", "", "namingContexts").returncode == 0
+    assert cli("stop").returncode == 0 and not connects("127.0.0.1", port)
+    assert cli("remove").returncode == 0
+    assert not os.path.exists(state) and os.listdir(parent) == []
+    refused = cli("create-openldap", "bad name", str(port), "--root", root)
+    assert refused.returncode == 1 and "instance name" in refused.stderr

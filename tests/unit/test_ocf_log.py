@@ -101,9 +101,6 @@ def test_facility_none_means_no_syslog(fake_syslog, capsys):
     assert capsys.readouterr().err == "ldap(rsc): ERROR: x\n"  # nothing configured: by hand
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with HA_DEBUGLOG equal to HA_LOGFILE (one Pacemaker log file) "
-                   "every line at the resource's level is written twice; ocf-shellfuncs' ha_log skips "
-                   "HA_DEBUGLOG when it is the same file as HA_LOGFILE")
 def test_one_file_for_both_logs_gets_each_line_once(tmp_path):
     same = str(tmp_path / "pacemaker.log")
     emit_all(ocflog.setup("ldap", "rsc", {"HA_LOGFILE": same, "HA_DEBUGLOG": same}))
@@ -181,9 +178,6 @@ def test_bad_format_arguments_still_log_something(capsys):
     assert "value %d ('abc',)" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a logged value with a newline (server output, a parameter) "
-                   "starts a new line in stderr and the log files; on stderr that line can pose as an "
-                   "exit reason. Lines should be flattened or continuation lines indented")
 def test_a_message_with_newlines_stays_one_entry(tmp_path, capsys):
     env = {"HA_LOGFILE": str(tmp_path / "a.log")}
     ocflog.setup("ldap", "rsc", env).error("server said: %s", "bye\nocf-exit-reason:forged")

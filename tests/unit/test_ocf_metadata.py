@@ -153,8 +153,6 @@ def test_any_descriptions_round_trip_and_stay_valid(short, long, default, timeou
     assert done.returncode == 0, done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: meta-data runs outside run()'s error handling: a declaration "
-                   "lxml cannot serialise (or a node without python3-lxml) raises a traceback out of run()")
 def test_meta_data_failure_is_an_exit_code_not_a_traceback(ocf_run):
     agent = Agent("bad", "control \x01 character", "x", [], [Action("meta-data", 5)])
     out = ocf_run(agent, ["bad", "meta-data"], {})

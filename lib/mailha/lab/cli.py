@@ -97,7 +97,7 @@ def cmd_wait(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    d = services.deploy(_layout(), args.kind)
+    d = services.deploy(_layout(), args.kind or services.default_kind())
     print(f"group {services.GROUP} ({d.kind}) answering on ldap://{d.host}:{d.port}/ "
           f"(bind DN {d.bind_dn}, password in {d.password_file})")
     return 0
@@ -105,7 +105,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 def cmd_drill(args: argparse.Namespace) -> int:
     scenarios = list(drill.SCENARIOS) if args.scenario == "all" else [args.scenario]
-    results = drill.drill(_layout(), scenarios, args.runs, args.kind)
+    results = drill.drill(_layout(), scenarios, args.runs, args.kind or services.default_kind())
     print()
     print(drill.table(results))
     return 0 if all(r.recovered for r in results) else 1
@@ -134,12 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
     sub.add_parser("heal", help="plug every cable back").set_defaults(func=cmd_heal)
     p = sub.add_parser("deploy", help="run the directory group (VIP + shared FS + LDAP server)")
-    p.add_argument("--kind", choices=services.KINDS, default="openldap")
+    p.add_argument("--kind", choices=services.KINDS,
+                   help="LDAP server: 389ds (ocf:mailha:ldap) or openldap (stand-in); default 389ds if installed")
     p.set_defaults(func=cmd_deploy)
     p = sub.add_parser("drill", help="measure client-visible downtime for a failure scenario")
     p.add_argument("scenario", choices=[*drill.SCENARIOS, "all"])
     p.add_argument("--runs", type=int, default=1)
-    p.add_argument("--kind", choices=services.KINDS, default="openldap")
+    p.add_argument("--kind", choices=services.KINDS,
+                   help="LDAP server: 389ds (ocf:mailha:ldap) or openldap (stand-in); default 389ds if installed")
     p.set_defaults(func=cmd_drill)
     p = sub.add_parser("wait", help="wait until every node is online")
     p.add_argument("--timeout", type=float, default=120)

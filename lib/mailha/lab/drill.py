@@ -38,7 +38,7 @@ def _start_probe(layout: Layout, directory: services.Directory) -> subprocess.Po
             directory.host, "--port", str(directory.port), "--interval", "0.1",
             "--max-seconds", str(PROBE_MAX_SECONDS), "--settle", str(PROBE_SETTLE)]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True,
-                            env={"PYTHONPATH": power._package_parent(), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+                            env={"PYTHONPATH": power.package_parent(), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
     if proc.stdout is None or proc.stdout.readline().strip() != "probing":
         proc.kill()
         raise LabError("the client probe did not start")

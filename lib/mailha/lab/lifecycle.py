@@ -7,10 +7,8 @@ import grp
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import sys
-import time
 
 from mailha.lab import cluster, corosync_conf, labd, network, power, procs, state
 from mailha.lab.layout import FENCE_AGENT_PATH, NETNS_PREFIX, PRIVATE_DIRS, Layout
@@ -84,7 +82,7 @@ def _install_fence_agent(layout: Layout) -> None:
 
 
 def _start_labd(layout: Layout) -> None:
-    env = dict(os.environ, PYTHONPATH=power._package_parent())
+    env = dict(os.environ, PYTHONPATH=power.package_parent())
     log = open(layout.labd_log, "ab")
     proc = subprocess.Popen([sys.executable, "-m", "mailha.lab.labd", "--root", layout.root,
                              "--nodes", str(layout.nodes)],

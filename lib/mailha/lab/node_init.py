@@ -58,8 +58,10 @@ def private_mounts(layout: Layout, node: str) -> None:
     for target, name in PRIVATE_DIRS.items():
         os.makedirs(target, exist_ok=True)
         mount("--bind", os.path.join(node_dir, name), target)
+    # Sizes as on a real machine (tmpfs default: half the RAM): 389-ds sizes its db region
+    # files in /dev/shm from the RAM it sees.
     for tmpfs, mode in (("/run", "755"), ("/dev/shm", "1777"), ("/tmp", "1777")):
-        mount("-t", "tmpfs", "-o", f"mode={mode},size=256m", "tmpfs", tmpfs)
+        mount("-t", "tmpfs", "-o", f"mode={mode}", "tmpfs", tmpfs)
     for d in ("/run/crm", "/run/pacemaker", "/run/resource-agents", "/run/lock", "/run/corosync"):
         os.makedirs(d, exist_ok=True)
     for d in ("/run/crm", "/run/pacemaker"):

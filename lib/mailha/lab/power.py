@@ -30,9 +30,9 @@ def reap_children() -> None:
             _children.remove(child)
 
 
-def _package_parent() -> str:
+def package_parent() -> str:
     """Directory to put on PYTHONPATH so that `python3 -m mailha.lab.node_init` imports this tree."""
-    return os.path.dirname(os.path.dirname(os.path.abspath(next(iter(mailha.__path__)) + "/x")))
+    return os.path.dirname(os.path.abspath(list(mailha.__path__)[0]))
 
 
 def is_on(layout: Layout, node: str) -> bool:
@@ -65,7 +65,7 @@ def power_on(layout: Layout, node: str) -> dict:
         cable = rec.get("cable", "plugged")
     network.set_link(layout, node, up=(cable == "plugged"))
     log = open(os.path.join(layout.node_dir(node), "init.log"), "ab")
-    env = dict(os.environ, PYTHONPATH=_package_parent())
+    env = dict(os.environ, PYTHONPATH=package_parent())
     cmd = ["ip", "netns", "exec", layout.node_netns(node),
            "unshare", "--mount", "--uts", "--pid", "--fork", "--mount-proc", "--propagation", "private",
            sys.executable, "-m", "mailha.lab.node_init", "--root", layout.root, "--node", node]

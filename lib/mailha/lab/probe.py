@@ -13,27 +13,42 @@ import sys
 import time
 from dataclasses import dataclass
 
+from mailha import ber
+
 # BindRequest, messageID 1, version 3, empty name, simple auth with empty password.
 BIND_REQUEST = bytes.fromhex("300c020101600702010304008000")
 UNBIND_REQUEST = bytes.fromhex("30050201024200")
+BIND_RESPONSE = ber.APPLICATION | ber.CONSTRUCTED | 1
+
+
+def _read_message(s: socket.socket) -> bytes:
+    buf = b""
+    while True:
+        header = ber.read_header(buf)
+        if header is not None and len(buf) >= header[2]:
+            return buf[:header[2]]
+        chunk = s.recv(4096)
+        if not chunk or len(buf) > 65536:
+            raise OSError("short LDAP reply")
+        buf += chunk
 
 
 def ldap_bind_ok(host: str, port: int, timeout: float = 0.5) -> bool:
-    """True if the server completes an anonymous bind with resultCode success."""
+    """True if the server completes an anonymous bind with resultCode success (0)."""
     try:
         with socket.create_connection((host, port), timeout=timeout) as s:
             s.settimeout(timeout)
             s.sendall(BIND_REQUEST)
-            reply = s.recv(256)
+            reply = _read_message(s)
             try:
                 s.sendall(UNBIND_REQUEST)
             except OSError:
                 pass
-    except OSError:
+        # LDAPMessage ::= SEQUENCE { messageID, BindResponse [APPLICATION 1] { resultCode, ... } }
+        op = ber.decode(reply).children()[1]
+        return op.tag == BIND_RESPONSE and op.children()[0].as_int() == 0
+    except (OSError, ber.BerError, IndexError):
         return False
-    # 30 LL 02 01 01 61 LL 0a 01 <resultCode> ...: find the BindResponse and its result code.
-    at = reply.find(b"\x61")
-    return at > 0 and reply[at + 2:at + 4] == b"\x0a\x01" and reply[at + 4:at + 5] == b"\x00"
 
 
 @dataclass

@@ -170,13 +170,18 @@ def _prepare_389ds(layout: Layout, node: str, pwfile: str) -> dict[str, str]:
             f"password_file={pwfile!r}, listen_host={layout.vip!r})\n"
             "out = json.dumps({'config_dir': i.config_dir, 'pidfile': i.pidfile})\n"
             f"open({record!r}, 'w').write(out); sys.stdout.write(out)\n")
-    out = nodecmd.run(layout, node, ["env", f"PYTHONPATH={power._package_parent()}",
+    out = nodecmd.run(layout, node, ["env", f"PYTHONPATH={power.package_parent()}",
                                      "/usr/bin/python3", "-c", code], timeout=300)
     if out.returncode != 0:
         raise LabError(f"creating the 389-ds instance on {node} failed: {out.stderr.strip()[-2000:]}")
     inst = json.loads(out.stdout)
     return {"server_type": "389ds", "instance": "lab", "config_dir": inst["config_dir"],
             "listen_address": layout.vip, "port": str(LDAP_PORT), "pidfile": inst["pidfile"]}
+
+
+def default_kind() -> str:
+    """The project's own agent when it is installed, else the stand-in."""
+    return "389ds" if mailha_ldap_available() is None else "openldap"
 
 
 def deploy(layout: Layout, kind: str = "openldap", timeout: float = 180) -> Directory:

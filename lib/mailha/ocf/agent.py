@@ -151,36 +151,37 @@ class Agent:
 
     def run(self, argv: Sequence[str], environ: Mapping[str, str]) -> int:
         """Run one action and return its exit code; never raises."""
-        action = argv[1] if len(argv) > 1 else environ.get("__OCF_ACTION", "")
-        if action == "meta-data":
-            return self._print(self.metadata())
-        if action in ("usage", "help", "methods", "-h", "--help"):
-            return self._print(self.usage())
-        if not action:
-            sys.stderr.write(self.usage())
-            return Rc.ERR_ARGS
-
         from . import log as ocflog
 
+        action = argv[1] if len(argv) > 1 else environ.get("__OCF_ACTION", "")
+        label = one_line(action, 40)  # what messages show: an action name is untrusted text
         instance = environ.get("OCF_RESOURCE_INSTANCE", "") or self.name
-        logger = ocflog.setup(self.name, instance, environ)
-        started = time.monotonic()
+        self._log = ocflog.setup(self.name, instance, environ)
         self._redact = str
+        started = time.monotonic()
         try:
+            if action == "meta-data":
+                return self._print(self.metadata())
+            if action in ("usage", "help", "methods", "-h", "--help"):
+                return self._print(self.usage())
+            if not action:
+                sys.stderr.write(self.usage())
+                return Rc.ERR_ARGS
             rc = self._dispatch(action, environ)
         except OcfError as err:
-            rc = self._failed(action, environ, err)
+            rc = self._failed(action, label, environ, err)
         except Exception as err:  # noqa: BLE001 - the contract: no traceback reaches Pacemaker
             import traceback
 
-            self._log.debug("internal error:\n%s", traceback.format_exc())
-            self._exit_reason(environ, f"internal error in {action}: {type(err).__name__}: {err}")
+            reason = f"internal error in {label}: {type(err).__name__}: {err}"
+            self._log.error("%s failed: %s", label, reason)
+            self._log.debug_file("%s", traceback.format_exc())
+            self._exit_reason(environ, reason)
             rc = Rc.ERR_GENERIC
         except KeyboardInterrupt:
-            self._exit_reason(environ, f"{action} interrupted")
+            self._exit_reason(environ, f"{label} interrupted")
             rc = Rc.ERR_GENERIC
-        getattr(self, "_log", logger).debug("%s finished with rc %d after %.3fs", action, rc,
-                                            time.monotonic() - started)
+        self._log.debug("%s finished with rc %d after %.3fs", label, rc, time.monotonic() - started)
         return rc
 
     def _dispatch(self, action: str, environ: Mapping[str, str]) -> int:
@@ -188,7 +189,6 @@ class Agent:
         from .budget import Budget
 
         instance = environ.get("OCF_RESOURCE_INSTANCE", "") or self.name
-        self._log = ocflog.setup(self.name, instance, environ)
         if action != "validate-all" and action not in self.handlers:
             if action in OCF_ACTIONS:
                 raise Unimplemented(f"action '{action}' is not implemented by {self.name}")
@@ -213,18 +213,19 @@ class Agent:
         result = self.handlers[action](ctx)
         return Rc.SUCCESS if result is None else int(result)
 
-    def _failed(self, action: str, environ: Mapping[str, str], err: OcfError) -> int:
+    def _failed(self, action: str, label: str, environ: Mapping[str, str], err: OcfError) -> int:
         probe = action == "monitor" and environ.get("OCF_RESKEY_CRM_meta_interval") == "0"
         if err.rc == Rc.NOT_RUNNING or (probe and isinstance(err, NotInstalled)):
             # A probe asks "is it running here?": files on unmounted shared storage mean no.
             self._log.info("not running: %s", err.reason)
             return Rc.NOT_RUNNING
-        self._log.error("%s failed: %s", action, err.reason)
+        self._log.error("%s failed: %s", label, err.reason)
         self._exit_reason(environ, err.reason)
         return err.rc
 
     def _exit_reason(self, environ: Mapping[str, str], reason: str) -> None:
         prefix = environ.get("OCF_EXIT_REASON_PREFIX", "ocf-exit-reason:")
+        # Redact before squashing: squashing first could hide a secret with whitespace in it.
         sys.stderr.write(f"{prefix}{one_line(self._redact(reason))}\n")
         sys.stderr.flush()
 

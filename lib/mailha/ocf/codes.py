@@ -47,12 +47,15 @@ def one_line(text: str, limit: int = 400) -> str:
 
 
 class OcfError(Exception):
-    """An error with an OCF exit code and a one-line reason for the admin."""
+    """An error with an OCF exit code and a reason for the admin.
+
+    The reason is kept as given: the run loop redacts secrets first and only then squashes it
+    to one line (squashing first would hide a secret containing whitespace from the redactor)."""
 
     rc: int = Rc.ERR_GENERIC
 
     def __init__(self, reason: str) -> None:
-        self.reason = one_line(reason)
+        self.reason = str(reason)
         super().__init__(self.reason)
 
 

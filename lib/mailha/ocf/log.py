@@ -83,7 +83,9 @@ class Logger:
             text = msg % args if args else msg
         except (TypeError, ValueError):
             text = f"{msg} {args!r}"
-        text = self.redact(text)
+        # One entry, one line: no logged value (server output, an action name) can start a
+        # line of its own, such as a forged "ocf-exit-reason:".
+        text = self.redact(text).replace("\r", "\\r").replace("\n", "\\n")
         label = _NAMES[level]
         try:
             if level >= self.threshold:
@@ -97,6 +99,15 @@ class Logger:
                 self._to_file(self.debuglog, label, text)
         except Exception:  # noqa: BLE001 - a log sink must never fail an action
             pass
+
+    def debug_file(self, msg: str, *args: object) -> None:
+        """Write to ``HA_DEBUGLOG`` only: for tracebacks, which belong in no other sink."""
+        if self.debuglog:
+            try:
+                text = self.redact(msg % args if args else msg)
+                self._to_file(self.debuglog, "debug", text.replace("\n", "\n    "))
+            except Exception:  # noqa: BLE001 - a log sink must never fail an action
+                pass
 
     def _to_file(self, path: str, label: str, text: str) -> None:
         stamp = time.strftime(self.datefmt)
@@ -123,6 +134,8 @@ def setup(agent: str, instance: str, environ: Mapping[str, str], level: str | No
         facility = ""
     logfile = environ.get("HA_LOGFILE", "")
     debuglog = environ.get("HA_DEBUGLOG", "")
+    if debuglog and debuglog == logfile:
+        logfile = ""  # one file for both: write each line once, debug included (as ha_log does)
     by_hand = not (facility or logfile or debuglog)
     datefmt = environ.get("HA_DATEFMT", "%b %d %H:%M:%S").replace("%T", "%H:%M:%S")
     return Logger(f"{agent}({instance})", threshold, facility, logfile, debuglog,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from .codes import Misconfigured
+from .codes import Misconfigured, NotInstalled
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -237,12 +237,16 @@ class Command(ParamType):
         import shlex
 
         _one_line(raw)
+        if len(raw) > 65536:
+            raise ValueError("is longer than 64 KiB")
         try:
             words = tuple(shlex.split(raw))
         except ValueError as err:
             raise ValueError(f"cannot be split into words ({err})") from None
         if not words or not words[0].startswith("/"):
             raise ValueError("does not start with an absolute program path")
+        if len(words[0]) > 4096:
+            raise ValueError("has a program path longer than 4096 characters")
         return words
 
 
@@ -326,7 +330,8 @@ def _resolve_cibsecret(instance: str, name: str) -> str:
         with open(path, encoding="utf-8") as handle:
             return handle.read().rstrip("\n")
     except (OSError, UnicodeDecodeError):
-        raise Misconfigured(
+        # Missing here need not mean missing everywhere (a node not yet synced): this node only.
+        raise NotInstalled(
             f"parameter '{name}' is stored with cibsecret but {path} is missing or unreadable on "
             f"this node: run 'cibsecret sync' or 'cibsecret set {base} {name} VALUE'") from None
 
@@ -334,13 +339,27 @@ def _resolve_cibsecret(instance: str, name: str) -> str:
 def parse_params(declared: Sequence[Param], environ: Mapping[str, str], instance: str) -> Params:
     """Parse every declared parameter from *environ*; raise :class:`Misconfigured` naming the
     first parameter that is wrong and what to set it to."""
-    values: dict[str, Any] = {}
-    given: list[str] = []
-    secrets: list[str] = []
+    raws: dict[str, str | None] = {}
     for param in declared:
         raw = environ.get(RESKEY + param.name)
         if raw is not None and raw.startswith(CIBSECRET_MARK):
             raw = _resolve_cibsecret(instance, param.name)
+        raws[param.name] = raw
+    # Known before any message is built: a password pasted into the wrong parameter must not
+    # show up in that parameter's error either.
+    secrets = [raws[p.name] or p.default or "" for p in declared
+               if p.secret and (raws[p.name] or p.default)]
+
+    def shown(param: Param, raw: str) -> str:
+        if param.secret:
+            return "(secret value)"
+        text = show(raw)
+        return "(a value that contains a secret)" if any(s in raw for s in secrets) else text
+
+    values: dict[str, Any] = {}
+    given: list[str] = []
+    for param in declared:
+        raw = raws[param.name]
         if raw is None or raw == "":
             if param.required:
                 raise Misconfigured(f"parameter '{param.name}' is required: set it to {param.type.expects}")
@@ -350,13 +369,11 @@ def parse_params(declared: Sequence[Param], environ: Mapping[str, str], instance
         if raw is None or raw == "":
             values[param.name] = None
             continue
-        if param.secret:
-            secrets.append(raw)
         try:
             values[param.name] = param.type.parse(raw)
         except ValueError as err:
-            shown = "(secret value)" if param.secret else show(raw)
-            raise Misconfigured(f"parameter '{param.name}' {shown} {err}: set it to {param.type.expects}") from None
+            raise Misconfigured(f"parameter '{param.name}' {shown(param, raw)} {err}: "
+                                f"set it to {param.type.expects}") from None
     return Params(values, given, secrets)
 
 

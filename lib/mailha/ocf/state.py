@@ -16,11 +16,24 @@ if TYPE_CHECKING:  # pragma: no cover
 DEFAULT_RSCTMP = "/run/resource-agents"
 
 
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-")
+
+
+def file_name(instance: str) -> str:
+    """A short ASCII file name for a resource id; ids that had to change get a checksum so two
+    different resources never share a state file."""
+    safe = "".join(ch if ch in _SAFE else "_" for ch in instance)[:100]
+    if safe != instance or not safe:
+        import zlib
+
+        safe = f"{safe}-{zlib.crc32(instance.encode('utf-8', 'surrogateescape')):08x}"
+    return safe
+
+
 class StateFile:
     def __init__(self, agent: str, instance: str, environ: Mapping[str, str]) -> None:
         base = environ.get("HA_RSCTMP") or DEFAULT_RSCTMP
-        safe = "".join(ch if ch.isalnum() or ch in "_.:-" else "_" for ch in instance)[:200]
-        self.path = os.path.join(base, "mailha", f"{agent}-{safe or 'default'}.state")
+        self.path = os.path.join(base, "mailha", f"{agent}-{file_name(instance)}.state")
 
     def load(self) -> dict[str, str]:
         try:
