@@ -60,11 +60,10 @@ def set_config(path: str, changes: dict[str, str | None]) -> str | None:
     with open(path, encoding="utf-8", errors="surrogateescape") as handle:
         text = handle.read()
     lines = text.split("\n")
-    for start, end, dn in _entries(lines):
-        if dn.lower() == CONFIG_DN:
-            break
-    else:
+    found = next(((start, end) for start, end, dn in _entries(lines) if dn.lower() == CONFIG_DN), None)
+    if found is None:
         raise ValueError(f"{path} has no cn=config entry")
+    start, end = found
 
     wanted = {name.lower(): value for name, value in changes.items()}
     current = read_config(path)

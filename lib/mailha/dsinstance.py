@@ -36,7 +36,6 @@ import pwd
 import re
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -44,6 +43,9 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
+
+from . import proc
+from .ocf.budget import wait_until
 
 DSCREATE = "/usr/sbin/dscreate"
 NS_SLAPD = "/usr/sbin/ns-slapd"
@@ -76,68 +78,15 @@ class InstanceError(RuntimeError):
 # --------------------------------------------------------------------------- processes
 
 
-def _read_pid(pidfile: str) -> int | None:
-    try:
-        with open(pidfile, encoding="ascii", errors="replace") as f:
-            first = f.readline().strip()
-    except OSError:
-        return None
-    return int(first) if first.isdigit() and int(first) > 0 else None
+def _server_pid(binary: str, marker: str, pidfile: str) -> int | None:
+    """PID of the server running *binary* with *marker* (its config directory) in its command
+    line: a stale pid file or a reused pid never matches (the agents' own discovery)."""
+    found = proc.find(proc.ProcessMatch(exe_names=(binary,), cmdline_contains=(marker,), pidfile=pidfile))
+    return found[0].pid if found else None
 
 
-def _cmdline(pid: int) -> list[str]:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            raw = f.read()
-    except OSError:
-        return []
-    return [a.decode(errors="replace") for a in raw.split(b"\0") if a]
-
-
-def _is_our_process(pid: int | None, binary: str, marker: str) -> bool:
-    """True when ``pid`` is alive and runs ``binary`` with ``marker`` (the instance's config
-    directory) in its command line: a stale pid file or a reused pid never matches."""
-    if pid is None:
-        return False
-    args = _cmdline(pid)
-    if not args or os.path.basename(args[0]) != os.path.basename(binary):
-        return False
-    return marker.rstrip("/") in (a.rstrip("/") for a in args)
-
-
-def _proc_stat(pid: int) -> tuple[str, int] | None:
-    """(state, start time in ticks) of ``pid``, or None when there is no such process."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            fields = f.read().rpartition(")")[2].split()
-    except OSError:
-        return None
-    return fields[0], int(fields[19])
-
-
-def _exited(pid: int, started: int) -> bool:
-    """The process that started at ``started`` is gone: no such pid, another process under the
-    same pid, or a zombie with no thread left.  The command line is no test: an exiting process
-    shows an empty one for a while (measured: about 0.2 s for ns-slapd) before it is a zombie."""
-    stat = _proc_stat(pid)
-    if stat is None or stat[1] != started:
-        return True
-    if stat[0] not in "ZX":
-        return False
-    try:
-        return len(os.listdir(f"/proc/{pid}/task")) <= 1
-    except OSError:
-        return True
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while True:
-        if condition():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
+def _wait_for(condition: Callable[[], bool], timeout: float) -> bool:
+    return wait_until(condition, time.monotonic() + timeout)
 
 
 def _port_accepts(host: str, port: int) -> bool:
@@ -148,26 +97,15 @@ def _port_accepts(host: str, port: int) -> bool:
         return False
 
 
-def _stop_pid(pid: int | None, binary: str, marker: str, timeout: float) -> None:
-    """SIGTERM, wait, then SIGKILL what is left; only ever signals a matching process."""
-    if not _is_our_process(pid, binary, marker):
+def _stop_server(binary: str, marker: str, pidfile: str, timeout: float) -> None:
+    """SIGTERM, then SIGKILL what is left, by PID, with the agents' own escalation."""
+    match = proc.ProcessMatch(exe_names=(binary,), cmdline_contains=(marker,), pidfile=pidfile)
+    found = proc.find(match, every=True)
+    if not found:
         return
-    assert pid is not None
-    stat = _proc_stat(pid)
-    if stat is None:
-        return
-    started = stat[1]
-
-    def gone() -> bool:
-        return _exited(pid, started)
-
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGCONT)  # a frozen (SIGSTOPped) server must see the signal
-            os.kill(pid, sig)
-        if _wait_for(gone, wait):
-            return
-    raise InstanceError(f"{binary} (pid {pid}) survived SIGKILL")
+    result = proc.stop(found, time.monotonic() + timeout)
+    if not result.stopped:
+        raise InstanceError(f"{binary} did not stop: {result.describe()}")
 
 
 def _run(args: list[str], *, what: str, timeout: float, env: dict[str, str] | None = None,
@@ -343,8 +281,7 @@ class DsInstance:
 
     def pid(self) -> int | None:
         """PID of the running server, or None (a stale pid file gives None)."""
-        pid = _read_pid(self.pidfile)
-        return pid if _is_our_process(pid, NS_SLAPD, self.config_dir) else None
+        return _server_pid(NS_SLAPD, self.config_dir, self.pidfile)
 
     def is_running(self) -> bool:
         return self.pid() is not None
@@ -368,7 +305,7 @@ class DsInstance:
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """SIGTERM the server (SIGKILL after ``timeout``); ns-slapd leaves its pid file behind."""
-        _stop_pid(_read_pid(self.pidfile), NS_SLAPD, self.config_dir, timeout)
+        _stop_server(NS_SLAPD, self.config_dir, self.pidfile, timeout)
 
 
 def _tail(path: str, n: int) -> list[str]:
@@ -552,7 +489,7 @@ def create_389ds(name: str, port: int, root: str | None = None, suffix: str = "d
             errors = _tail(os.path.join(layout["log_dir"], "errors"), 3)
             raise InstanceError(f"{exc}; server errors log: {' | '.join(errors)}") from exc
         # dscreate stops the server at its end (start = False); make sure before moving files.
-        _stop_pid(_read_pid(layout["pidfile"]), NS_SLAPD, default_cfg, STOP_TIMEOUT)
+        _stop_server(NS_SLAPD, default_cfg, layout["pidfile"], STOP_TIMEOUT)
         if layout["config_dir"] != default_cfg:
             _makedirs(os.path.dirname(layout["config_dir"]), inst.created_dirs)
             _move_tree(default_cfg, layout["config_dir"])
@@ -588,7 +525,7 @@ def remove_389ds(inst: DsInstance, timeout: float = STOP_TIMEOUT) -> None:
     default_cfg = _ds_layout(inst.name, None)["config_dir"]
     configs = {inst.config_dir} | ({default_cfg} if default_cfg in inst.owned_paths else set())
     for cfg in configs:
-        _stop_pid(_read_pid(inst.pidfile), NS_SLAPD, cfg, timeout)
+        _stop_server(NS_SLAPD, cfg, inst.pidfile, timeout)
     _remove_paths(inst.owned_paths, inst.created_dirs)
 
 
@@ -636,8 +573,7 @@ class SlapdInstance:
                 "-u", self.user, "-g", self.group]
 
     def pid(self) -> int | None:
-        pid = _read_pid(self.pidfile)
-        return pid if _is_our_process(pid, SLAPD, self.config_dir) else None
+        return _server_pid(SLAPD, self.config_dir, self.pidfile)
 
     def is_running(self) -> bool:
         return self.pid() is not None
@@ -657,7 +593,7 @@ class SlapdInstance:
         return self.is_running() and _port_accepts(self.host, self.port)
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        _stop_pid(_read_pid(self.pidfile), SLAPD, self.config_dir, timeout)
+        _stop_server(SLAPD, self.config_dir, self.pidfile, timeout)
 
 
 def _suffix_entry(suffix: str) -> str:
@@ -779,7 +715,7 @@ def create_openldap(name: str, port: int, root: str, suffix: str = "dc=example,d
 def remove_openldap(inst: SlapdInstance, timeout: float = STOP_TIMEOUT) -> None:
     """Stop slapd (by PID) and delete what :func:`create_openldap` made (the root too, if it
     made it and it is now empty)."""
-    _stop_pid(_read_pid(inst.pidfile), SLAPD, inst.config_dir, timeout)
+    _stop_server(SLAPD, inst.config_dir, inst.pidfile, timeout)
     _remove_paths(inst.owned_paths, inst.created_dirs)
 
 

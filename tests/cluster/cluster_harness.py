@@ -21,6 +21,7 @@ class LabHarness:
         self.hosts = {n: testinfra.get_host(f"mailha-lab://{n}") for n in self.nodes}
         self.client = testinfra.get_host("mailha-lab://client")
         self.vip = layout.vip
+        self.shared_mountpoint = layout.shared_mountpoint
 
     # -- observing
     def status(self, node: str | None = None) -> crmmon.ClusterStatus:

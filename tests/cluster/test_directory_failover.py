@@ -50,7 +50,7 @@ def holders(harness, directory) -> dict[str, list[str]]:
         host = harness.hosts[node]
         if directory.host in host.run("ip -o -4 addr show").stdout:
             vip.append(node)
-        if host.run("findmnt -n %s", harness.layout.shared_mountpoint).rc == 0:
+        if host.run("findmnt -n %s", harness.shared_mountpoint).rc == 0:
             mounted.append(node)
     return {"vip": vip, "fs": mounted}
 

@@ -103,4 +103,5 @@ def test_fence_agent_powers_off_for_real_and_status_tells_the_truth(harness):
     finally:
         harness.restore()  # the cluster fences (reboots) the lost node; wait until it is back
     assert host.run("%s -o status -n %s", FENCE_AGENT_PATH, victim).rc == 0
-    assert state.read(harness.layout)["nodes"][victim]["pidns"] != rec["pidns"]  # a new boot
+    booted = state.read(harness.layout)["nodes"][victim]
+    assert (booted["pid"], booted["start"]) != (rec["pid"], rec["start"])  # a new boot

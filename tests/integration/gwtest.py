@@ -37,8 +37,12 @@ def secondary_ip() -> str:
 
 
 def free_port(address: str) -> int:
+    """A free port on *address* (on 127.0.0.1 for an address that is not on this node)."""
     with socket.socket() as sock:
-        sock.bind((address, 0))
+        try:
+            sock.bind((address, 0))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 

@@ -147,7 +147,7 @@ def test_server_ignoring_sigterm_is_killed_before_the_stop_timeout(ldap, slapd):
     subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "call (long)signal(15, (long)1)"],
                    capture_output=True, timeout=60, check=True)
     with open(f"/proc/{pid}/status") as status:
-        ignored = int(next(l for l in status if l.startswith("SigIgn:")).split()[1], 16)
+        ignored = int(next(line for line in status if line.startswith("SigIgn:")).split()[1], 16)
     assert ignored & (1 << (signal.SIGTERM - 1)), "gdb did not make the server ignore SIGTERM"
 
     result = ldap("stop", params, timeout_ms=8000, enforce_timeout=True)

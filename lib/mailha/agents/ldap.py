@@ -15,7 +15,7 @@ import time
 
 from .. import monitor
 from ..ocf.agent import Action, Agent
-from ..ocf.codes import GenericError, Misconfigured, NotInstalled, NotRunning
+from ..ocf.codes import GenericError, Misconfigured, NotInstalled
 from ..ocf.params import AbsPath, Address, Choice, Command, Integer, Name, Param, Port, Text
 
 TYPE_CHECKING = False

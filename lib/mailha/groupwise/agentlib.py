@@ -210,21 +210,31 @@ def check_executable(path: str, what: str) -> None:
                            f"agents here (or set the parameter naming it)")
 
 
+def gwha_entries(gwha_conf: str) -> list:
+    """The agents of gwha.conf (none when it is absent); unreadable or garbled: NotInstalled."""
+    import configparser
+
+    from .gwha import load_gwha_conf
+
+    try:
+        return load_gwha_conf(gwha_conf)
+    except (OSError, UnicodeError, configparser.Error) as err:
+        raise NotInstalled(f"cannot read {gwha_conf}: {getattr(err, 'strerror', None) or type(err).__name__}") from None
+
+
 def check_grpwise_entry(agent: GwAgent, gwha_conf: str) -> None:
     """``grpwise start NAME`` launches this agent: the gwha.conf section exists and names the
     same binary and startup file (otherwise the monitor would look for another process)."""
-    from .gwha import find_agent
-
     if not agent.name:
         raise Misconfigured(f"launch=grpwise needs the {agent.label}'s grpwise agent name")
-    entry = find_agent(agent.name, gwha_conf)
+    entry = next((e for e in gwha_entries(gwha_conf) if e.name.lower() == agent.name.lower()), None)
     if entry is None:
         raise NotInstalled(f"{gwha_conf} has no section [{agent.name}] on this node: grpwise cannot start the "
                            f"{agent.label}; add it (server, command, startup) or use launch=binary")
     if os.path.normpath(entry.startup) != os.path.normpath(agent.startup) or \
             os.path.normpath(entry.server) != os.path.normpath(agent.binary):
-        raise NotInstalled(f"{gwha_conf} [{agent.name}] runs {entry.server} @{entry.startup}, but the resource "
-                           f"manages {agent.binary} @{agent.startup}: make them the same")
+        raise NotInstalled(f"gwha.conf section [{agent.name}] does not run this resource's {agent.label}: make it "
+                           f"run {agent.binary} @{agent.startup}, not {entry.server} @{entry.startup}")
 
 
 def same_address(a: str, b: str) -> bool:
@@ -330,25 +340,23 @@ def gwha_conflict(agents: Sequence[GwAgent], gwha_binary: str, gwha_conf: str) -
 
     It would when it runs (a gwha process, or its port-8400 listener under xinetd/systemd) and
     gwha.conf lists one of the agents' startup files (seed 000 step 5; seed 001)."""
-    from .gwha import load_gwha_conf
-
     wanted = {os.path.normpath(a.startup) for a in agents}
-    listed = [e.name for e in load_gwha_conf(gwha_conf) if os.path.normpath(e.startup) in wanted]
+    listed = [e.name for e in gwha_entries(gwha_conf) if os.path.normpath(e.startup) in wanted]
     if not listed:
         return None
-    running = [f"pid {p.pid} ({' '.join((p.argv or ())[:2]) or p.comm})" for p in gwha_processes(gwha_binary)]
+    running = [f"pid {p.pid}" for p in gwha_processes(gwha_binary)]
     try:
         from .. import net
 
-        running += [f"a listener on port {GWHA_PORT} (pid {h.pid} {h.process})" for h in net.port_holders(GWHA_PORT)]
+        running += [f"pid {h.pid} ({h.process}) on port {GWHA_PORT}" for h in net.port_holders(GWHA_PORT)]
     except OSError:
         pass
     if not running:
         return None
-    return (f"gwha runs on this node ({', '.join(running)}) and {gwha_conf} lists {', '.join(listed)}: it would "
-            f"restart them while the cluster stops or moves them. Disable its restarts for clustered agents "
-            f"(remove their sections from gwha.conf, or stop gwha: systemctl disable --now gwha.socket / "
-            f"chkconfig gwha off), or set gwha=suspend")
+    # Kept short: Pacemaker shows one line of at most a few hundred characters.
+    return (f"gwha runs on this node ({', '.join(running)}) and gwha.conf lists {', '.join(listed)}: it would "
+            f"restart them behind the cluster; drop their gwha.conf sections or disable gwha (systemctl "
+            f"disable --now gwha.socket; chkconfig gwha off), or set gwha=suspend")
 
 
 class Suspended:

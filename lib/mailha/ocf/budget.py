@@ -18,6 +18,22 @@ SAFETY_FRACTION = 0.05
 SAFETY_MIN = 0.5
 
 
+def wait_until(condition: Callable[[], bool], deadline: float, first: float = 0.05,
+               longest: float = 1.0) -> bool:
+    """Poll *condition* with a growing interval until it holds or the monotonic *deadline*
+    passes; return whether it held.  The interval starts at *first* so a fast service is seen
+    quickly, and grows to *longest* so a slow one is not hammered."""
+    interval = first
+    while True:
+        if condition():
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(interval, left))
+        interval = min(interval * 2, longest)
+
+
 class Budget:
     """Deadline arithmetic on the monotonic clock."""
 
@@ -55,17 +71,6 @@ class Budget:
 
     def wait_for(self, condition: Callable[[], bool], deadline: float | None = None,
                  first: float = 0.05, longest: float = 1.0) -> bool:
-        """Poll *condition* with a growing interval until it holds or the deadline passes.
-
-        Returns whether it held.  The interval starts at *first* so a fast service is seen
-        quickly, and grows to *longest* so a slow one is not hammered."""
+        """:func:`wait_until` the condition holds, within this budget (and *deadline*)."""
         end = self.deadline if deadline is None else min(deadline, self.deadline)
-        interval = first
-        while True:
-            if condition():
-                return True
-            left = end - time.monotonic()
-            if left <= 0:
-                return False
-            time.sleep(min(interval, left))
-            interval = min(interval * 2, longest)
+        return wait_until(condition, end, first, longest)
