@@ -72,7 +72,9 @@ def run_once(layout: Layout, scenario: str, directory: services.Directory, run: 
             probe.kill()
             probe.wait()
     outage = json.loads(out.strip().splitlines()[-1])
-    now = cluster.try_status(layout)
+    # Ask a node other than the one hit: after a partition that one sees only itself.
+    viewer = next((n for n in cluster.powered_on_nodes(layout) if n != node), None)
+    now = cluster.try_status(layout, viewer)
     to = (now.group_node(services.GROUP) if now else None) or "?"
     return DrillResult(scenario, run, node, to, outage["downtime"], outage["failures"], outage["recovered"])
 
