@@ -92,7 +92,7 @@ class Lab:
         env = self.env(index, **kw)
         if action != "monitor":
             env.pop("OCF_RESKEY_CRM_meta_interval")
-        return subprocess.run([AGENT, action], env=env, capture_output=True, timeout=120).returncode
+        return subprocess.run([AGENT, action], env=env, check=False, capture_output=True, timeout=120).returncode
 
     def pids(self) -> list[int]:
         import psutil
@@ -110,8 +110,8 @@ class Lab:
         deadline = time.monotonic() + 20
         while self.pids() and time.monotonic() < deadline:
             time.sleep(0.1)
-        if subprocess.run(["umount", self.mount]).returncode:
-            subprocess.run(["umount", "-l", self.mount])
+        if subprocess.run(["umount", self.mount], check=False).returncode:
+            subprocess.run(["umount", "-l", self.mount], check=False)
         shutil.rmtree(self.base, ignore_errors=True)
 
 
@@ -148,6 +148,7 @@ def main() -> int:
     if os.geteuid() != 0 or not os.access(AGENT, os.X_OK):
         print(f"run as root with {AGENT} installed", file=sys.stderr)
         return 2
+    load_before = os.getloadavg()[0]
     lab = Lab(args.resources)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     rows = []
@@ -170,8 +171,9 @@ def main() -> int:
     finally:
         lab.cleanup()
     lines = [f"gwpoa monitor load: {n} resources, interval {iv:g} s ({n / iv:g} monitors/s), {r} rounds per row",
-             f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} CPU, Python {platform.python_version()}, "
-             f"load average {os.getloadavg()[0]:.2f}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+             (f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} CPU, Python {platform.python_version()}, "
+              f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; "
+              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"),
              f"starting the {n} POAs took {start_s:.1f} s", "",
              f"{'what':48} {'runs':>5} {'fail':>4} {'CPU med ms':>10} {'CPU max ms':>10} {'% core':>7} {'% nominal':>9}"]
     for row in rows:

@@ -1,7 +1,7 @@
 """Test kit for the GroupWise agents: the emulator under a private root, a GroupWise partition
 on a real tmpfs mount, secondary IPs on loopback, and a clean-up by PID that also unmounts.
 
-``gwlab`` is the fixture (import it into a test module).  Every agent process runs the emulator
+``gwlab`` is the fixture (import ``gwlab_fixture`` into a test module).  Every agent process runs the emulator
 from ``<tmp>/root/opt/novell/groupwise/agents/bin``, so the clean-up finds them all by their
 command line, even those a gwha restarted, and kills them by pid before unmounting.
 """
@@ -15,9 +15,9 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import psutil
 import pytest
@@ -81,7 +81,7 @@ def silent(address: str, port: int, seconds: float = 0.5) -> bool:
             try:
                 sock.recv(100)  # an answer, or the peer closing: not silent
                 return False
-            except socket.timeout:
+            except TimeoutError:
                 return True
     except OSError:
         return False
@@ -212,9 +212,9 @@ class GwLab:
             self.kill_all()
         finally:
             if self.mounted:
-                done = subprocess.run(["umount", str(self.mount)], capture_output=True, timeout=30)
-                if done.returncode:
-                    subprocess.run(["umount", "-l", str(self.mount)], timeout=30)
+                done = subprocess.run(["umount", str(self.mount)], check=False, capture_output=True, timeout=30)
+                if done.returncode:  # still busy: detach it now, it goes when the last user does
+                    subprocess.run(["umount", "-l", str(self.mount)], check=True, timeout=30)
                 self.mounted = False
 
 
@@ -237,8 +237,9 @@ def process_state(pid: int) -> str:
         return handle.read().rsplit(")", 1)[1].split()[0]
 
 
-@pytest.fixture
-def gwlab(tmp_path: Path) -> Iterator[GwLab]:
+@pytest.fixture(name="gwlab")
+def gwlab_fixture(tmp_path: Path) -> Iterator[GwLab]:
+    """A GwLab for the test (import ``gwlab_fixture``; tests ask for ``gwlab``)."""
     if os.geteuid() != 0:
         pytest.fail("the GroupWise agent tests mount a tmpfs partition: run them as root")
     lab = GwLab(tmp_path)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from gwtest import banner, gwlab, process_state, refused, secondary_ip, silent, wait_for  # noqa: F401
+from gwtest import banner, gwlab_fixture, process_state, refused, secondary_ip, silent, wait_for  # noqa: F401
 
 from mailha.sim import control
 
@@ -264,6 +264,17 @@ def test_only_the_services_the_startup_file_enables_are_probed(gwia, gwlab):
     assert gwia.monitor(dom.params).rc == SUCCESS
 
 
+def test_monitor_follows_a_changed_startup_file(gwia, gwlab):
+    dom = gwlab.domain(services=("smtp",))
+    assert gwia("start", dom.params).rc == SUCCESS
+    assert gwia.monitor(dom.params).rc == SUCCESS  # listeners summarised in the state file
+    text = Path(dom.layout.gwia_startup).read_text().replace(";--pop\n", "--pop\n")
+    Path(dom.layout.gwia_startup).write_text(text)  # POP3 enabled, not yet restarted
+    result = gwia.monitor(dom.params)
+    assert result.rc == GENERIC
+    assert f"pop3 {dom.ip}:{dom.ports['popport']}: connection refused" in result.reason
+
+
 def test_launch_through_grpwise_with_the_names_of_gwha_conf(gwia, gwlab):
     dom = gwlab.domain()
     gwlab.register(dom.layout)
@@ -272,7 +283,7 @@ def test_launch_through_grpwise_with_the_names_of_gwha_conf(gwia, gwlab):
     assert started.rc == SUCCESS, started.stderr
     assert f"{gwlab.grpwise} start gwia.dom1" in started.stderr
     assert gwia.monitor(params).rc == SUCCESS
-    status = subprocess.run([str(gwlab.grpwise), "status", "gwia.dom1"], capture_output=True, text=True, timeout=60)
+    status = subprocess.run([str(gwlab.grpwise), "status", "gwia.dom1"], check=False, capture_output=True, text=True, timeout=60)
     assert status.returncode == 0 and "running" in status.stdout
     stopped = gwia("stop", params)
     assert stopped.rc == SUCCESS
@@ -416,7 +427,7 @@ class Postfix:
         self.pid: int | None = None
 
     def start(self) -> int:
-        done = subprocess.run(["postfix", "-c", str(self.conf), "start"], capture_output=True, text=True, timeout=120)
+        done = subprocess.run(["postfix", "-c", str(self.conf), "start"], check=False, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, (done.stdout, done.stderr, self.log.read_text() if self.log.exists() else "")
         pidfile = self.queue / "pid" / "master.pid"
         wait_for(lambda: pidfile.exists() and pidfile.read_text().strip(), 30, "Postfix's master.pid")
@@ -488,7 +499,7 @@ def test_ocf_tester_passes(gwlab):
     args = ["ocf-tester", "-n", "mailha-gwia-tester"]
     for key, value in dom.params.items():
         args += ["-o", f"{key}={value}"]
-    done = subprocess.run(args + ["/usr/lib/ocf/resource.d/mailha/gwia"], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(args + ["/usr/lib/ocf/resource.d/mailha/gwia"], check=False, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "passed all tests" in done.stdout
 
@@ -501,7 +512,7 @@ def test_crm_resource_drives_the_agent(gwlab):
     base = ["crm_resource", "--class", "ocf", "--provider", "mailha", "--agent", "gwia"]
 
     def crm(*action):
-        return subprocess.run(base + list(action) + options, capture_output=True, text=True, timeout=300)
+        return subprocess.run(base + list(action) + options, check=False, capture_output=True, text=True, timeout=300)
 
     assert crm("--validate").returncode == 0
     try:
@@ -513,6 +524,6 @@ def test_crm_resource_drives_the_agent(gwlab):
         assert crm("--force-stop").returncode == 0
     assert crm("--force-check").returncode == NOT_RUNNING
     bad = subprocess.run(base + ["--validate", "--option", f"domain_dir={dom.layout.directory}",
-                                 "--option", "set_ip=true"], capture_output=True, text=True, timeout=60)
+                                 "--option", "set_ip=true"], check=False, capture_output=True, text=True, timeout=60)
     assert bad.returncode == CONFIGURED
     assert "ip_address" in bad.stdout + bad.stderr

@@ -327,3 +327,22 @@ def test_crm_resource_drives_the_agent(slapd):
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == CONFIGURED
     assert "port" in bad.stdout + bad.stderr
+
+
+def test_sun_directory_server_instance_root_with_its_scripts(ldap, ds):
+    from mailha.sim.sunds import make_instance_root
+
+    root = make_instance_root(ds.config_dir)
+    params = {"server_type": "sunds", "instance_root": root, "port": ds.port}
+    try:
+        assert ldap("monitor", params, interval=0).rc == NOT_RUNNING
+        assert ldap("start", params).rc == SUCCESS
+        assert ldap_answers("127.0.0.1", ds.port)
+        assert ldap("start", params).rc == SUCCESS  # start-slapd exits 2: already started
+        assert ldap("monitor", params, interval=10000).rc == SUCCESS
+        assert ldap("stop", params).rc == SUCCESS
+        assert not ldap_answers("127.0.0.1", ds.port)
+        assert ldap("monitor", params, interval=0).rc == NOT_RUNNING
+    finally:
+        for name in ("start-slapd", "stop-slapd"):
+            os.unlink(os.path.join(root, name))

@@ -22,12 +22,15 @@ from ..ocf.codes import GenericError, Misconfigured, NotInstalled
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from typing import Self
 
+    from ..ocf.agent import Context
     from ..ocf.budget import Budget
     from ..ocf.log import Logger
+    from ..ocf.params import Param, Params
     from ..ocf.state import StateFile
-    from ..proc import ProcInfo, ProcessMatch, StopResult
+    from ..proc import ProcessMatch, ProcInfo, StopResult
     from .startup import StartupFile
 
 BINARY, GRPWISE = "binary", "grpwise"  # how a site launches its agents
@@ -41,7 +44,7 @@ LOG_HINTS = {"mta": "mslocal/", "poa": "wpcsout/ofs/", "gwia": "000.prc/"}
 class Endpoint:
     """A listener of an agent: service name, protocol a probe speaks, port."""
 
-    __slots__ = ("service", "protocol", "port")
+    __slots__ = ("port", "protocol", "service")
 
     def __init__(self, service: str, protocol: str, port: int) -> None:
         self.service, self.protocol, self.port = service, protocol, port
@@ -58,7 +61,7 @@ class GwAgent:
     for ``grpwise`` (a gwha.conf section).
     """
 
-    __slots__ = ("label", "kind", "binary", "startup", "name")
+    __slots__ = ("binary", "kind", "label", "name", "startup")
 
     def __init__(self, label: str, kind: str, binary: str, startup: str, name: str | None = None) -> None:
         self.label, self.kind, self.binary, self.startup, self.name = label, kind, binary, startup, name
@@ -369,7 +372,7 @@ class Suspended:
         self.log = log
         self.stopped: list[ProcInfo] = []
 
-    def __enter__(self) -> Suspended:
+    def __enter__(self) -> Self:
         import signal
 
         for info in self.processes:
@@ -399,13 +402,13 @@ class Suspended:
 # -- launching, probing, stopping ------------------------------------------------------------------
 
 
-def child_env(environ: dict[str, str] | object) -> dict[str, str]:
+def child_env(environ: Mapping[str, str]) -> dict[str, str]:
     """The agent's environment minus every ``OCF_RESKEY_*``: parameters (and the secrets among
     them) never reach a product process, whose environment other root tools can read."""
-    return {k: v for k, v in dict(environ).items() if not k.startswith("OCF_RESKEY_")}  # type: ignore[call-overload]
+    return {k: v for k, v in environ.items() if not k.startswith("OCF_RESKEY_")}
 
 
-def launch(agent: GwAgent, method: str, grpwise: str, budget: Budget, environ: object, log: Logger) -> None:
+def launch(agent: GwAgent, method: str, grpwise: str, budget: Budget, environ: Mapping[str, str], log: Logger) -> None:
     """Start the agent as the site does: ``<binary> @<startup>`` or ``grpwise start <name>``."""
     from ..run import run_command
 
@@ -423,7 +426,7 @@ def launch(agent: GwAgent, method: str, grpwise: str, budget: Budget, environ: o
 class Credentials:
     """What second-level probes log in with: the synthetic-transaction user, the HTTP console."""
 
-    __slots__ = ("user", "password", "http_user", "http_password")
+    __slots__ = ("http_password", "http_user", "password", "user")
 
     def __init__(self, user: str | None = None, password: str | None = None, http_user: str | None = None,
                  http_password: str | None = None) -> None:
@@ -523,7 +526,7 @@ def wait_until_answering(agent: GwAgent, address: str | None, points: Sequence[E
                            f"{agent.log_hint()}")
 
 
-def stop_agent(agent: GwAgent, deadline: float, method: str, grpwise: str, environ: object,
+def stop_agent(agent: GwAgent, deadline: float, method: str, grpwise: str, environ: Mapping[str, str],
                log: Logger) -> StopResult | None:
     """Stop the agent before *deadline*: ``grpwise stop`` (when the site uses it) or SIGTERM,
     then SIGKILL what is left (the products: "if an agent does not respond ... use kill")."""
@@ -551,7 +554,7 @@ def stop_agent(agent: GwAgent, deadline: float, method: str, grpwise: str, envir
 # -- declarations and handlers shared by the two agents ---------------------------------------------
 
 
-def common_params(what: str) -> list:
+def common_params(what: str) -> list[Param]:
     """The parameters both agents take, in the order the admin guide explains them.
 
     *what* names the resource's agents in descriptions ("MTA and GWIA", "POA")."""
@@ -603,58 +606,57 @@ def common_params(what: str) -> list:
     ]
 
 
-def check_common(p: object) -> None:
+def check_common(p: Params) -> None:
     """Rules across the common parameters (every node)."""
-    if bool(getattr(p, "http_user")) != bool(getattr(p, "http_password")):
+    if bool(p.http_user) != bool(p.http_password):
         raise Misconfigured("'http_user' and 'http_password' go together: set both or neither")
-    if bool(getattr(p, "test_user", None)) != bool(getattr(p, "test_password", None)):
+    if bool(p.test_user) != bool(p.test_password):
         raise Misconfigured("'test_user' and 'test_password' go together: set both or neither")
-    if getattr(p, "set_ip") and not getattr(p, "ip_address"):
+    if p.set_ip and not p.ip_address:
         raise Misconfigured("set_ip=true needs ip_address: the address to write as --ip")
 
 
-def check_installed(p: object, agents: Sequence[GwAgent], directory: str, what: str) -> None:
+def check_installed(p: Params, agents: Sequence[GwAgent], directory: str, what: str) -> None:
     """This node can run the agents: software, storage, gwha (raises NotInstalled)."""
-    if getattr(p, "launch") == GRPWISE:
-        check_executable(getattr(p, "grpwise_script"), "the grpwise script")
+    if p.launch == GRPWISE:
+        check_executable(p.grpwise_script, "the grpwise script")
     for agent in agents:
         check_executable(agent.binary, f"the {agent.label} binary")
-    check_storage(directory, getattr(p, "storage_mount"), what)
-    if getattr(p, "launch") == GRPWISE:
+    check_storage(directory, p.storage_mount, what)
+    if p.launch == GRPWISE:
         for agent in agents:
-            check_grpwise_entry(agent, getattr(p, "gwha_conf"))
-    if getattr(p, "gwha") == REFUSE:
-        conflict = gwha_conflict(agents, getattr(p, "gwha_binary"), getattr(p, "gwha_conf"))
+            check_grpwise_entry(agent, p.gwha_conf)
+    if p.gwha == REFUSE:
+        conflict = gwha_conflict(agents, p.gwha_binary, p.gwha_conf)
         if conflict:
             raise NotInstalled(conflict)
 
 
-def credentials(p: object) -> Credentials:
-    return Credentials(getattr(p, "test_user", None), getattr(p, "test_password", None),
-                       getattr(p, "http_user"), getattr(p, "http_password"))
+def credentials(p: Params) -> Credentials:
+    return Credentials(p.test_user, p.test_password, p.http_user, p.http_password)
 
 
-def prepare(ctx: object, agents: Sequence[GwAgent], *, write: bool) -> list[tuple[GwAgent, str, list[Endpoint]]]:
+def prepare(ctx: Context, agents: Sequence[GwAgent], *, write: bool) -> list[tuple[GwAgent, str, list[Endpoint]]]:
     """Read and check every startup file: the address each agent binds to, SSL files, listeners."""
-    p = ctx.params  # type: ignore[attr-defined]
+    p = ctx.params
     prepared = []
     for agent in agents:
         sf = load_startup(agent)
-        address = check_binding(agent, sf, p.ip_address, p.set_ip, write=write, log=ctx.log)  # type: ignore[attr-defined]
+        address = check_binding(agent, sf, p.ip_address, p.set_ip, write=write, log=ctx.log)
         check_ssl_files(agent, sf, p.storage_mount)
         prepared.append((agent, address, endpoints_from(agent, sf)))
     return prepared
 
 
-def validate(ctx: object, agents: Sequence[GwAgent]) -> None:
+def validate(ctx: Context, agents: Sequence[GwAgent]) -> None:
     prepare(ctx, agents, write=False)
 
 
-def start(ctx: object, agents: Sequence[GwAgent]) -> None:
+def start(ctx: Context, agents: Sequence[GwAgent]) -> None:
     """Start the agents in order, each answering on its secondary IP before the next one starts."""
     from .. import monitor, net
 
-    p, budget, log = ctx.params, ctx.budget, ctx.log  # type: ignore[attr-defined]
+    p, budget, log = ctx.params, ctx.budget, ctx.log
     prepared = prepare(ctx, agents, write=True)
     for address in {a for _, a, _ in prepared}:
         try:
@@ -680,35 +682,35 @@ def start(ctx: object, agents: Sequence[GwAgent]) -> None:
         if running[agent.label]:
             log.info("the %s is already running", agent.label)
         else:
-            launch(agent, p.launch, p.grpwise_script, budget, ctx.environ, log)  # type: ignore[attr-defined]
+            launch(agent, p.launch, p.grpwise_script, budget, ctx.environ, log)
         wait_until_answering(agent, address, points, budget, deadline, creds)
         log.info("the %s answers on %s (%s)", agent.label, address,
                  ", ".join(f"{pt.service} {pt.port}" for pt in points))
-    monitor.reset(ctx)  # type: ignore[arg-type]
+    monitor.reset(ctx)
     for agent in agents:  # prime the monitor's endpoint summary
-        endpoints(agent, ctx.state)  # type: ignore[attr-defined]
+        endpoints(agent, ctx.state)
 
 
-def stop(ctx: object, agents: Sequence[GwAgent]) -> None:
+def stop(ctx: Context, agents: Sequence[GwAgent]) -> None:
     """Stop the agents in reverse order within the budget, gwha suspended meanwhile.
 
     Each agent may use the time left minus a reserve for those still to stop (the MTA after a
     GWIA that takes minutes: seed 000), then is killed."""
-    p, budget, log = ctx.params, ctx.budget, ctx.log  # type: ignore[attr-defined]
+    p, budget, log = ctx.params, ctx.budget, ctx.log
     order = list(reversed(agents))
     with Suspended(gwha_processes(p.gwha_binary), log):
         for index, agent in enumerate(order):
             later = len(order) - index - 1
             reserve = min(30.0, budget.remaining() * 0.2) * later
-            stop_agent(agent, budget.until(reserve), p.launch, p.grpwise_script, ctx.environ, log)  # type: ignore[attr-defined]
+            stop_agent(agent, budget.until(reserve), p.launch, p.grpwise_script, ctx.environ, log)
 
 
-def monitor_plan(ctx: object, agents: Sequence[GwAgent]) -> int:
+def monitor_plan(ctx: Context, agents: Sequence[GwAgent]) -> int:
     """First level: every agent's process (all missing: not running; some missing: failed).
     Second level: every listener on the secondary IP.  Transaction: log in as the test user."""
     from .. import monitor
 
-    p = ctx.params  # type: ignore[attr-defined]
+    p = ctx.params
     creds = credentials(p)
 
     def running() -> bool:
@@ -727,7 +729,7 @@ def monitor_plan(ctx: object, agents: Sequence[GwAgent]) -> int:
         deadline = time.monotonic() + timeout
         probed = 0
         for agent in agents:
-            address, points = endpoints(agent, ctx.state)  # type: ignore[attr-defined]
+            address, points = endpoints(agent, ctx.state)
             if login:
                 points = [pt for pt in points if pt.protocol in ("pop3", "imap4")][:1]
             probed += len(points)
@@ -742,4 +744,4 @@ def monitor_plan(ctx: object, agents: Sequence[GwAgent]) -> int:
         every=p.second_level_monitor,
         program=p.monitor_program,
     )
-    return monitor.run(ctx, plan)  # type: ignore[arg-type]
+    return monitor.run(ctx, plan)
