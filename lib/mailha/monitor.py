@@ -17,6 +17,7 @@ A probe (interval 0) asks only "is it running here?": first level only.
 from __future__ import annotations
 
 from .ocf.codes import GenericError, Rc
+from .ocf.params import Command, Integer, Param
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,6 +32,20 @@ CHECK_LEVEL_TRANSACTION = 20
 #: Share of the remaining budget one deep check may use, so a hung service is reported
 #: as a failure by us rather than as a timeout by Pacemaker.
 CHECK_SHARE = 0.8
+
+
+def cadence_param(what: str) -> Param:
+    """The ``second_level_monitor`` parameter every agent has; *what* says what level 2 checks."""
+    return Param("second_level_monitor", Integer(0, 1000), "Second-level monitor cadence",
+                 f"{what} every Nth monitor: 1 every time, 3 every third, 0 never (seed 004's "
+                 "SecondLevelMonitor). OCF_CHECK_LEVEL=10 on a monitor operation forces it every time.",
+                 default="1")
+
+
+PROGRAM_PARAM = Param(
+    "monitor_program", Command(), "Custom monitor program",
+    "Run after the other checks pass, with arguments, never through a shell. Exit 0 or 110: running; "
+    "1 or 100: not running; anything else: failed (seed 004's MonitorProgram).")
 
 
 class MonitorPlan:

@@ -16,7 +16,8 @@ import time
 from .. import monitor
 from ..ocf.agent import Action, Agent
 from ..ocf.codes import GenericError, Misconfigured, NotInstalled
-from ..ocf.params import AbsPath, Address, Choice, Command, Integer, Name, Param, Port, Text
+from ..ocf.log import level_param as log_level_param
+from ..ocf.params import AbsPath, Address, Choice, Name, Param, Port, Text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,10 +60,7 @@ PARAMS = [
           default="0"),
     Param("user", Name(), "OpenLDAP user", "openldap only: run slapd as this user (slapd -u)."),
     Param("group", Name(), "OpenLDAP group", "openldap only: run slapd with this group (slapd -g)."),
-    Param("second_level_monitor", Integer(0, 1000), "Second-level monitor cadence",
-          "Run the LDAP search every Nth monitor: 1 every time, 3 every third, 0 never (seed 004's "
-          "SecondLevelMonitor). OCF_CHECK_LEVEL=10 on a monitor operation forces it every time.",
-          default="1"),
+    monitor.cadence_param("Search the directory (and check LDAPS)"),
     Param("monitor_base", Text(), "Base DN searched by the monitor",
           "Default: cn=monitor for 389ds (readable anonymously), the root DSE for the others.",),
     Param("bind_dn", Text(), "Bind DN for the monitor search", "Default: anonymous."),
@@ -71,11 +69,8 @@ PARAMS = [
           "When set, the second-level monitor also binds as this user and reads its own entry "
           "(a login, as a mail server would do it)."),
     Param("test_password", Text(), "Password of test_user_dn", secret=True),
-    Param("monitor_program", Command(), "Custom monitor program",
-          "Run after the other checks pass, with arguments. Exit 0 or 110: running; 1 or 100: not "
-          "running; anything else: failed (seed 004's MonitorProgram)."),
-    Param("log_level", Choice("error", "warn", "info", "debug"), "Agent log level",
-          "How much the agent logs (seed 004's ResLogLevel; trace is debug).", default="info"),
+    monitor.PROGRAM_PARAM,
+    log_level_param(),
 ]
 
 ACTIONS = [

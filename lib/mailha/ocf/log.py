@@ -31,6 +31,14 @@ _SYSLOG_PRIORITY = {DEBUG: 7, INFO: 6, WARNING: 4, ERROR: 3}
 REDACTED = "******"
 
 
+def level_param():
+    """The ``log_level`` parameter every agent has (seed 004's ResLogLevel)."""
+    from .params import Choice, Param
+
+    return Param("log_level", Choice("error", "warn", "info", "debug"), "Agent log level",
+                 "How much the agent logs (seed 004's ResLogLevel; its TRACE is debug).", default="info")
+
+
 class Redactor:
     """Replaces known secret values in text."""
 
