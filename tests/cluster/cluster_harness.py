@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import testinfra
 
-from mailha.lab import cluster, crmmon, faults, lifecycle, services
+from mailha.lab import cluster, crmmon, faults, gwservices, lifecycle, services
 from mailha.lab.layout import Layout
 
 
@@ -37,6 +37,31 @@ class LabHarness:
     # -- the service under test
     def deploy(self, kind: str) -> services.Directory:
         return services.deploy(self.layout, kind)
+
+    def deploy_groupwise(self) -> gwservices.GroupWise:
+        return gwservices.deploy(self.layout)
+
+    def agent_pid(self, node: str, binary: str, startup: str) -> int | None:
+        """PID (as the node sees it) of the GroupWise agent `binary @startup` on node."""
+        return gwservices.agent_pid(self.layout, node, binary, startup)
+
+    def gwia_queue(self, node: str, gw: gwservices.GroupWise) -> list[str]:
+        """Message-IDs in the GWIA's receive queue, read on the node that has the partition."""
+        return gwservices.received_message_ids(self.layout, node, gw)
+
+    def start_smtp_sender(self, host: str, count: int, max_seconds: float):
+        """A bounded sending MTA in the client namespace (mailha.lab.smtp_sender), running."""
+        import os
+        import subprocess
+        import sys
+
+        from mailha.lab import power
+        argv = ["ip", "netns", "exec", self.layout.client_netns, sys.executable, "-m", "mailha.lab.smtp_sender",
+                host, "--count", str(count), "--max-seconds", str(max_seconds)]
+        env = dict(os.environ, PYTHONPATH=power.package_parent())
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "sending"
+        return proc
 
     # -- faults
     def kill_server(self, node: str, pidfile: str) -> int:

@@ -61,6 +61,20 @@ def directory(request, harness):
     return harness.deploy(request.param)
 
 
+@pytest.fixture(scope="module")
+def groupwise(harness):
+    """The GroupWise topology on the cluster: gwia-grp, poa-grp, Postfix on every node."""
+    return harness.deploy_groupwise()
+
+
+@pytest.fixture
+def gw_healthy(harness, groupwise):
+    """Each GroupWise scenario starts and ends with every node on, no failures, Postfix up."""
+    harness.restore()
+    yield groupwise
+    harness.restore()
+
+
 @pytest.fixture
 def healthy(harness, directory):
     """Each scenario starts and ends with every node on, cables in, no failures."""

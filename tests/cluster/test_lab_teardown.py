@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from mailha.lab import lifecycle, power, procs, services, state
+from mailha.lab import gwservices, lifecycle, power, procs, services, state
 from mailha.lab.layout import NETNS_PREFIX, Layout, lab_root
 
 pytestmark = pytest.mark.cluster
@@ -43,8 +43,11 @@ def made_by(layout: Layout) -> dict:
     return {"netns": st["netns"], "loop": st["loop"], "image": layout.image,
             "pidns": [n["pidns"] for n in st["nodes"].values() if n.get("pidns")],
             "pids": [(n["pid"], n["start"]) for n in st["nodes"].values() if n.get("pid")]
-            + ([(st["labd"]["pid"], st["labd"]["start"])] if st.get("labd") else []),
-            "fence_agent": st.get("fence_agent")}
+            + ([(st["labd"]["pid"], st["labd"]["start"])] if st.get("labd") else [])
+            + [(p["pid"], p["start"]) for p in (st.get("postfix") or {}).values()],
+            "fence_agent": st.get("fence_agent"),
+            "gw_loops": [d for d in (st.get("gw_images") or {}).values() if d],
+            "gw_emulator": st.get("gw_emulator_paths") or []}
 
 
 def assert_nothing_left(layout: Layout, made: dict) -> None:
@@ -52,6 +55,7 @@ def assert_nothing_left(layout: Layout, made: dict) -> None:
     assert [n for n in netns if n.startswith(NETNS_PREFIX)] == []
     loops = subprocess.run(["losetup", "-a"], capture_output=True, text=True, check=True).stdout
     assert layout.root not in loops and (made["loop"] or "/dev/none") + ":" not in loops
+    assert not any(dev + ":" in loops for dev in made.get("gw_loops", []))
     with open("/proc/self/mountinfo", encoding="utf-8") as f:
         mounts = f.read()
     assert layout.root not in mounts and f"/run/netns/{NETNS_PREFIX}" not in mounts
@@ -59,14 +63,17 @@ def assert_nothing_left(layout: Layout, made: dict) -> None:
     assert not any(procs.is_alive(pid, start) for pid, start in made["pids"])
     if made["fence_agent"]:
         assert not os.path.exists(made["fence_agent"])
+    assert not any(os.path.lexists(p) for p in made.get("gw_emulator", []))
     assert not os.path.exists(layout.root)
 
 
 def test_down_removes_every_namespace_loop_mount_and_process(layout):
     lifecycle.up(layout)
     services.deploy(layout, "openldap")  # a Filesystem mount inside a node, slapd running
+    gwservices.deploy(layout)  # two more images and mounts, the emulator, Postfix on every node
     made = made_by(layout)
     assert made["loop"] and len(made["pidns"]) == layout.nodes
+    assert len(made["gw_loops"]) == 2 and len(made["pids"]) == 2 * layout.nodes + 1
     refused = cli("up")
     assert refused.returncode == 2 and "already up" in refused.stderr
     done = cli("down")

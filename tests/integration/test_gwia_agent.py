@@ -397,23 +397,86 @@ def test_monitor_program_exit_codes(gwia, gwlab, tmp_path, code, expected):
     assert gwia.monitor(params).rc == expected
 
 
-# -- a real Postfix on the node's own address -----------------------------------------------------
+# -- a real Postfix on the node's primary address, in a network namespace ------------------------
+
+
+class Node:
+    """A network namespace standing for a cluster node: one interface (a veth end) with the
+    node's primary address and the GWIA partition's secondary IP, as IPaddr2 would add it."""
+
+    def __init__(self) -> None:
+        import random
+
+        self.name = f"mailha-gw-{os.getpid()}-{random.randrange(10**6)}"
+        subnet = random.randrange(1, 250)
+        self.primary, self.secondary = f"10.231.{subnet}.1", f"10.231.{subnet}.2"
+        self.created = False
+
+    def ip(self, *args: str) -> None:
+        subprocess.run(["ip", "-n", self.name, *args], check=True, timeout=30)
+
+    def create(self) -> None:
+        subprocess.run(["ip", "netns", "add", self.name], check=True, timeout=30)
+        self.created = True
+        self.ip("link", "add", "eth0", "type", "veth", "peer", "name", "peer0")
+        self.ip("addr", "add", f"{self.primary}/24", "dev", "eth0")
+        self.ip("addr", "add", f"{self.secondary}/24", "dev", "eth0")
+        for link in ("lo", "eth0", "peer0"):
+            self.ip("link", "set", link, "up")
+
+    def run(self, argv: list[str], **kw) -> subprocess.CompletedProcess:
+        return subprocess.run(["ip", "netns", "exec", self.name, *argv], check=False, capture_output=True,
+                              text=True, **kw)
+
+    def banner(self, address: str, port: int) -> str:
+        code = ("import socket,sys\n"
+                "try:\n with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5) as s:"
+                " print(s.recv(200).decode(errors='replace'))\n"
+                "except OSError as e: print('ERROR', e)")
+        return self.run(["/usr/bin/python3", "-c", code, address, str(port)], timeout=60).stdout
+
+    def agent(self, runner, action: str, params: dict, **kw) -> subprocess.CompletedProcess:
+        """The installed agent run inside the node, with the environment Pacemaker gives it."""
+        if action == "start":
+            runner.started.append(dict(params))
+        env = runner.env(params, kw.pop("interval", None), None, kw.pop("timeout_ms", 20000))
+        return self.run([runner.path, action], env=env, timeout=60)
+
+    def destroy(self) -> None:
+        """Every process left in the namespace is killed by pid, then the namespace goes."""
+        if not self.created:
+            return
+        pids = subprocess.run(["ip", "netns", "pids", self.name], check=False, capture_output=True, text=True,
+                              timeout=30).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        subprocess.run(["ip", "netns", "del", self.name], check=True, timeout=30)
+        self.created = False
+
+
+def reason_of(done: subprocess.CompletedProcess) -> str:
+    lines = [line.split(":", 1)[1] for line in done.stderr.splitlines() if line.startswith("ocf-exit-reason:")]
+    return lines[-1] if lines else ""
 
 
 class Postfix:
-    """A private Postfix instance (its own config and queue directories) listening on 127.0.0.1:25
-    only, as OES Cluster Services' Postfix does on a node's primary address (seed 000)."""
+    """A private Postfix instance (its own config and queue directories) inside a node, listening
+    on the node's primary address only, as OES Cluster Services' Postfix does (seed 000)."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, node: Node, base: Path) -> None:
         if not shutil.which("postfix"):
             pytest.fail("the Postfix tests need the Debian package postfix")
+        self.node = node
         self.conf = base / "postfix"
         self.conf.mkdir()
         for name in ("main.cf", "master.cf"):
             shutil.copy(f"/etc/postfix/{name}", self.conf / name)
         self.queue = base / "postfix-spool"
         settings = {
-            "inet_interfaces": "127.0.0.1", "inet_protocols": "ipv4", "queue_directory": str(self.queue),
+            "inet_interfaces": node.primary, "inet_protocols": "ipv4", "queue_directory": str(self.queue),
             "data_directory": str(base / "postfix-data"), "myhostname": "primary.example.test",
             "mydestination": "", "syslog_name": "postfix-mailha-test", "maillog_file": str(base / "postfix.log"),
             "maillog_file_prefixes": str(base),
@@ -427,12 +490,13 @@ class Postfix:
         self.pid: int | None = None
 
     def start(self) -> int:
-        done = subprocess.run(["postfix", "-c", str(self.conf), "start"], check=False, capture_output=True, text=True, timeout=120)
+        done = self.node.run(["postfix", "-c", str(self.conf), "start"], timeout=120)
         assert done.returncode == 0, (done.stdout, done.stderr, self.log.read_text() if self.log.exists() else "")
         pidfile = self.queue / "pid" / "master.pid"
         wait_for(lambda: pidfile.exists() and pidfile.read_text().strip(), 30, "Postfix's master.pid")
         self.pid = int(pidfile.read_text().strip())
-        wait_for(lambda: banner("127.0.0.1", 25).startswith(b"220 "), 30, "Postfix to greet on 127.0.0.1:25")
+        wait_for(lambda: self.node.banner(self.node.primary, 25).startswith("220 "), 30,
+                 "Postfix to greet on the primary address")
         return self.pid
 
     def stop(self) -> None:
@@ -443,7 +507,7 @@ class Postfix:
 
         try:
             master = psutil.Process(self.pid)
-            family = [master] + master.children(recursive=True)
+            family = [master, *master.children(recursive=True)]
             master.terminate()
             _, alive = psutil.wait_procs(family, timeout=20)
             for proc in alive:
@@ -454,15 +518,23 @@ class Postfix:
 
 
 @pytest.fixture
-def postfix():
+def node():
+    made = Node()
+    try:
+        made.create()
+        yield made
+    finally:
+        made.destroy()
+
+
+@pytest.fixture
+def postfix(node):
     import tempfile
 
-    if not refused("127.0.0.1", 25):
-        pytest.fail("something already listens on 127.0.0.1:25; the Postfix test needs that port")
     # Postfix's own user must reach its data directory: not under pytest's 0700 tmp_path.
     base = Path(tempfile.mkdtemp(prefix="mailha-postfix-"))
     base.chmod(0o755)
-    instance = Postfix(base)
+    instance = Postfix(node, base)
     try:
         instance.start()
         yield instance
@@ -471,24 +543,30 @@ def postfix():
         shutil.rmtree(base, ignore_errors=True)
 
 
-def test_gwia_serves_port_25_on_the_secondary_ip_beside_postfix_on_the_primary(gwia, gwlab, postfix):
-    dom = gwlab.domain(smtp_port=25)
-    assert gwia("start", dom.params).rc == SUCCESS
-    assert b"ESMTP Postfix" in banner("127.0.0.1", 25)
-    assert b"GroupWise Internet Agent" in banner(dom.ip, 25)
-    assert gwia.monitor(dom.params).rc == SUCCESS
-    assert gwia("stop", dom.params).rc == SUCCESS
-    assert b"ESMTP Postfix" in banner("127.0.0.1", 25)  # Postfix untouched by the stop
+def test_gwia_serves_port_25_on_the_secondary_ip_beside_postfix_on_the_primary(gwia, gwlab, node, postfix):
+    dom = gwlab.domain(ip=node.secondary, smtp_port=25)
+    started = node.agent(gwia, "start", dom.params)
+    assert started.returncode == SUCCESS, started.stderr
+    assert "ESMTP Postfix" in node.banner(node.primary, 25)
+    assert "GroupWise Internet Agent" in node.banner(node.secondary, 25)
+    assert node.agent(gwia, "monitor", dom.params, interval=10000).returncode == SUCCESS
+    assert node.agent(gwia, "stop", dom.params).returncode == SUCCESS
+    assert node.banner(node.secondary, 25).startswith("ERROR")  # nothing there any more
+    assert "ESMTP Postfix" in node.banner(node.primary, 25)  # Postfix untouched by the stop
 
 
-def test_gwia_on_all_addresses_is_refused_naming_postfix(gwia, gwlab, postfix):
-    dom = gwlab.domain(smtp_port=25, ip_in_file=False)
-    result = gwia("start", dict(dom.params, manage_mta="false"))
-    assert result.rc == CONFIGURED
-    assert "would listen on all addresses" in result.reason
-    assert f"SMTP port 25 is held by pid {postfix.pid} (master" in result.reason
+def test_gwia_on_all_addresses_is_refused_naming_postfix(gwia, gwlab, node, postfix):
+    dom = gwlab.domain(ip=node.secondary, smtp_port=25, ip_in_file=False)
+    params = dict(dom.params, manage_mta="false")
+    for action in ("validate-all", "start"):
+        result = node.agent(gwia, action, params)
+        assert result.returncode == CONFIGURED
+        assert "would listen on all addresses" in reason_of(result)
+        assert f"SMTP port 25 is held by pid {postfix.pid} (master" in reason_of(result)
+        assert f"on {node.primary}:25" in reason_of(result)
+    assert node.agent(gwia, "monitor", params, interval=0).returncode == NOT_RUNNING  # a probe is fine
     assert gwlab.pids() == []
-    assert b"ESMTP Postfix" in banner("127.0.0.1", 25)
+    assert "ESMTP Postfix" in node.banner(node.primary, 25)
 
 
 # -- what Pacemaker's own tools do with the agent -------------------------------------------------

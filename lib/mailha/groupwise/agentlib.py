@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import Self
 
+    from ..net import Listener
     from ..ocf.agent import Context
     from ..ocf.budget import Budget
     from ..ocf.log import Logger
@@ -266,16 +267,17 @@ def others_on_ports(points: Iterable[Endpoint], address: str | None, own: set[in
     return found
 
 
-def _holder(listener: object) -> str:
-    pid = getattr(listener, "pid", None)
-    if pid is None:
-        return f"a process on {listener}"
+def _holder(listener: Listener) -> str:
+    """``pid 812 (master: /usr/lib/postfix/sbin/master -w) on 192.0.2.11:25``."""
+    address = f"[{listener.address}]" if listener.address.version == 6 else str(listener.address)
+    where = f"{address}:{listener.port}"
+    if listener.pid is None:
+        return f"a process on {where}"
     from ..proc import read_process
 
-    info = read_process(pid)
-    argv = " ".join(info.argv[:3]) if info and info.argv else getattr(listener, "process", "?")
-    where = str(listener).split(" by ")[0]
-    return f"pid {pid} ({getattr(listener, 'process', '?')}: {argv}) on {where}"
+    info = read_process(listener.pid)
+    argv = " ".join(info.argv[:3]) if info and info.argv else "?"
+    return f"pid {listener.pid} ({listener.process}: {argv}) on {where}"
 
 
 def check_binding(agent: GwAgent, sf: StartupFile, ip: str | None, set_ip: bool, *, write: bool,
@@ -376,7 +378,8 @@ class Suspended:
         import signal
 
         for info in self.processes:
-            if info.is_same():
+            # One already stopped by someone else stays as we found it: never continued by us.
+            if info.state not in ("T", "t") and info.is_same():
                 try:
                     os.kill(info.pid, signal.SIGSTOP)
                     self.stopped.append(info)
@@ -558,7 +561,9 @@ def common_params(what: str) -> list[Param]:
     """The parameters both agents take, in the order the admin guide explains them.
 
     *what* names the resource's agents in descriptions ("MTA and GWIA", "POA")."""
-    from ..ocf.params import AbsPath, Address, Boolean, Choice, Command, Integer, Param, Text
+    from .. import monitor
+    from ..ocf.log import level_param
+    from ..ocf.params import AbsPath, Address, Boolean, Choice, Param, Text
     from . import paths
 
     return [
@@ -591,18 +596,13 @@ def common_params(what: str) -> list[Param]:
               "and continued (SIGCONT) afterwards.", default=REFUSE),
         Param("gwha_binary", AbsPath(), "The gwha executable", "How a running gwha is recognised.",
               default=paths.GWHA),
-        Param("second_level_monitor", Integer(0, 1000), "Second-level monitor cadence",
-              f"Probe every listener of the {what} on the secondary IP every Nth monitor: 1 every time, "
-              "0 never. OCF_CHECK_LEVEL=10 on a monitor operation forces it every time.", default="1"),
+        monitor.cadence_param(f"Probe every listener of the {what} on the secondary IP"),
         Param("http_user", Text(), "HTTP console user",
               "When set (with http_password), the second level logs in to each agent's HTTP console "
               "and expects 200; otherwise a 401 also counts as answering."),
         Param("http_password", Text(), "HTTP console password", secret=True),
-        Param("monitor_program", Command(), "Custom monitor program",
-              "Run after the other checks pass, with arguments. Exit 0 or 110: running; 1 or 100: not "
-              "running; anything else: failed."),
-        Param("log_level", Choice("error", "warn", "info", "debug"), "Agent log level",
-              "How much the agent logs.", default="info"),
+        monitor.PROGRAM_PARAM,
+        level_param(),
     ]
 
 

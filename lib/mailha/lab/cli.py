@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from mailha.lab import cluster, drill, faults, lifecycle, nodecmd, services, state
+from mailha.lab import cluster, drill, faults, gwservices, lifecycle, nodecmd, services, state
 from mailha.lab.layout import Layout, lab_root
 from mailha.lab.preflight import LabError
 
@@ -97,6 +97,11 @@ def cmd_wait(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
+    if args.topology == "groupwise":
+        gw = gwservices.deploy(_layout())
+        print(f"groups {', '.join(gwservices.GROUPS)}: GWIA SMTP on {gw.gwia_ip}:25, POA on {gw.poa_ip}, "
+              f"Postfix on port 25 of each node's primary address")
+        return 0
     d = services.deploy(_layout(), args.kind or services.default_kind())
     print(f"group {services.GROUP} ({d.kind}) answering on ldap://{d.host}:{d.port}/ "
           f"(bind DN {d.bind_dn}, password in {d.password_file})")
@@ -133,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("node")
         p.set_defaults(func=func)
     sub.add_parser("heal", help="plug every cable back").set_defaults(func=cmd_heal)
-    p = sub.add_parser("deploy", help="run the directory group (VIP + shared FS + LDAP server)")
+    p = sub.add_parser("deploy", help="run the directory group (VIP + shared FS + LDAP server), "
+                                      "or with --topology groupwise the GWIA and POA groups and Postfix")
+    p.add_argument("--topology", choices=("directory", "groupwise"), default="directory")
     p.add_argument("--kind", choices=services.KINDS,
                    help="LDAP server: 389ds (ocf:mailha:ldap) or openldap (stand-in); default 389ds if installed")
     p.set_defaults(func=cmd_deploy)

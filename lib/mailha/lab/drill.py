@@ -1,8 +1,9 @@
-"""`mailha lab drill SCENARIO`: client-visible downtime on the VIP, measured from the client namespace.
+"""`mailha lab drill SCENARIO`: client-visible downtime on a virtual IP, measured from the client namespace.
 
-A probe (mailha.lab.probe: an LDAP bind every 100 ms, bounded) runs in the
-client namespace while the fault is injected; the downtime is the gap from the
-last successful bind before the fault to the first after it.
+A probe (mailha.lab.probe, bounded) runs in the client namespace while the fault is injected:
+an LDAP bind on the directory VIP every 100 ms, or for the GroupWise scenarios (`gw-*`) an SMTP
+greeting + EHLO on the GWIA's secondary IP. The downtime is the gap from the last success before
+the fault to the first after it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,32 @@ import sys
 import time
 from dataclasses import dataclass
 
-from mailha.lab import cluster, faults, power, services
+from mailha.lab import cluster, faults, gwservices, nodecmd, power, services
 from mailha.lab.layout import Layout
 from mailha.lab.preflight import LabError
 
-SCENARIOS = ("kill-server", "power-off", "move", "partition")
+DIRECTORY_SCENARIOS = ("kill-server", "power-off", "move", "partition")
+GROUPWISE_SCENARIOS = ("gw-power-off", "gw-move", "gw-hang")
+SCENARIOS = DIRECTORY_SCENARIOS + GROUPWISE_SCENARIOS
 PROBE_MAX_SECONDS = 90.0
 PROBE_SETTLE = 2.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the probe watches and which group serves it."""
+    group: str
+    host: str
+    port: int
+    proto: str
+
+
+def target_of(scenario: str, directory: services.Directory | None, gw: gwservices.GroupWise | None) -> Target:
+    if scenario in GROUPWISE_SCENARIOS:
+        assert gw is not None
+        return Target(gwservices.GWIA_GROUP, gw.gwia_ip, 25, "smtp")
+    assert directory is not None
+    return Target(services.GROUP, directory.host, directory.port, "ldap")
 
 
 @dataclass
@@ -33,9 +53,9 @@ class DrillResult:
     recovered: bool
 
 
-def _start_probe(layout: Layout, directory: services.Directory) -> subprocess.Popen:
+def _start_probe(layout: Layout, target: Target) -> subprocess.Popen:
     argv = ["ip", "netns", "exec", layout.client_netns, sys.executable, "-m", "mailha.lab.probe",
-            directory.host, "--port", str(directory.port), "--interval", "0.1",
+            target.host, "--proto", target.proto, "--port", str(target.port), "--interval", "0.1",
             "--max-seconds", str(PROBE_MAX_SECONDS), "--settle", str(PROBE_SETTLE)]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True,
                             env={"PYTHONPATH": power.package_parent(), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
@@ -45,27 +65,45 @@ def _start_probe(layout: Layout, directory: services.Directory) -> subprocess.Po
     return proc
 
 
-def _inject(layout: Layout, scenario: str, directory: services.Directory, node: str) -> None:
+def _hang_gwia(layout: Layout, node: str, gw: gwservices.GroupWise) -> None:
+    """The emulator's `hang` fault on the running GWIA only (its successor must answer)."""
+    pid = gwservices.agent_pid(layout, node, gwservices.GWIA_BINARY, gw.gwia_startup)
+    if pid is None:
+        raise LabError(f"no GWIA process found on {node}")
+    out = nodecmd.run(layout, node, ["/usr/bin/python3", "-m", "mailha.sim", "control", gw.gwia_home,
+                                     "--fault", "hang", "--pid", str(pid)])
+    if out.returncode != 0:
+        raise LabError(f"mailha sim control failed on {node}: {out.stderr.strip()}")
+
+
+def _inject(layout: Layout, scenario: str, directory: services.Directory | None,
+            gw: gwservices.GroupWise | None, node: str, group: str) -> None:
     if scenario == "kill-server":
+        assert directory is not None
         faults.kill_server(layout, node, directory.pidfile)
-    elif scenario == "power-off":
+    elif scenario in ("power-off", "gw-power-off"):
         faults.power_off(layout, node)
-    elif scenario == "move":
+    elif scenario in ("move", "gw-move"):
         target = next(n for n in cluster.powered_on_nodes(layout) if n != node)
-        faults.move(layout, target)
+        faults.move(layout, target, group)
+    elif scenario == "gw-hang":
+        assert gw is not None
+        _hang_gwia(layout, node, gw)
     elif scenario == "partition":
         faults.partition(layout, node)
     else:
         raise LabError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
 
 
-def run_once(layout: Layout, scenario: str, directory: services.Directory, run: int) -> DrillResult:
+def run_once(layout: Layout, scenario: str, directory: services.Directory | None, run: int,
+             gw: gwservices.GroupWise | None = None) -> DrillResult:
     faults.restore(layout)
-    node = faults.active_node(layout)
-    probe = _start_probe(layout, directory)
+    target = target_of(scenario, directory, gw)
+    node = faults.active_node(layout, target.group)
+    probe = _start_probe(layout, target)
     try:
-        time.sleep(0.5)  # a few successful binds before the fault, so the gap has a start
-        _inject(layout, scenario, directory, node)
+        time.sleep(0.5)  # a few successful probes before the fault, so the gap has a start
+        _inject(layout, scenario, directory, gw, node, target.group)
         out, _ = probe.communicate(timeout=PROBE_MAX_SECONDS + 10)
     finally:
         if probe.poll() is None:
@@ -75,7 +113,10 @@ def run_once(layout: Layout, scenario: str, directory: services.Directory, run: 
     # Ask a node other than the one hit: after a partition that one sees only itself.
     viewer = next((n for n in cluster.powered_on_nodes(layout) if n != node), None)
     now = cluster.try_status(layout, viewer)
-    to = (now.group_node(services.GROUP) if now else None) or "?"
+    to = (now.group_node(target.group) if now else None) or "?"
+    if scenario == "gw-hang" and gw is not None:
+        nodecmd.run(layout, to if to != "?" else node, ["/usr/bin/python3", "-m", "mailha.sim", "control",
+                                                        gw.gwia_home, "--clear"])
     return DrillResult(scenario, run, node, to, outage["downtime"], outage["failures"], outage["recovered"])
 
 
@@ -87,11 +128,13 @@ def table(results: list[DrillResult]) -> str:
 
 
 def drill(layout: Layout, scenarios: list[str], runs: int, kind: str) -> list[DrillResult]:
-    directory = services.deploy(layout, kind)
+    """Deploy what the scenarios need (directory group, GroupWise groups), then run each."""
+    directory = services.deploy(layout, kind) if set(scenarios) & set(DIRECTORY_SCENARIOS) else None
+    gw = gwservices.deploy(layout) if set(scenarios) & set(GROUPWISE_SCENARIOS) else None
     results = []
     for scenario in scenarios:
         for run in range(1, runs + 1):
-            results.append(run_once(layout, scenario, directory, run))
+            results.append(run_once(layout, scenario, directory, run, gw))
             print(table(results[-1:]).splitlines()[1], flush=True)
     faults.restore(layout)
     return results

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import subprocess
 
-from mailha.lab import cluster, lifecycle, network, nodecmd, services, state
+from mailha.lab import cluster, gwservices, lifecycle, network, nodecmd, postfix, services, state
 from mailha.lab.layout import Layout
 from mailha.lab.preflight import LabError
 
+#: Every group the lab may run; restore() clears and waits for each one configured.
+GROUPS = (services.GROUP, *gwservices.GROUPS)
 
-def active_node(layout: Layout) -> str:
-    node = cluster.status(layout).group_node(services.GROUP)
+
+def active_node(layout: Layout, group: str = services.GROUP) -> str:
+    node = cluster.status(layout).group_node(group)
     if node is None:
-        raise LabError(f"group {services.GROUP} is not running on one node")
+        raise LabError(f"group {group} is not running on one node")
     return node
 
 
@@ -46,15 +49,15 @@ def heal(layout: Layout) -> None:
         set_cable(layout, node, plugged=True)
 
 
-def move(layout: Layout, to: str) -> None:
-    out = nodecmd.run(layout, to, ["crm_resource", "--move", "--resource", services.GROUP, "--node", to])
+def move(layout: Layout, to: str, group: str = services.GROUP) -> None:
+    out = nodecmd.run(layout, to, ["crm_resource", "--move", "--resource", group, "--node", to])
     if out.returncode != 0:
         raise LabError(f"crm_resource --move failed: {out.stderr.strip()}")
 
 
 def restore(layout: Layout, timeout: float = 180) -> None:
     """Back to health: cables in, every node on and online, no move constraint, no failures,
-    an empty fencing history."""
+    an empty fencing history; with the GroupWise topology, Postfix on every node again."""
     heal(layout)
     on = cluster.powered_on_nodes(layout)
     for node in layout.node_names():
@@ -63,7 +66,8 @@ def restore(layout: Layout, timeout: float = 180) -> None:
     cluster.wait_ready(layout, timeout)
     first = cluster.powered_on_nodes(layout)[0]
     # --cleanup re-probes every resource: wait for that transition to finish too.
-    for argv in (["crm_resource", "--clear", "--resource", services.GROUP],
+    clears = [["crm_resource", "--clear", "--resource", g] for g in GROUPS]
+    for argv in (*clears,
                  ["crm_resource", "--cleanup"],
                  ["stonith_admin", "--history", "*", "--cleanup"],
                  ["crm_resource", "--wait", "--timeout", f"{int(timeout)}s"]):
@@ -74,6 +78,8 @@ def restore(layout: Layout, timeout: float = 180) -> None:
 
     def clean():
         st = cluster.try_status(layout)
-        group_ok = services.GROUP not in st.groups or st.group_node(services.GROUP) if st else False
-        return st and not st.failures and not st.fence_events and group_ok
-    cluster.wait_for("a clean cluster (and the group running if configured)", clean, timeout)
+        groups_ok = st and all(g not in st.groups or st.group_node(g) for g in GROUPS)
+        return st and not st.failures and not st.fence_events and groups_ok
+    cluster.wait_for("a clean cluster (and the groups running if configured)", clean, timeout)
+    if gwservices.deployed(layout):
+        postfix.ensure(layout, cluster.powered_on_nodes(layout))  # a rebooted node has none yet

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 
-from mailha.lab import cluster, corosync_conf, labd, network, power, procs, state
+from mailha.lab import cluster, corosync_conf, gwservices, labd, network, postfix, power, procs, state
 from mailha.lab.layout import FENCE_AGENT_PATH, NETNS_PREFIX, PRIVATE_DIRS, Layout
 from mailha.lab.preflight import LabError, check_can_host, check_root, leftover_netns
 
@@ -191,6 +191,7 @@ def down(layout: Layout) -> list[str]:
     labd_rec = st.get("labd") or {}
     # labd first, so that it cannot power a node back on while we take them down.
     procs.kill_pid(labd_rec.get("pid"), labd_rec.get("start"))
+    postfix.stop_recorded(st)
     _kill_nodes(st)
     names = sorted(set(st.get("netns", [])) | set(leftover_netns()))
     names = [n for n in names if n.startswith(NETNS_PREFIX)]
@@ -199,6 +200,8 @@ def down(layout: Layout) -> list[str]:
     for name in names:
         network.delete_netns(name)
     _detach_loops(layout, st.get("loop"))
+    gwservices.detach_images(layout)
+    gwservices.remove_emulator(st)
     agent = st.get("fence_agent")
     if agent == FENCE_AGENT_PATH and os.path.exists(agent):
         os.unlink(agent)

@@ -1,4 +1,5 @@
-"""What a directory client sees: an LDAP anonymous bind on the virtual IP, in a bounded loop.
+"""What a client sees on a virtual IP, in a bounded loop: an LDAP anonymous bind, or an SMTP
+greeting and EHLO (`--proto smtp`, what a sending MTA needs before it can hand over mail).
 
 Run inside the client namespace (`ip netns exec mhlab-client python3 -m mailha.lab.probe ...`).
 Speaks just enough LDAP (BER) for a simple bind, so it works against any LDAP server.
@@ -51,6 +52,31 @@ def ldap_bind_ok(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def smtp_ok(host: str, port: int, timeout: float = 0.5, banner: str = "") -> bool:
+    """True if the server greets with 220 (containing `banner`) and accepts EHLO."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            f = s.makefile("rb")
+            greeting = f.readline(1024)
+            if not greeting.startswith(b"220") or banner.encode() not in greeting:
+                return False
+            s.sendall(b"EHLO probe.lab.test\r\n")
+            while True:
+                line = f.readline(1024)
+                if not line.startswith(b"250"):
+                    return False
+                if line[3:4] == b" ":
+                    break
+            s.sendall(b"QUIT\r\n")
+            return True
+    except OSError:
+        return False
+
+
+CHECKS = {"ldap": ldap_bind_ok, "smtp": smtp_ok}
+
+
 @dataclass
 class Outage:
     samples: int
@@ -59,7 +85,7 @@ class Outage:
     recovered: bool    # success again after an outage, and steady for `settle` seconds
 
 
-def watch(host: str, port: int, interval: float, max_seconds: float, settle: float) -> Outage:
+def watch(host: str, port: int, interval: float, max_seconds: float, settle: float, proto: str = "ldap") -> Outage:
     """Probe every `interval` s; stop `settle` s into steady success after an outage, or at max_seconds."""
     start = time.monotonic()
     last_ok: float | None = None
@@ -70,7 +96,7 @@ def watch(host: str, port: int, interval: float, max_seconds: float, settle: flo
     print("probing", flush=True)     # tells the drill the loop runs
     while time.monotonic() - start < max_seconds:
         t = time.monotonic()
-        ok = ldap_bind_ok(host, port, timeout=max(0.2, min(0.5, interval * 5)))
+        ok = CHECKS[proto](host, port, timeout=max(0.2, min(0.5, interval * 5)))
         samples += 1
         if ok:
             if gap_from is not None:
@@ -93,15 +119,20 @@ def watch(host: str, port: int, interval: float, max_seconds: float, settle: flo
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="mailha.lab.probe")
     p.add_argument("host")
-    p.add_argument("--port", type=int, default=389)
+    p.add_argument("--proto", choices=sorted(CHECKS), default="ldap")
+    p.add_argument("--port", type=int, default=None, help="default 389 (ldap) or 25 (smtp)")
+    p.add_argument("--banner", default="", help="smtp: text the 220 greeting must contain")
     p.add_argument("--interval", type=float, default=0.1)
     p.add_argument("--max-seconds", type=float, default=120)
     p.add_argument("--settle", type=float, default=2.0, help="seconds of success that end the watch")
     p.add_argument("--once", action="store_true", help="one probe; exit 0 if the bind succeeds")
     args = p.parse_args(argv)
+    port = args.port or (25 if args.proto == "smtp" else 389)
     if args.once:
-        return 0 if ldap_bind_ok(args.host, args.port) else 1
-    print(json.dumps(watch(args.host, args.port, args.interval, args.max_seconds, args.settle).__dict__),
+        if args.proto == "smtp":
+            return 0 if smtp_ok(args.host, port, timeout=3, banner=args.banner) else 1
+        return 0 if ldap_bind_ok(args.host, port) else 1
+    print(json.dumps(watch(args.host, port, args.interval, args.max_seconds, args.settle, args.proto).__dict__),
           flush=True)
     return 0
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import socket
 import time
 
-from . import NETWORK, REFUSED, TIMEOUT, TLS, ProbeError
+from . import NETWORK, PROTOCOL, REFUSED, TIMEOUT, TLS, ProbeError, redact
 
 TYPE_CHECKING = False  # not typing's: a monitor should not pay 4 ms for it
 if TYPE_CHECKING:
     import ssl
     import threading
+    from collections.abc import Callable
+    from typing import Self
 
 
 def tls_context(ca_file: str | None) -> "ssl.SSLContext":
@@ -116,6 +118,72 @@ class Watchdog:
     def cancel(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+
+
+class Conversation:
+    """One standard-library probe's connection: deadline, watchdog, clean-up and error translation.
+
+    ::
+
+        with Conversation(SERVICE, host, port, timeout, _explain, secret=password) as talk:
+            client = _Client(talk.open(tls, ca_file), ...)
+            talk.close_later(client.close)
+            ...
+
+    On the way out it cancels the watchdog, runs the ``close_later`` callbacks (newest first,
+    ignoring OSError) and closes the socket -- also when the client failed before owning it.
+    Any Exception leaving the block becomes a :class:`ProbeError`: *explain* gives the reason for
+    the client library's own exceptions, a protocol failure (it is asked only while the watchdog
+    has not fired, and returns None for what it does not know); :func:`translate` does the rest.
+    *secret* is blanked out of the reason.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        host: str,
+        port: int,
+        timeout: float,
+        explain: Callable[[Exception], str | None],
+        secret: str | None = None,
+    ) -> None:
+        self.service, self.host, self.port = service, host, port
+        self.deadline = time.monotonic() + timeout
+        self.watchdog = Watchdog(self.deadline)
+        self._explain = explain
+        self._secret = secret
+        self._sock: socket.socket | None = None
+        self._closers: list[Callable[[], object]] = []
+
+    def open(self, tls: bool, ca_file: str | None) -> socket.socket:
+        """Connect (and with *tls*, handshake) within the deadline, under the watchdog."""
+        self._sock = open_connection(self.host, self.port, self.deadline, tls, ca_file, self.watchdog)
+        return self._sock
+
+    def close_later(self, close: Callable[[], object]) -> None:
+        self._closers.append(close)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+        failure = None
+        if isinstance(error, Exception):
+            reason = None if self.watchdog.fired else self._explain(error)
+            if reason is not None:
+                failure = ProbeError(self.service, self.host, self.port, reason, PROTOCOL)
+            else:
+                failure = translate(error, self.service, self.host, self.port, self.watchdog)
+        self.watchdog.cancel()
+        for close in reversed(self._closers):
+            try:
+                close()
+            except OSError:
+                pass
+        if self._sock is not None:
+            self._sock.close()
+        if failure is not None:
+            raise redact(failure, self._secret) from None
 
 
 def translate(error: BaseException, service: str, host: str, port: int, watchdog: Watchdog | None = None) -> ProbeError:

@@ -6,10 +6,9 @@
 from __future__ import annotations
 
 import http.client
-import time
 
-from . import AUTH, PROTOCOL, ProbeError, ProbeResult, redact
-from ._common import Watchdog, open_connection, translate
+from . import AUTH, PROTOCOL, ProbeError, ProbeResult
+from ._common import Conversation
 
 SERVICE = "http"
 MAX_BODY = 65536  # read (and discard) at most this much: the status is what matters
@@ -47,12 +46,9 @@ def probe(
     """
     if not path.startswith("/"):
         raise ValueError(f"HTTP path must start with '/': {path!r}")
-    deadline = time.monotonic() + timeout
-    watchdog = Watchdog(deadline)
-    connection = sock = None
-    try:
-        sock = open_connection(host, port, deadline, tls, ca_file, watchdog)
-        connection = _Connection(sock, host, port, timeout)
+    with Conversation(SERVICE, host, port, timeout, _explain, secret=password) as talk:
+        connection = _Connection(talk.open(tls, ca_file), host, port, timeout)
+        talk.close_later(connection.close)
         headers = {"User-Agent": "mailha-probe", "Connection": "close"}
         if host_header:
             headers["Host"] = host_header
@@ -71,18 +67,10 @@ def probe(
             wanted = "/".join(map(str, expect_status))
             raise ProbeError(SERVICE, host, port, f"{method} {path} answered {status} {reason}, expected {wanted}", kind)
         return ProbeResult(SERVICE, host, port, f"{status} {reason}", {"status": status, "reason": reason})
-    except Exception as error:
-        raise redact(_failure(error, host, port, watchdog), password) from None
-    finally:
-        watchdog.cancel()
-        if connection is not None:
-            connection.close()
-        if sock is not None:  # also when the client failed before owning it
-            sock.close()
 
 
-def _failure(error: Exception, host: str, port: int, watchdog: Watchdog) -> ProbeError:
-    if not watchdog.fired and isinstance(error, http.client.HTTPException):
+def _explain(error: Exception) -> str | None:
+    if isinstance(error, http.client.HTTPException):
         reason = " ".join(str(error).split())[:200] or type(error).__name__
-        return ProbeError(SERVICE, host, port, f"bad HTTP answer: {reason}", PROTOCOL)
-    return translate(error, SERVICE, host, port, watchdog)
+        return f"bad HTTP answer: {reason}"
+    return None

@@ -6,10 +6,9 @@
 from __future__ import annotations
 
 import imaplib
-import time
 
-from . import AUTH, PROTOCOL, ProbeError, ProbeResult, redact
-from ._common import Watchdog, open_connection, tls_context, translate
+from . import AUTH, ProbeError, ProbeResult
+from ._common import Conversation, tls_context
 
 SERVICE = "imap"
 
@@ -43,16 +42,13 @@ def probe(
     """
     if user and not password:
         raise ProbeError(SERVICE, host, port, f"user {user!r} given without a password", AUTH)
-    deadline = time.monotonic() + timeout
-    watchdog = Watchdog(deadline)
-    client = sock = None
-    try:
-        sock = open_connection(host, port, deadline, tls, ca_file, watchdog)
-        client = _IMAP4(sock, host, port, timeout)  # reads the greeting; BYE raises
+    with Conversation(SERVICE, host, port, timeout, _explain, secret=password) as talk:
+        client = _IMAP4(talk.open(tls, ca_file), host, port, timeout)  # reads the greeting; BYE raises
+        talk.close_later(client.shutdown)
         greeting = client.welcome.decode("utf-8", "replace")
         if starttls and not tls:
             client.starttls(ssl_context=tls_context(ca_file))
-            watchdog.watch(client.sock)
+            talk.watchdog.watch(client.sock)
         status, _ = client.capability()
         if status != "OK":
             raise ProbeError(SERVICE, host, port, f"CAPABILITY answered {status}")
@@ -70,26 +66,14 @@ def probe(
             pass
         return ProbeResult(SERVICE, host, port, " ".join(greeting.split())[:200],
                            {"capabilities": capabilities, "logged_in": logged_in})
-    except Exception as error:
-        raise redact(_failure(error, host, port, watchdog), password) from None
-    finally:
-        watchdog.cancel()
-        if client is not None:
-            try:
-                client.shutdown()
-            except OSError:
-                pass
-        if sock is not None:  # also when the client failed before owning it
-            sock.close()
 
 
-def _failure(error: Exception, host: str, port: int, watchdog: Watchdog) -> ProbeError:
-    if not watchdog.fired:
-        if isinstance(error, imaplib.IMAP4.abort):  # connection-level trouble
-            return ProbeError(SERVICE, host, port, f"connection aborted: {_text(error)}", PROTOCOL)
-        if isinstance(error, imaplib.IMAP4.error):
-            return ProbeError(SERVICE, host, port, _text(error), PROTOCOL)
-    return translate(error, SERVICE, host, port, watchdog)
+def _explain(error: Exception) -> str | None:
+    if isinstance(error, imaplib.IMAP4.abort):  # connection-level trouble
+        return f"connection aborted: {_text(error)}"
+    if isinstance(error, imaplib.IMAP4.error):
+        return _text(error)
+    return None
 
 
 def _text(error: BaseException) -> str:

@@ -6,10 +6,9 @@
 from __future__ import annotations
 
 import poplib
-import time
 
-from . import AUTH, PROTOCOL, ProbeError, ProbeResult, redact
-from ._common import Watchdog, open_connection, tls_context, translate
+from . import AUTH, ProbeError, ProbeResult
+from ._common import Conversation, tls_context
 
 SERVICE = "pop3"
 
@@ -48,16 +47,13 @@ def probe(
     """
     if user and not password:
         raise ProbeError(SERVICE, host, port, f"user {user!r} given without a password", AUTH)
-    deadline = time.monotonic() + timeout
-    watchdog = Watchdog(deadline)
-    client = sock = None
-    try:
-        sock = open_connection(host, port, deadline, tls, ca_file, watchdog)
-        client = _POP3(sock, host, port, timeout)  # reads the greeting; -ERR raises
+    with Conversation(SERVICE, host, port, timeout, _explain, secret=password) as talk:
+        client = _POP3(talk.open(tls, ca_file), host, port, timeout)  # reads the greeting; -ERR raises
+        talk.close_later(client.close)
         greeting = client.getwelcome().decode("utf-8", "replace")
         if starttls and not tls:
             client.stls(context=tls_context(ca_file))
-            watchdog.watch(client.sock)
+            talk.watchdog.watch(client.sock)
         logged_in = False
         if user:
             try:
@@ -71,23 +67,10 @@ def probe(
         except (poplib.error_proto, OSError):
             pass
         return ProbeResult(SERVICE, host, port, " ".join(greeting.split())[:200], {"logged_in": logged_in})
-    except Exception as error:
-        raise redact(_failure(error, host, port, watchdog), password) from None
-    finally:
-        watchdog.cancel()
-        if client is not None:
-            try:
-                client.close()
-            except OSError:
-                pass
-        if sock is not None:  # also when the client failed before owning it
-            sock.close()
 
 
-def _failure(error: Exception, host: str, port: int, watchdog: Watchdog) -> ProbeError:
-    if not watchdog.fired and isinstance(error, poplib.error_proto):
-        return ProbeError(SERVICE, host, port, _text(error), PROTOCOL)
-    return translate(error, SERVICE, host, port, watchdog)
+def _explain(error: Exception) -> str | None:
+    return _text(error) if isinstance(error, poplib.error_proto) else None
 
 
 def _text(error: BaseException) -> str:

@@ -7,10 +7,9 @@
 from __future__ import annotations
 
 import smtplib
-import time
 
-from . import PROTOCOL, ProbeError, ProbeResult
-from ._common import Watchdog, is_ip, open_connection, tls_context, translate
+from . import ProbeError, ProbeResult
+from ._common import Conversation, is_ip, tls_context
 
 SERVICE = "smtp"
 
@@ -41,12 +40,9 @@ def probe(
     Returns the banner as ``greeting`` and the EHLO extensions in ``details["extensions"]``.
     Raises :class:`~mailha.probes.ProbeError`.
     """
-    deadline = time.monotonic() + timeout
-    watchdog = Watchdog(deadline)
-    client = sock = None
-    try:
-        sock = open_connection(host, port, deadline, tls, ca_file, watchdog)
-        client = _SMTP(sock, local_hostname=helo_name, timeout=timeout)
+    with Conversation(SERVICE, host, port, timeout, _explain) as talk:
+        client = _SMTP(talk.open(tls, ca_file), local_hostname=helo_name, timeout=timeout)
+        talk.close_later(client.close)
         client._host = None if is_ip(host) else host  # type: ignore[attr-defined]  # STARTTLS's SNI
         code, banner = client.connect(host, port)  # reads the banner from our socket
         if code != 220:
@@ -61,7 +57,7 @@ def probe(
                 raise ProbeError(SERVICE, host, port, "server does not offer STARTTLS")
             client.starttls(context=tls_context(ca_file))  # then smtplib forgets the old EHLO
             assert client.sock is not None
-            watchdog.watch(client.sock)
+            talk.watchdog.watch(client.sock)
             client.ehlo()
         code, answer = client.noop()
         if code != 250:
@@ -72,25 +68,16 @@ def probe(
         except (smtplib.SMTPException, OSError):
             pass  # the conversation already proved the service; a rude goodbye is fine
         return ProbeResult(SERVICE, host, port, _text(banner), {"extensions": extensions})
-    except Exception as error:
-        raise _failure(error, host, port, watchdog) from None
-    finally:
-        watchdog.cancel()
-        if client is not None:
-            client.close()
-        if sock is not None:  # also when the client failed before owning it
-            sock.close()
 
 
-def _failure(error: Exception, host: str, port: int, watchdog: Watchdog) -> ProbeError:
-    if not watchdog.fired:
-        if isinstance(error, smtplib.SMTPServerDisconnected):
-            return ProbeError(SERVICE, host, port, f"server closed the connection: {error}", PROTOCOL)
-        if isinstance(error, smtplib.SMTPResponseException):
-            return ProbeError(SERVICE, host, port, f"answered {error.smtp_code} {_text(error.smtp_error)}")
-        if isinstance(error, smtplib.SMTPException):
-            return ProbeError(SERVICE, host, port, _text(str(error)))
-    return translate(error, SERVICE, host, port, watchdog)
+def _explain(error: Exception) -> str | None:
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return f"server closed the connection: {error}"
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"answered {error.smtp_code} {_text(error.smtp_error)}"
+    if isinstance(error, smtplib.SMTPException):
+        return _text(str(error))
+    return None
 
 
 def _text(answer: bytes | str) -> str:
