@@ -22,6 +22,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from mailha.ocf.budget import wait_until
 from mailha.sim import install, layout
 from mailha.sim.layout import DomainLayout, PostOfficeLayout
 
@@ -47,14 +48,12 @@ def free_port(address: str) -> int:
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
+    """Poll ``predicate`` until it is truthy and return its value; fail after ``timeout`` seconds."""
+    seen: list[object] = []
+    if not wait_until(lambda: seen.append(predicate()) or seen[-1], time.monotonic() + timeout,
+                      first=0.05, longest=0.05):
+        pytest.fail(f"timed out after {timeout} s waiting for {what}")
+    return seen[-1]
 
 
 def banner(address: str, port: int, timeout: float = 5.0) -> bytes:

@@ -20,6 +20,7 @@ import pytest
 from gwtest import banner, gwlab_fixture, process_state, refused, secondary_ip, silent, wait_for  # noqa: F401
 
 from mailha.sim import control
+from ocftools import CrmResource, ocf_tester
 
 pytestmark = pytest.mark.real_daemon
 
@@ -573,24 +574,14 @@ def test_gwia_on_all_addresses_is_refused_naming_postfix(gwia, gwlab, node, post
 
 
 def test_ocf_tester_passes(gwlab):
-    dom = gwlab.domain()
-    args = ["ocf-tester", "-n", "mailha-gwia-tester"]
-    for key, value in dom.params.items():
-        args += ["-o", f"{key}={value}"]
-    done = subprocess.run(args + ["/usr/lib/ocf/resource.d/mailha/gwia"], check=False, capture_output=True, text=True, timeout=600)
+    done = ocf_tester("gwia", gwlab.domain().params)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "passed all tests" in done.stdout
 
 
 def test_crm_resource_drives_the_agent(gwlab):
     dom = gwlab.domain()
-    options = []
-    for key, value in dom.params.items():
-        options += ["--option", f"{key}={value}"]
-    base = ["crm_resource", "--class", "ocf", "--provider", "mailha", "--agent", "gwia"]
-
-    def crm(*action):
-        return subprocess.run(base + list(action) + options, check=False, capture_output=True, text=True, timeout=300)
+    crm = CrmResource("gwia", dom.params)
 
     assert crm("--validate").returncode == 0
     try:
@@ -601,7 +592,6 @@ def test_crm_resource_drives_the_agent(gwlab):
     finally:
         assert crm("--force-stop").returncode == 0
     assert crm("--force-check").returncode == NOT_RUNNING
-    bad = subprocess.run(base + ["--validate", "--option", f"domain_dir={dom.layout.directory}",
-                                 "--option", "set_ip=true"], check=False, capture_output=True, text=True, timeout=60)
+    bad = crm("--validate", options=["--option", f"domain_dir={dom.layout.directory}", "--option", "set_ip=true"])
     assert bad.returncode == CONFIGURED
     assert "ip_address" in bad.stdout + bad.stderr

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
 from gwtest import gwlab_fixture, refused, silent, wait_for  # noqa: F401
+from ocftools import CrmResource, ocf_tester
 
 from mailha.sim import control
 
@@ -140,24 +140,14 @@ def test_http_console_login_and_its_password_never_leaks(gwpoa, gwlab, tmp_path)
 
 
 def test_ocf_tester_passes(gwlab):
-    po = gwlab.post_office()
-    args = ["ocf-tester", "-n", "mailha-gwpoa-tester"]
-    for key, value in po.params.items():
-        args += ["-o", f"{key}={value}"]
-    done = subprocess.run(args + ["/usr/lib/ocf/resource.d/mailha/gwpoa"], check=False, capture_output=True, text=True, timeout=600)
+    done = ocf_tester("gwpoa", gwlab.post_office().params)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "passed all tests" in done.stdout
 
 
 def test_crm_resource_drives_the_agent(gwlab):
     po = gwlab.post_office()
-    options = []
-    for key, value in po.params.items():
-        options += ["--option", f"{key}={value}"]
-    base = ["crm_resource", "--class", "ocf", "--provider", "mailha", "--agent", "gwpoa"]
-
-    def crm(*action):
-        return subprocess.run(base + list(action) + options, check=False, capture_output=True, text=True, timeout=300)
+    crm = CrmResource("gwpoa", po.params)
 
     assert crm("--validate").returncode == 0
     try:

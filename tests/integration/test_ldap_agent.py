@@ -18,6 +18,7 @@ import pytest
 from mailha import dsinstance
 from mailha.dsinstance import free_port, read_password_file
 from mailha.proc import ProcessMatch, find
+from ocftools import CrmResource, ocf_tester
 
 pytestmark = pytest.mark.real_daemon
 
@@ -295,25 +296,13 @@ def test_monitor_program_exit_codes(ldap, slapd, tmp_path, code, expected):
 
 
 def test_ocf_tester_passes(slapd):
-    params = slapd_params(slapd)
-    args = ["ocf-tester", "-n", "mailha-ocf-tester"]
-    for key, value in params.items():
-        args += ["-o", f"{key}={value}"]
-    done = subprocess.run(args + ["/usr/lib/ocf/resource.d/mailha/ldap"], capture_output=True, text=True,
-                          timeout=600)
+    done = ocf_tester("ldap", slapd_params(slapd))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "passed all tests" in done.stdout
 
 
 def test_crm_resource_drives_the_agent(slapd):
-    options = []
-    for key, value in slapd_params(slapd).items():
-        options += ["--option", f"{key}={value}"]
-    base = ["crm_resource", "--class", "ocf", "--provider", "mailha", "--agent", "ldap"]
-
-    def crm(*action):
-        return subprocess.run(base + list(action) + options, capture_output=True, text=True, timeout=180)
-
+    crm = CrmResource("ldap", slapd_params(slapd))
     assert crm("--validate").returncode == 0
     try:
         assert crm("--force-start").returncode == 0
@@ -323,8 +312,7 @@ def test_crm_resource_drives_the_agent(slapd):
     finally:
         assert crm("--force-stop").returncode == 0
     assert crm("--force-check").returncode == NOT_RUNNING
-    bad = subprocess.run(base + ["--validate", "--option", "server_type=openldap", "--option", "port=99999"],
-                         capture_output=True, text=True, timeout=60)
+    bad = crm("--validate", options=["--option", "server_type=openldap", "--option", "port=99999"])
     assert bad.returncode == CONFIGURED
     assert "port" in bad.stdout + bad.stderr
 

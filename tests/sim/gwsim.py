@@ -17,6 +17,7 @@ import psutil
 import pytest
 
 import mailha
+from mailha.ocf.budget import wait_until
 
 LIB = str(Path(mailha.__file__).resolve().parent.parent)
 _SUBNET = random.randrange(1, 250)
@@ -24,15 +25,12 @@ _HOSTS = itertools.count(2)
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> object:
-    """Poll ``predicate`` every 50 ms until it is truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
+    """Poll ``predicate`` until it is truthy and return its value; fail after ``timeout`` seconds."""
+    seen: list[object] = []
+    if not wait_until(lambda: seen.append(predicate()) or seen[-1], time.monotonic() + timeout,
+                      first=0.05, longest=0.05):
+        pytest.fail(f"timed out after {timeout} s waiting for {what}")
+    return seen[-1]
 
 
 def free_port(address: str) -> int:

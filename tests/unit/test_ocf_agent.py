@@ -131,12 +131,15 @@ def test_missing_required_parameter_is_misconfigured_for_every_action(sample_age
                                     "(starting with a letter or digit)"]
 
 
-def test_cross_parameter_checks_run_for_every_action(sample_agent, ocf_run, env):
+def test_cross_parameter_checks_run_for_every_action_but_stop(sample_agent, ocf_run, env):
     env.update(OCF_RESKEY_port="636", OCF_RESKEY_ssl_port="636", OCF_RESKEY_CRM_meta_interval="10000")
-    for action in ("validate-all", "start", "stop", "monitor"):
+    for action in ("validate-all", "start", "monitor"):
         out = ocf_run(sample_agent(), ["sample", action], env)
         assert out.rc == Rc.ERR_CONFIGURED, action
         assert out.exit_reasons == ["'ssl_port' and 'port' are the same: give them different values"]
+    # A failed stop gets the node fenced: a configuration edited while running must not cause it.
+    out = ocf_run(sample_agent(), ["sample", "stop"], env)
+    assert out.rc != Rc.ERR_CONFIGURED and out.exit_reasons == []
 
 
 def test_local_checks_run_for_start_and_validate_all_only(sample_agent, ocf_run, env):
