@@ -17,10 +17,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: The demo, as the lab commands an admin would type.
 STEPS = (
-    ("bring up a 3-node cluster", ["up"]),
-    ("deploy the directory group: virtual IP, shared file system, 389-ds under ocf:mailha:ldap", ["deploy"]),
+    ("bring up a 3-node cluster with fencing", ["up"]),
+    ("deploy the directory group: virtual IP, shared file system, 389-ds under ocf:mailha:ldap",
+     ["deploy"]),
+    ("deploy GroupWise: a GWIA partition group (IP, file system, ocf:mailha:gwia with its MTA) and a "
+     "post office group (ocf:mailha:gwpoa), Postfix on every node's own address", ["deploy", "--topology", "groupwise"]),
     ("who runs what", ["status"]),
-    ("failover drill: power the active node off, measure the outage the client sees", ["drill", "power-off"]),
+    ("failover drill: power off the GWIA's node, measure the SMTP outage a client sees",
+     ["drill", "gw-power-off"]),
+    ("failover drill: power off the directory's node, measure the LDAP outage a client sees",
+     ["drill", "power-off"]),
+    ("who runs what now", ["status"]),
 )
 
 

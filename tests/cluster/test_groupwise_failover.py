@@ -206,10 +206,10 @@ def test_gwia_without_ip_is_refused_and_postfix_is_untouched(harness, gw_healthy
         st = harness.status()
         failure = next(f for f in st.failures if f["op_key"].startswith(f"{gws.GWIA_RSC}_start"))
         reason = failure.get("exitreason", "")
-        assert "--ip" in reason and "all addresses" in reason, reason
+        assert "all addresses" in reason and "port 25" in reason, reason
         # crm_mon shows the first 128 characters of an exit reason (Pacemaker's limit); the node's
         # Pacemaker log has all of it, naming the Postfix master that holds port 25.
-        log = host.run("grep -h 'has no --ip' /var/log/pacemaker/pacemaker.log").stdout
+        log = host.run("grep -h 'would listen on all addresses' /var/log/pacemaker/pacemaker.log").stdout
         node_smtp = f"{harness.layout.node_address(active)}:25"
         assert re.search(r"port 25 is held by pid \d+ \(master: \S*postfix\S*master", log), log[-600:]
         assert node_smtp in log

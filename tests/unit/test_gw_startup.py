@@ -6,6 +6,8 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -402,7 +404,75 @@ def test_load_cached_survives_a_corrupt_entry(tmp_path) -> None:
     (entry,) = cache.iterdir()
     entry.write_text("{not json")
     assert StartupFile.load_cached(path, cache).home == "/po"
-    assert '"switches"' in entry.read_text()  # rewritten
+    assert entry.read_text() != "{not json"  # rewritten
+
+
+@PROPERTY
+@given(a_file())
+def test_load_cached_hit_gives_the_switches_a_parse_gives(doc: tuple[str, list]) -> None:
+    text, _ = doc
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "po.poa")
+        with open(path, "w", newline="") as handle:
+            handle.write(text)
+        cache = os.path.join(folder, "cache")
+        first = StartupFile.load_cached(path, cache)
+        with mock.patch.object(StartupFile, "_parse_switches", side_effect=AssertionError("parsed on a hit")):
+            hit = StartupFile.load_cached(path, cache)
+    assert hit.switches == first.switches == parse(text).switches
+    assert hit.render() == text and hit.path == path
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda entry: entry[:-1],  # torn: no final line ending
+        lambda entry: entry.replace(" 10 ", " 99999 ", 1),  # an offset past the end of the file
+        lambda entry: entry.replace(" 0\n", " 2\n", 1),  # "commented" neither 0 nor 1
+        lambda entry: entry.replace(" - ", " x ", 1),  # not a number
+        lambda entry: entry.replace("--ip", "--IP", 1),  # written for another file
+        lambda entry: "\n".join(entry.split("\n")[:2] + ["", ""]),  # an empty switch line
+    ],
+    ids=["torn", "past-end", "commented-2", "not-a-number", "other-path-or-key", "empty-line"],
+)
+def test_load_cached_reparses_a_damaged_entry(tmp_path, damage) -> None:
+    path = tmp_path / "--ip"
+    path.write_text("--home /po\n;--debug\n--ip 10.0.0.5 --tls\n")
+    cache = tmp_path / "cache"
+    expected = StartupFile.load_cached(path, cache).switches
+    (entry,) = cache.iterdir()
+    intact = entry.read_text()
+    damaged = damage(intact)
+    assert damaged != intact
+    entry.write_text(damaged)
+    assert StartupFile.load_cached(path, cache).switches == expected
+    assert entry.read_text() == intact  # rewritten
+
+
+def test_import_and_cache_hit_stay_off_heavy_modules(tmp_path) -> None:
+    path = tmp_path / "gwia.cfg"
+    path.write_text("--home /g\n--ip 10.0.0.5\n--httpport 9850\n")
+    script = (
+        "import sys; from mailha.groupwise.startup import StartupFile as S;"
+        "heavy = lambda: sorted({'re', 'typing', 'json', 'pyparsing'} & set(sys.modules));"
+        f"print(heavy(), S.load_cached({str(path)!r}, {str(tmp_path / 'cache')!r}).port('httpport'), heavy())"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    StartupFile.load_cached(path, tmp_path / "cache")  # the entry the script then hits
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True).stdout
+    assert out.split() == ["[]", "9850", "[]"]
+
+
+@given(st.text(alphabet="aZ09_.-/é ", max_size=8))
+def test_normalize_name_accepts_what_the_grammar_calls_a_name(name: str) -> None:
+    import re
+
+    bare = name[2:] if name.startswith("--") else name[1:] if name.startswith(("/", "-")) else name
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.]*(?:-[A-Za-z0-9_.]+)*", bare):
+        assert normalize_name(name) == bare.lower()
+    else:
+        with pytest.raises(ValueError):
+            normalize_name(name)
 
 
 # -- the switch table, gwha.conf and command lines ------------------------------------------

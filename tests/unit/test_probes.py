@@ -476,6 +476,90 @@ def test_http_garbage_answer(serve):
     assert caught.value.kind == PROTOCOL
 
 
+def read_request(conn: socket.socket) -> list[str]:
+    """The request line and headers the client sent, up to the blank line."""
+    lines = []
+    for line in lines_of(conn):
+        if not line:
+            return lines
+        lines.append(line)
+    return lines
+
+
+def test_http_request_and_a_status_line_sent_byte_by_byte(serve):
+    seen: list[list[str]] = []
+
+    def handle(conn: socket.socket) -> None:
+        seen.append(read_request(conn))
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for byte in b"HTTP/1.1 200  All\tis   well\r\nServer: x\r\n\r\n":
+            conn.sendall(bytes([byte]))
+
+    server = serve(handle)
+    result = http.probe("127.0.0.1", server.port, timeout=5, path="/status?x=1", user="probe", password=PASSWORD)
+    assert result.details == {"status": 200, "reason": "All is well"} and result.greeting == "200 All is well"
+    request = seen[0]
+    assert request[0] == "GET /status?x=1 HTTP/1.0"
+    assert f"Host: 127.0.0.1:{server.port}" in request and "Connection: close" in request
+    assert "Authorization: Basic cHJvYmU6czNjcmV0LVByb2JlLXB3" in request  # base64 of probe:s3cret-Probe-pw
+    http.probe("127.0.0.1", server.port, timeout=5, host_header="po1.example.com")
+    assert "Host: po1.example.com" in seen[1] and not any(line.startswith("Authorization") for line in seen[1])
+
+
+def test_http_ends_at_content_length_even_if_the_server_keeps_the_connection(serve):
+    def handle(conn: socket.socket) -> None:
+        read_request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+        silent(conn)  # ignores "Connection: close": only the probe's own close ends this
+
+    server = serve(handle)
+    assert http.probe("127.0.0.1", server.port, timeout=5).details["status"] == 200
+
+
+@pytest.mark.parametrize(
+    "answer, reason",
+    [
+        (b"", "connection closed without a status line"),
+        (b"HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 20 OK"),
+        (b"HTTP/2 200 OK\r\n\r\n", "HTTP/2 200 OK"),
+        (b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n", "header line longer than 65536 bytes"),
+        (b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 101 + b"\r\n", "more than 100 headers"),
+    ],
+    ids=["closed", "short-code", "http2", "huge-header", "too-many-headers"],
+)
+def test_http_malformed_answers(serve, answer: bytes, reason: str):
+    server = serve(lambda conn: (read_request(conn), conn.sendall(answer)))
+    with pytest.raises(ProbeError) as caught:
+        http.probe("127.0.0.1", server.port, timeout=5)
+    assert caught.value.kind == PROTOCOL and caught.value.reason == f"bad HTTP answer: {reason}"
+
+
+def test_http_trickling_status_line_is_cut_by_the_overall_deadline(serve):
+    def dribble(conn: socket.socket) -> None:
+        read_request(conn)
+        for _ in range(400):
+            conn.sendall(b"H")
+            time.sleep(0.02)  # the server's own pace
+
+    server = serve(dribble)
+    with pytest.raises(ProbeError) as caught:
+        http.probe("127.0.0.1", server.port, timeout=0.5)
+    assert caught.value.kind == TIMEOUT
+
+
+def test_http_password_never_in_errors(serve):
+    server = serve(lambda conn: (read_request(conn), conn.sendall(f"HTTP/1.0 500 {PASSWORD}\r\n\r\n".encode())))
+    with pytest.raises(ProbeError) as caught:
+        http.probe("127.0.0.1", server.port, timeout=5, user="probe", password=PASSWORD)
+    assert caught.value.kind == PROTOCOL and PASSWORD not in str(caught.value) and "500" in str(caught.value)
+
+
+@pytest.mark.parametrize("kwargs", [{"path": "/a b"}, {"path": "status"}, {"host_header": "x\r\nEvil: 1"}, {"method": ""}])
+def test_http_rejects_requests_it_cannot_send(kwargs):
+    with pytest.raises(ValueError):
+        http.probe("127.0.0.1", refused_port(), timeout=5, **kwargs)
+
+
 # --- ldap against fake servers -------------------------------------------------------------
 
 

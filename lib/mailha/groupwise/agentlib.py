@@ -304,10 +304,11 @@ def check_binding(agent: GwAgent, sf: StartupFile, ip: str | None, set_ip: bool,
         return ip
     if current is None:
         held = others_on_ports(endpoints_from(agent, sf), None, set())
-        fight = f" and fight for its ports: {'; '.join(held)}" if held else ""
-        fix = f"add '--ip {ip}' to it or set set_ip=true" if ip else "add '--ip <secondary IP>' to it (or set ip_address and set_ip=true)"
-        raise Misconfigured(f"{agent.startup} has no --ip: the {agent.label} would listen on all addresses of the "
-                            f"node{fight}; {fix}")
+        # Pacemaker shows only the first 128 characters of an exit reason: the conflict and
+        # the fix come first, the (long) file path last.
+        fight = f" ({'; '.join(held)})" if held else ""
+        fix = f"add '--ip {ip}' or set set_ip=true" if ip else "add '--ip <secondary IP>' (or set ip_address and set_ip=true)"
+        raise Misconfigured(f"{agent.label} would listen on all addresses{fight}: {fix} in {agent.startup}")
     if ip:
         raise Misconfigured(f"{agent.startup} binds the {agent.label} to --ip {current} but ip_address is {ip}: "
                             f"correct one of them, or set set_ip=true to let the agent write --ip {ip}")

@@ -19,16 +19,21 @@ Editing (:meth:`StartupFile.set`, :meth:`StartupFile.remove`) rewrites only the 
 switch concerned, so :meth:`StartupFile.render` of an unchanged file gives back the input
 byte for byte.  GroupWise treats switch names case-insensitively; so does this module.
 
-pyparsing is imported on first parse only, so importing this module is cheap.
+Importing this module is cheap: pyparsing is imported on first parse, ``re`` only by the code
+that parses or edits, and reading a file through :meth:`StartupFile.load_cached` needs neither.
 """
 
 from __future__ import annotations
 
 import bisect
 import os
-import re
 import time
-from typing import Any, Iterable, NamedTuple
+from collections import namedtuple
+
+TYPE_CHECKING = False  # not typing's: a monitor should not pay 4 ms for it
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
 
 __all__ = ["StartupFile", "StartupFileError", "Switch", "normalize_name"]
 
@@ -37,11 +42,13 @@ _OFF_WORDS = frozenset({"off", "no", "false", "0", "disable", "disabled", "none"
 _ENCODING = "utf-8"
 _ERRORS = "surrogateescape"  # keep undecodable bytes exactly as they were
 
+# Regular expressions, as patterns: ``re`` compiles (and caches) them on first use.
 _HS = r"(?:[ \t\ufeff\x1a]|\\\r?\n)+"  # blanks, including a line continuation
-_RE_ONLY_BLANK = re.compile(r"(?:[ \t\ufeff\x1a]|\\\r?\n)*\Z")
-_RE_BLANK_THEN_COMMENT = re.compile(r"(?:[ \t\ufeff\x1a]|\\\r?\n)*(?:[;#][^\r\n]*)?(?:[ \t\x1a]*)\Z")
-_RE_COMMENT_MARKS = re.compile(r"[;#*]+[ \t]*")
-_RE_NEEDS_QUOTES = re.compile(r"""\A(?:$|[;#"']|--)|[\s]|\\\Z""")
+_ONLY_BLANK = r"(?:[ \t\ufeff\x1a]|\\\r?\n)*\Z"
+_BLANK_THEN_COMMENT = r"(?:[ \t\ufeff\x1a]|\\\r?\n)*(?:[;#][^\r\n]*)?(?:[ \t\x1a]*)\Z"
+_COMMENT_MARKS = r"[;#*]+[ \t]*"
+_NEEDS_QUOTES = r"""\A(?:$|[;#"']|--)|[\s]|\\\Z"""
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 
 class StartupFileError(ValueError):
@@ -56,25 +63,23 @@ class StartupFileError(ValueError):
         super().__init__(f"{where}line {line}, column {column}: {message}")
 
 
-class Switch(NamedTuple):
-    """One switch as written in the file (a named tuple: cheap to import, immutable).
+_SWITCH_FIELDS = "name value style separator quoted commented start end value_start value_end line column"
 
-    ``start``/``end`` delimit the switch text (prefix, name, separator, value) and
-    ``value_start``/``value_end`` its value including any quotes, as offsets into the text.
+
+class Switch(namedtuple("Switch", _SWITCH_FIELDS)):
+    """One switch as written in the file (a named tuple: immutable, and cheaper than typing's).
+
+    * ``name`` (str), ``value`` (str, or None for a flag; without its quotes);
+    * ``style`` (str): ``"--"`` (Linux) or ``"/"`` (NetWare/Windows);
+    * ``separator`` (str): the text between name and value: blanks, ``"="``, ``"-"`` or ``""``
+      for a flag;
+    * ``quoted``, ``commented`` (bool);
+    * ``start``/``end`` (int) delimit the switch text (prefix, name, separator, value) and
+      ``value_start``/``value_end`` (int or None) its value including any quotes, as offsets
+      into the text; ``line`` and ``column`` (int, from 1) are where it starts.
     """
 
-    name: str
-    value: str | None
-    style: str  # "--" (Linux) or "/" (NetWare/Windows)
-    separator: str  # text between name and value: blanks, "=", "-" or "" for a flag
-    quoted: bool
-    commented: bool
-    start: int
-    end: int
-    value_start: int | None
-    value_end: int | None
-    line: int
-    column: int
+    __slots__ = ()
 
     @property
     def key(self) -> str:
@@ -91,9 +96,19 @@ class Switch(NamedTuple):
 def normalize_name(name: str) -> str:
     """``"--IP"``, ``"/ip"`` and ``"ip"`` all name the switch ``"ip"``."""
     bare = name[2:] if name.startswith("--") else name[1:] if name.startswith(("/", "-")) else name
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.]*(?:-[A-Za-z0-9_.]+)*", bare):
+    # letters, digits, "_" and "."; single inner hyphens; a letter or digit first
+    if not (bare[:1].isalnum() and set(bare) <= _NAME_CHARS and "--" not in bare and not bare.endswith("-")):
         raise ValueError(f"not a switch name: {name!r}")
     return bare.lower()
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    end = text.find("\n")
+    while end >= 0:
+        starts.append(end + 1)
+        end = text.find("\n", end + 1)
+    return starts
 
 
 class _Tok:
@@ -152,61 +167,75 @@ class StartupFile:
     # -- construction -------------------------------------------------------------------------
 
     @classmethod
-    def parse(cls, text: str | bytes, *, source: str | None = None) -> "StartupFile":
+    def parse(cls, text: str | bytes, *, source: str | None = None) -> StartupFile:
         if isinstance(text, bytes):
             text = text.decode(_ENCODING, _ERRORS)
         return cls(text, path=source)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "StartupFile":
+    def load(cls, path: str | os.PathLike[str]) -> StartupFile:
         with open(path, "rb") as handle:
             data = handle.read()
         return cls(data.decode(_ENCODING, _ERRORS), path=os.fspath(path))
 
     @classmethod
-    def load_cached(cls, path: str | os.PathLike[str], cache_dir: str | os.PathLike[str]) -> "StartupFile":
+    def load_cached(cls, path: str | os.PathLike[str], cache_dir: str | os.PathLike[str]) -> StartupFile:
         """Like :meth:`load`, reusing the switches parsed earlier from the same file contents.
 
         For a monitor that reads the file every few seconds: a hit costs a stat, a read and a
-        CRC, and neither imports pyparsing nor parses.  The entry (``startup-<name>-<crc of
-        path>.json`` in ``cache_dir``, a directory the caller owns) is keyed on the file's
-        size, mtime, inode and content CRC, so an edit within the same second is still seen.
+        CRC, and imports neither pyparsing nor ``re`` nor ``json``.  The entry
+        (``startup-<name>-<crc of path>.cache`` in ``cache_dir``, a directory the caller owns)
+        is keyed on the file's size, mtime, inode and content CRC, so an edit within the same
+        second is still seen.  It holds only offsets into the text, from which each switch is
+        rebuilt exactly as a parse builds it.
         """
-        import json
         import zlib
 
         path = os.fspath(path)
         with open(path, "rb") as handle:
             st = os.fstat(handle.fileno())
             data = handle.read()
-        key = [st.st_size, st.st_mtime_ns, st.st_ino, zlib.crc32(data), _CACHE_VERSION]
-        name = re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.basename(path))[:64]
-        entry = os.path.join(os.fspath(cache_dir), f"startup-{name}-{zlib.crc32(path.encode(_ENCODING, _ERRORS)):08x}.json")
+        key = f"{_CACHE_MAGIC} {st.st_size} {st.st_mtime_ns} {st.st_ino} {zlib.crc32(data)}"
+        name = "".join(c if c in _NAME_CHARS else "_" for c in os.path.basename(path))[:64]
+        path_crc = zlib.crc32(path.encode(_ENCODING, _ERRORS))
+        entry = os.path.join(os.fspath(cache_dir), f"startup-{name}-{path_crc:08x}.cache")
         text = data.decode(_ENCODING, _ERRORS)
         try:
-            with open(entry, encoding="utf-8") as handle:
-                cached = json.load(handle)
-            if cached.get("path") == path and cached.get("key") == key:
-                return cls._from_switches(text, path, [Switch(*fields) for fields in cached["switches"]])
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # no entry, or a stale/corrupt one: parse again
-        parsed = cls(text, path=path)
-        tmp = f"{entry}.{os.getpid()}.tmp"
-        try:
-            os.makedirs(os.fspath(cache_dir), exist_ok=True)
-            with open(tmp, "w", encoding="utf-8") as handle:
-                json.dump({"path": path, "key": key, "switches": [list(s) for s in parsed._switches]}, handle)
-            os.replace(tmp, entry)
+            with open(entry, encoding=_ENCODING, errors=_ERRORS, newline="") as handle:
+                cached = handle.read().split("\n")
         except OSError:
-            pass  # a cache that cannot be written only costs time
+            cached = []
+        if cached[:2] == [key, path]:
+            found = cls._from_offsets(text, path, cached[2:])
+            if found is not None:
+                return found
+        parsed = cls(text, path=path)  # no entry, or a stale/corrupt one: parse again
+        if "\n" not in path:
+            offsets = [_offsets(s) for s in parsed._switches]
+            tmp = f"{entry}.{os.getpid()}.tmp"
+            try:
+                os.makedirs(os.fspath(cache_dir), exist_ok=True)
+                with open(tmp, "w", encoding=_ENCODING, errors=_ERRORS, newline="") as handle:
+                    handle.write("\n".join([key, path, *offsets, ""]))
+                os.replace(tmp, entry)
+            except OSError:
+                pass  # a cache that cannot be written only costs time
         return parsed
 
     @classmethod
-    def _from_switches(cls, text: str, path: str | None, switches: list[Switch]) -> "StartupFile":
+    def _from_offsets(cls, text: str, path: str, lines: list[str]) -> StartupFile | None:
+        """A StartupFile from a cache entry's switch lines (see :func:`_offsets`); None if corrupt."""
         self = cls.__new__(cls)
         self.path, self._original, self._text = path, text, text
-        self._line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
-        self._switches = switches
+        self._line_starts = _line_starts(text)
+        self._switches = []
+        if lines[-1:] != [""]:
+            return None  # torn: every entry ends with a line ending
+        for line in lines[:-1]:
+            offsets = _parse_offsets(line, len(text))
+            if offsets is None or text[offsets[0]] not in "-/":
+                return None
+            self._switches.append(self._switch_at(text, *offsets))
         return self
 
     # -- reading ------------------------------------------------------------------------------
@@ -295,7 +324,7 @@ class StartupFile:
         (``;--ip 10.0.0.5`` stays as it was), else at the end, in the file's style and line ending.
         """
         key = normalize_name(name)
-        if value is not None and re.search(r"[\r\n]", value):
+        if value is not None and ("\r" in value or "\n" in value):
             raise ValueError("a switch value cannot span lines")
         active = self.find(key)
         if active:
@@ -324,17 +353,18 @@ class StartupFile:
         A switch alone on its line takes the whole line (and its trailing comment) with it;
         a switch sharing its line with others takes only its own text and the blanks before it.
         """
+        import re
+
         edits = []
         for s in self.find(name):
             line_start = self._line_starts[s.line - 1]
             line_end = self._logical_line_end(s.end)
-            if _RE_ONLY_BLANK.match(self._text[line_start : s.start]) and _RE_BLANK_THEN_COMMENT.match(
-                self._text[s.end : self._eol_start(line_end)]
-            ):
+            before, after = self._text[line_start : s.start], self._text[s.end : self._eol_start(line_end)]
+            if re.match(_ONLY_BLANK, before) and re.match(_BLANK_THEN_COMMENT, after):
                 edits.append((line_start, line_end, ""))
             else:
-                before = re.search(_HS + r"\Z", self._text[line_start : s.start])
-                start = line_start + before.start() if before else s.start
+                blanks = re.search(_HS + r"\Z", before)
+                start = line_start + blanks.start() if blanks else s.start
                 edits.append((start, s.end, ""))
         key = normalize_name(name)
         self._apply(edits, [(k, v, c) for k, v, c in self._summary() if k != key or c])
@@ -394,7 +424,7 @@ class StartupFile:
 
     def _reparse(self, text: str) -> None:
         old = self._line_starts
-        self._line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
+        self._line_starts = _line_starts(text)
         try:
             self._switches = self._parse_switches(text)
         except StartupFileError:
@@ -407,6 +437,8 @@ class StartupFile:
         return line, loc - self._line_starts[line - 1] + 1
 
     def _parse_switches(self, text: str) -> list[Switch]:
+        import re  # already imported by pyparsing
+
         g = _grammar()
         pp = g["pp"]
         try:
@@ -416,7 +448,7 @@ class StartupFile:
         switches: list[Switch] = []
         for item in result:
             if isinstance(item, _Tok):  # a comment line: does it hold commented-out switches?
-                marks = _RE_COMMENT_MARKS.match(item.text)
+                marks = re.match(_COMMENT_MARKS, item.text)
                 rest = item.text[marks.end() :] if marks else ""
                 if not rest.startswith(("--", "/")):
                     continue
@@ -425,31 +457,44 @@ class StartupFile:
                 except pp.ParseBaseException:
                     continue
                 offset = item.loc + (marks.end() if marks else 0)
-                switches.extend(self._make_switch(list(group), offset, True) for group in inner)
+                switches.extend(self._make_switch(text, list(group), offset, True) for group in inner)
             else:
-                switches.append(self._make_switch(list(item), 0, False))
+                switches.append(self._make_switch(text, list(item), 0, False))
         return switches
 
-    def _make_switch(self, toks: list[_Tok], offset: int, commented: bool) -> Switch:
+    def _make_switch(self, text: str, toks: list[_Tok], offset: int, commented: bool) -> Switch:
         head = toks[0]
-        style = "--" if head.text.startswith("--") else "/"
-        name = head.text[len(style) :]
         start = head.loc + offset
-        line, column = self._position(start)
+        name_end = start + len(head.text)
         if len(toks) == 1:
-            return Switch(name, None, style, "", False, commented, start, start + len(head.text), None, None, line, column)
-        sep, raw = toks[1], toks[2]
-        quoted = len(raw.text) >= 2 and raw.text[0] in "\"'" and raw.text[-1] == raw.text[0]
-        value = raw.text[1:-1] if quoted else raw.text
-        vstart = raw.loc + offset
-        return Switch(name, value, style, sep.text, quoted, commented, start, vstart + len(raw.text), vstart, vstart + len(raw.text), line, column)
+            return self._switch_at(text, start, name_end, None, name_end, commented)
+        value = toks[2]  # toks[1] is the separator, which lies between name_end and the value
+        value_start = value.loc + offset
+        return self._switch_at(text, start, name_end, value_start, value_start + len(value.text), commented)
+
+    def _switch_at(
+        self, text: str, start: int, name_end: int, value_start: int | None, end: int, commented: bool
+    ) -> Switch:
+        """The switch written at ``text[start:end]``: from a parse, or from a cache entry."""
+        style = "--" if text.startswith("--", start) else "/"
+        name = text[start + len(style) : name_end]
+        line, column = self._position(start)
+        if value_start is None:
+            return Switch(name, None, style, "", False, commented, start, end, None, None, line, column)
+        raw = text[value_start:end]
+        quoted = len(raw) >= 2 and raw[0] in "\"'" and raw[-1] == raw[0]
+        value = raw[1:-1] if quoted else raw
+        separator = text[name_end:value_start]
+        return Switch(name, value, style, separator, quoted, commented, start, end, value_start, end, line, column)
 
     def _error(self, text: str, loc: int) -> StartupFileError:
+        import re
+
         loc = min(loc, len(text))
         line, column = self._position(loc)
         found = re.match(r"[^\s]*", text[loc:]).group(0)[:40]
         line_text = text[self._line_starts[line - 1] : loc]
-        at_line_start = bool(_RE_ONLY_BLANK.match(line_text))
+        at_line_start = bool(re.match(_ONLY_BLANK, line_text))
         if found[:1] in ("'", '"') and not re.match(r"\"[^\"\r\n]*\"|'[^'\r\n]*'", text[loc:]):
             message = f"unterminated quoted value {found!r}"
         elif at_line_start:
@@ -499,7 +544,9 @@ class StartupFile:
             return f"{style}{name}"
         if not separator:
             separator = " " if style == "--" else "-"
-        if quoted or _RE_NEEDS_QUOTES.search(value):
+        import re
+
+        if quoted or re.search(_NEEDS_QUOTES, value):
             if '"' in value:
                 raise ValueError(f"cannot write a value holding both a double quote and a blank: {value!r}")
             value = f'"{value}"'
@@ -527,7 +574,34 @@ class StartupFile:
             raise ValueError("this change would alter how a neighbouring switch reads (--flag /value); edit the file by hand")
 
 
-_CACHE_VERSION = 2
+_CACHE_MAGIC = "mailha-startup-cache-3"  # first line of a cache entry: a new format, a new name
+
+
+def _offsets(switch: Switch) -> str:
+    """A cache entry's line for *switch*: ``start name_end value_start end commented``.
+
+    The rest of a switch is text between these offsets (see :meth:`StartupFile._switch_at`).
+    A flag has ``-`` for its value_start.
+    """
+    name_end = switch.start + len(switch.style) + len(switch.name)
+    value_start = "-" if switch.value_start is None else switch.value_start
+    return f"{switch.start} {name_end} {value_start} {switch.end} {int(switch.commented)}"
+
+
+def _parse_offsets(line: str, size: int) -> tuple[int, int, int | None, int, bool] | None:
+    """The fields of :func:`_offsets`'s line, checked to be in order within *size*; else None."""
+    fields = line.split(" ")
+    if len(fields) != 5 or not all(f.isascii() and f.isdigit() for f in fields[:2] + fields[3:]):
+        return None
+    start, name_end, end, commented = int(fields[0]), int(fields[1]), int(fields[3]), int(fields[4])
+    if fields[2] == "-":
+        value_start, valid = None, name_end == end
+    else:
+        value_start = int(fields[2]) if fields[2].isascii() and fields[2].isdigit() else -1
+        valid = name_end <= value_start < end
+    if not (valid and start < name_end and end <= size and commented in (0, 1)):
+        return None
+    return start, name_end, value_start, end, bool(commented)
 _SECRET_WORDS = ("pass", "pwd", "secret", "key")
 
 

@@ -9,6 +9,8 @@ the fault to the first after it.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +25,8 @@ GROUPWISE_SCENARIOS = ("gw-power-off", "gw-move", "gw-hang")
 SCENARIOS = DIRECTORY_SCENARIOS + GROUPWISE_SCENARIOS
 PROBE_MAX_SECONDS = 90.0
 PROBE_SETTLE = 2.0
+#: Where a drill that did not recover keeps its evidence (outside the lab root, which `down` removes).
+EVIDENCE_DIR = "/var/tmp/mailha-lab-drills"
 
 
 @dataclass(frozen=True)
@@ -114,10 +118,28 @@ def run_once(layout: Layout, scenario: str, directory: services.Directory | None
     viewer = next((n for n in cluster.powered_on_nodes(layout) if n != node), None)
     now = cluster.try_status(layout, viewer)
     to = (now.group_node(target.group) if now else None) or "?"
+    if not outage["recovered"]:
+        keep_evidence(layout, f"{scenario}-{run}", viewer)
     if scenario == "gw-hang" and gw is not None:
         nodecmd.run(layout, to if to != "?" else node, ["/usr/bin/python3", "-m", "mailha.sim", "control",
                                                         gw.gwia_home, "--clear"])
     return DrillResult(scenario, run, node, to, outage["downtime"], outage["failures"], outage["recovered"])
+
+
+def keep_evidence(layout: Layout, name: str, viewer: str | None) -> str:
+    """Copy crm_mon XML and every node's Pacemaker log out of the lab root (which `down` removes)."""
+    dest = os.path.join(EVIDENCE_DIR, f"{time.strftime('%Y%m%dT%H%M%S')}-{name}")
+    os.makedirs(dest, exist_ok=True)
+    if viewer:
+        out = nodecmd.run(layout, viewer, ["crm_mon", "--output-as=xml", "--include=all"], timeout=30)
+        with open(os.path.join(dest, "crm_mon.xml"), "w", encoding="utf-8") as f:
+            f.write(out.stdout)
+    for node in layout.node_names():
+        log = os.path.join(layout.node_dir(node), "var-log-pacemaker", "pacemaker.log")
+        if os.path.exists(log):
+            shutil.copyfile(log, os.path.join(dest, f"{node}-pacemaker.log"))
+    print(f"{name}: not recovered; crm_mon and Pacemaker logs kept in {dest}", file=sys.stderr, flush=True)
+    return dest
 
 
 def table(results: list[DrillResult]) -> str:

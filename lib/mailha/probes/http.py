@@ -77,7 +77,8 @@ def _request(method: str, path: str, authority: str, user: str | None, password:
     for what, text in (("method", method), ("path", path), ("host header", authority)):
         if not text or not text.isascii() or any(c <= " " or c == "\x7f" for c in text):
             raise ValueError(f"HTTP {what} must be printable ASCII without blanks: {text!r}")
-    lines = [f"{method} {path} HTTP/1.0", f"Host: {authority}", "User-Agent: mailha-probe", "Connection: close"]
+    lines = [f"{method} {path} HTTP/1.0", f"Host: {authority}", "User-Agent: mailha-probe"]
+    lines.append("Connection: close")  # HTTP/1.0 means it, but some servers keep the connection without it
     if user is not None:
         import binascii  # about 0.2 ms, and only with credentials
 
@@ -98,14 +99,16 @@ def _read_status(answer: BufferedReader) -> tuple[int, str]:
     line = _read_line(answer, "status line")
     if not line:
         raise _BadAnswer("connection closed without a status line")
-    if not line.endswith(b"\n"):  # the server closed in mid-line
-        raise _BadAnswer(line.decode("iso-8859-1"))
-    version, _, rest = line.decode("iso-8859-1").partition(" ")
-    code, _, reason = rest.lstrip(" ").partition(" ")
-    code = code.rstrip("\r\n")
-    if not version.startswith("HTTP/1.") or not (len(code) == 3 and code.isascii() and code.isdigit()):
-        raise _BadAnswer(line.decode("iso-8859-1"))
+    text = line.decode("iso-8859-1")
+    parts = text.split(None, 2)  # version, code and a reason, which may be missing
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not _is_status_code(parts[1]):
+        raise _BadAnswer(text)
+    code, reason = parts[1], parts[2] if len(parts) > 2 else ""
     return int(code), " ".join(reason.split())[:100]
+
+
+def _is_status_code(text: str) -> bool:
+    return len(text) == 3 and text.isascii() and text.isdigit()
 
 
 def _read_headers(answer: BufferedReader) -> int | None:
