@@ -17,14 +17,6 @@ from mailha.lab.layout import Layout, lab_root
 KINDS = [k for k in services.KINDS if os.environ.get("MAILHA_LAB_DIRECTORY", k) == k]
 
 
-def pytest_collection_modifyitems(config, items):
-    if os.geteuid() != 0:
-        skip = pytest.mark.skip(reason="cluster tests need root (namespaces, loop devices)")
-        for item in items:
-            if "tests/cluster" in str(item.fspath):
-                item.add_marker(skip)
-
-
 @pytest.fixture(scope="module")
 def lab_layout():
     """An up lab: reused if one is up, otherwise made here and removed after the module."""
@@ -53,11 +45,13 @@ def harness(lab_layout):
 def directory(request, harness):
     """The directory group running on the cluster: the one fixture that picks the LDAP server.
 
-    "openldap" is the stand-in (ocf:heartbeat:slapd); "389ds" is ocf:mailha:ldap with 389-ds,
-    which waits until that agent is installed.
+    "openldap" is the stand-in (ocf:heartbeat:slapd); "389ds" is ocf:mailha:ldap with 389-ds.
+    Cluster tests need root and the installed agent: without them they fail, never skip.
     """
+    if os.geteuid() != 0:
+        pytest.fail("cluster tests need root (namespaces, loop devices): run ./run tests as root")
     if request.param == "389ds" and (why := services.mailha_ldap_available()):
-        pytest.skip(f"WAITING for ocf:mailha:ldap: {why}")
+        pytest.fail(f"ocf:mailha:ldap is not usable: {why} (./run tests installs it)")
     return harness.deploy(request.param)
 
 
