@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import socketserver
 import sys
 import threading
@@ -71,18 +70,10 @@ def serve(layout: Layout) -> None:
 
 
 def request(socket_path: str, op: str, node: str | None = None, timeout: float = REQUEST_TIMEOUT) -> dict:
-    """Client side: one request, one reply."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(socket_path)
-        s.sendall(json.dumps({"op": op, "node": node}).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data or b'{"ok": false, "error": "no reply"}')
+    """Client side: one request, one reply (the fence agent's own client: one implementation)."""
+    from mailha.lab.fence_mailha_lab import ask
+
+    return ask(socket_path, op, node, timeout)
 
 
 def main(argv: list[str] | None = None) -> int:
