@@ -501,14 +501,10 @@ def _wait_gone(procs: list["psutil.Process"], until: float) -> list["psutil.Proc
     Polls with a growing interval (5 ms to 100 ms) rather than os.waitpid: the processes of a
     service are rarely our children, and a zombie counts as ended.
     """
-    delay = 0.005
-    while True:
-        alive = [p for p in procs if _alive(p)]
-        left = until - time.monotonic()
-        if not alive or left <= 0:
-            return alive
-        time.sleep(min(delay, left))
-        delay = min(delay * 2, 0.1)
+    from .ocf.budget import wait_until
+
+    wait_until(lambda: not any(_alive(p) for p in procs), until, first=0.005, longest=0.1)
+    return [p for p in procs if _alive(p)]
 
 
 def _signal(procs: list["psutil.Process"], sig: int) -> list[int]:

@@ -14,17 +14,17 @@ import random
 import signal
 import socket
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 import pytest
 
-from mailha.ocf.budget import wait_until
 from mailha.sim import install, layout
 from mailha.sim.layout import DomainLayout, PostOfficeLayout
+from testkit import free_port as _free_port
+from testkit import wait_for  # noqa: F401 (re-exported for the test modules)
 
 BIN = "opt/novell/groupwise/agents/bin"
 _SUBNET = random.randrange(1, 250)
@@ -39,21 +39,7 @@ def secondary_ip() -> str:
 
 def free_port(address: str) -> int:
     """A free port on *address* (on 127.0.0.1 for an address that is not on this node)."""
-    with socket.socket() as sock:
-        try:
-            sock.bind((address, 0))
-        except OSError:
-            sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> object:
-    """Poll ``predicate`` until it is truthy and return its value; fail after ``timeout`` seconds."""
-    seen: list[object] = []
-    if not wait_until(lambda: seen.append(predicate()) or seen[-1], time.monotonic() + timeout,
-                      first=0.05, longest=0.05):
-        pytest.fail(f"timed out after {timeout} s waiting for {what}")
-    return seen[-1]
+    return _free_port(address, fallback="127.0.0.1")
 
 
 def banner(address: str, port: int, timeout: float = 5.0) -> bytes:

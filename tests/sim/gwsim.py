@@ -8,35 +8,17 @@ import random
 import signal
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import psutil
-import pytest
 
 import mailha
-from mailha.ocf.budget import wait_until
+from testkit import free_port, wait_for  # noqa: F401 (re-exported for the test modules)
 
 LIB = str(Path(mailha.__file__).resolve().parent.parent)
 _SUBNET = random.randrange(1, 250)
 _HOSTS = itertools.count(2)
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> object:
-    """Poll ``predicate`` until it is truthy and return its value; fail after ``timeout`` seconds."""
-    seen: list[object] = []
-    if not wait_until(lambda: seen.append(predicate()) or seen[-1], time.monotonic() + timeout,
-                      first=0.05, longest=0.05):
-        pytest.fail(f"timed out after {timeout} s waiting for {what}")
-    return seen[-1]
-
-
-def free_port(address: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((address, 0))
-        return sock.getsockname()[1]
 
 
 def port_open(address: str, port: int) -> bool:
