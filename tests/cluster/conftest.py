@@ -22,7 +22,7 @@ def lab_layout():
     """An up lab: reused if one is up, otherwise made here and removed after the module."""
     layout = Layout(root=lab_root())
     existing = state.read(layout)
-    if existing is not None and existing.get("ready"):
+    if existing is not None and existing.get("ready") and lifecycle.liveness(layout) == "live":
         yield state.layout_of(existing)
         return
     missing = preflight.missing_packages()

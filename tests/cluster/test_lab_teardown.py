@@ -122,3 +122,22 @@ def test_clear_error_names_missing_packages(layout, tmp_path):
         assert package in out.stderr
     assert "apt-get install" in out.stderr
     assert state.read(layout) is None and not os.path.exists(f"/run/netns/{NETNS_PREFIX}sw")
+
+
+def test_up_after_a_reboot_replaces_the_recorded_lab_without_signalling_its_old_pids(layout):
+    # What a machine (or CI image) looks like after a reboot with a lab recorded as up: the
+    # record's PIDs now belong to unrelated processes. Here one such process is this decoy.
+    decoy = subprocess.Popen([PY, "-c", "import time; time.sleep(300)"])
+    try:
+        old = {"pid": decoy.pid, "start": procs.start_time(decoy.pid)}
+        with state.locked(layout, create=True) as st:
+            st.update(boot_id="an-earlier-boot", ready=True, labd=old, postfix={"node1": old},
+                      nodes={n: dict(old, pidns="pid:[1]") for n in layout.node_names()})
+        out = cli("up")
+        assert out.returncode == 0, out.stderr
+        assert "removed a lab left" in out.stdout and "before the machine last booted" in out.stdout
+        assert decoy.poll() is None, "a PID recorded before the reboot was signalled"
+        assert lifecycle.liveness(layout) == "live" and state.from_this_boot(state.read(layout))
+    finally:
+        decoy.kill()
+        decoy.wait()

@@ -25,7 +25,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         raise LabError("a cluster needs at least 2 nodes")
     t0 = time.monotonic()
     layout = _layout(args.nodes)
-    lifecycle.up(layout, token_ms=args.token, keep_on_failure=args.keep_on_failure)
+    for note in lifecycle.up(layout, token_ms=args.token, keep_on_failure=args.keep_on_failure):
+        print(note)
     print(f"lab up: {args.nodes} nodes ready in {time.monotonic() - t0:.1f}s "
           f"(VIP for services: {layout.vip}, client netns: {layout.client_netns})")
     return 0
@@ -49,8 +50,9 @@ def cmd_exec(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     layout = _layout()
     st = state.read(layout)
-    if st is None:
-        print("no lab is up")
+    found = lifecycle.liveness(layout)
+    if st is None or found.startswith("stale"):
+        print("no lab is up" if st is None else f"the recorded lab is {found}; `mailha lab down` removes it")
         return 3
     print(f"{'node':8} {'power':6} {'cable':8} address")
     on = cluster.powered_on_nodes(layout)

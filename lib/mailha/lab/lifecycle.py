@@ -112,7 +112,36 @@ def power_request(layout: Layout, op: str, node: str) -> dict:
     return reply
 
 
-def up(layout: Layout, token_ms: int = 3000, wait: bool = True, keep_on_failure: bool = False) -> None:
+def liveness(layout: Layout) -> str:
+    """"none", "live", "building" (an `up` in progress or killed) or why a recorded lab is stale.
+
+    A lab is live while its power controller runs: without labd there is no fencing.
+    """
+    st = state.read(layout)
+    if st is None:
+        return "none"
+    if not state.from_this_boot(st):
+        return "stale: recorded before the machine last booted"
+    labd_rec = st.get("labd") or {}
+    if procs.is_alive(labd_rec.get("pid"), labd_rec.get("start")):
+        return "live"
+    if not st.get("ready"):
+        return "building"
+    return "stale: its power controller (labd) is not running"
+
+
+def up(layout: Layout, token_ms: int = 3000, wait: bool = True, keep_on_failure: bool = False) -> list[str]:
+    """Build the lab; a stale record (machine rebooted, labd dead) is removed first. Returns notes."""
+    notes = []
+    found = liveness(layout)
+    if found == "live":
+        raise LabError(f"a lab is already up (recorded in {layout.state_file}); run `mailha lab down` first")
+    if found == "building":
+        raise LabError(f"a lab is being built, or its `up` was killed (recorded in {layout.state_file}); "
+                       "run `mailha lab down` first")
+    if found.startswith("stale"):
+        down(layout)
+        notes.append(f"removed a lab left in {layout.root} ({found.split(': ', 1)[1]})")
     check_can_host(layout)
     with state.locked(layout, create=True):
         pass
@@ -132,6 +161,7 @@ def up(layout: Layout, token_ms: int = 3000, wait: bool = True, keep_on_failure:
             cluster.wait_ready(layout)
         with state.locked(layout) as st:
             st["ready"] = True
+        return notes
     except BaseException:
         if keep_on_failure:
             raise
@@ -188,6 +218,9 @@ def down(layout: Layout) -> list[str]:
     if st is None:
         notes.append(f"no lab recorded in {layout.state_file}; removing leftovers only")
         st = {"nodes": {}, "netns": leftover_netns()}
+    elif not state.from_this_boot(st):
+        notes.append("the lab was recorded before the machine last booted: its processes are gone")
+        st = state.without_processes(st)  # recycled PIDs of this boot must never be hit
     labd_rec = st.get("labd") or {}
     # labd first, so that it cannot power a node back on while we take them down.
     procs.kill_pid(labd_rec.get("pid"), labd_rec.get("start"))

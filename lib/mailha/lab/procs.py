@@ -11,6 +11,12 @@ import signal
 import time
 
 
+def boot_id() -> str:
+    """This boot's identity: recorded PIDs and start times mean nothing under another one."""
+    with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+        return f.read().strip()
+
+
 def start_time(pid: int) -> int | None:
     """Start time of PID in clock ticks since boot, or None if it is gone or a zombie."""
     try:

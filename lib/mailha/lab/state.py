@@ -13,12 +13,14 @@ import json
 import os
 from typing import Any, Iterator
 
+from mailha.lab import procs
 from mailha.lab.layout import Layout
 
 
 def empty_state(layout: Layout) -> dict[str, Any]:
     return {
         "version": 1,
+        "boot_id": procs.boot_id(),  # PIDs below are only meaningful during this boot
         "root": layout.root,
         "nodes_count": layout.nodes,
         "netns": [],          # namespaces created (or about to be)
@@ -56,6 +58,18 @@ def locked(layout: Layout, create: bool = False) -> Iterator[dict[str, Any]]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, layout.state_file)
+
+
+def from_this_boot(state: dict[str, Any]) -> bool:
+    """Whether the record was made since the machine last booted (its PIDs can be trusted)."""
+    return state.get("boot_id") == procs.boot_id()
+
+
+def without_processes(state: dict[str, Any]) -> dict[str, Any]:
+    """The record minus every PID: what `down` may act on when the PIDs are from another boot."""
+    kept = dict(state, labd=None, postfix={})
+    kept["nodes"] = {name: {} for name in state.get("nodes", {})}
+    return kept
 
 
 def layout_of(state: dict[str, Any]) -> Layout:
