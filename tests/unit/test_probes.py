@@ -7,6 +7,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from typing import Callable
@@ -878,3 +879,23 @@ def test_ldap_client_fed_hostile_bytes_raises_only_probe_errors(data):
             connection.search()
         except (ProbeError, ber.BerError):
             pass
+
+
+def test_tcp_http_and_ldap_probes_of_an_address_stay_off_heavy_modules():
+    # A monitor runs every few seconds on every node: resolving an address must not pull in the
+    # idna codec (re, unicodedata, stringprep), nor a probe ssl, typing or http.client.
+    script = (
+        "import socket, sys\n"
+        "from mailha.probes import http, ldap, tcp, ProbeError\n"
+        "srv = socket.create_server(('127.0.0.1', 0)); port = srv.getsockname()[1]\n"
+        "tcp.probe('127.0.0.1', port, timeout=2)\n"
+        "for probe in (http.probe, ldap.probe):\n"
+        "    try: probe('127.0.0.1', port, timeout=0.3)\n"
+        "    except ProbeError: pass\n"  # the listener never answers: a timeout is expected
+        "heavy = {'re', 'encodings.idna', 'unicodedata', 'ssl', 'typing', 'http.client', 'email'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[0] == "[]"

@@ -23,7 +23,7 @@ import time
 
 from .. import ber
 from . import AUTH, PROTOCOL, REFUSED, UNAVAILABLE, ProbeError, ProbeResult, redact
-from ._common import remaining, tls_wrap, translate
+from ._common import connect, remaining, tls_wrap, translate
 
 SERVICE = "ldap"
 
@@ -145,7 +145,7 @@ class LdapConnection:
                 sock.close()
                 raise
         else:
-            sock = socket.create_connection((self.host, self.port), timeout=remaining(self.deadline))
+            sock = connect(self.host, self.port, self.deadline)
         self.sock = sock
         if tls:
             self.sock = tls_wrap(sock, self.deadline, ca_file, self.host)
