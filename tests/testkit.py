@@ -3,12 +3,12 @@ directory on sys.path)."""
 
 from __future__ import annotations
 
-import socket
 import time
 from typing import Callable
 
 import pytest
 
+from mailha.dsinstance import free_port as kernel_pick
 from mailha.ocf.budget import wait_until
 
 
@@ -23,11 +23,9 @@ def wait_for(predicate: Callable[[], object], timeout: float = 20.0, what: str =
 
 def free_port(address: str = "127.0.0.1", fallback: str | None = None) -> int:
     """A free TCP port on *address* (on *fallback* when *address* is not on this node)."""
-    with socket.socket() as sock:
-        try:
-            sock.bind((address, 0))
-        except OSError:
-            if fallback is None:
-                raise
-            sock.bind((fallback, 0))
-        return sock.getsockname()[1]
+    try:
+        return kernel_pick(address)
+    except OSError:
+        if fallback is None:
+            raise
+        return kernel_pick(fallback)

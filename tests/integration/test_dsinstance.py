@@ -8,13 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from typing import Iterator
 
 import pytest
 
 from mailha import dsinstance
 from mailha.dsinstance import InstanceError, free_port, server_tempdir, unique_name
+from testkit import wait_for
 
 HEARTBEAT_SLAPD = "/usr/lib/ocf/resource.d/heartbeat/slapd"
 
@@ -43,15 +43,6 @@ def gone(pid: int) -> bool:
         return zombie and len(os.listdir(f"/proc/{pid}/task")) <= 1
     except FileNotFoundError:
         return True
-
-
-def wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 @pytest.fixture()
@@ -113,7 +104,7 @@ def test_389ds_under_a_root_runs_from_there_only(parent):
         # and the bare daemon command, nothing else.
         shutil.rmtree(f"/dev/shm/slapd-{inst.name}")
         subprocess.run(inst.command, check=True, capture_output=True, timeout=60)
-        assert wait_until(lambda: connects("127.0.0.1", inst.port), 60)
+        assert wait_for(lambda: connects("127.0.0.1", inst.port), 60, "the instance's LDAP port")
         assert ldapsearch(inst.ldap_url, "cn=monitor").returncode == 0
         self_signed = dict(os.environ, LDAPTLS_REQCERT="never")
         tls = ldapsearch(inst.ldaps_url, "cn=monitor", env=self_signed)

@@ -12,18 +12,13 @@ import pytest
 
 from mailha import net
 from mailha.net import NONE, OTHER, SPECIFIC, WILDCARD, AddressError
+from testkit import free_port
 
 
 def ip_addr_oracle() -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     """What iproute2 says is configured: an independent reading of the same kernel state."""
     out = subprocess.run(["ip", "-j", "addr"], check=True, capture_output=True, text=True, timeout=30).stdout
     return {ipaddress.ip_address(a["local"]) for link in json.loads(out) for a in link.get("addr_info", [])}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import pytest
 from mailha import ber
 from mailha.probes import AUTH, PROTOCOL, REFUSED, TIMEOUT, TLS, UNAVAILABLE, ProbeError
 from mailha.probes import http, imap, ldap, pop3, smtp, tcp
+from testkit import free_port, wait_for
 
 SLAPD = "/usr/sbin/slapd"
 PASSWORD = "s3cret-Probe-pw"
@@ -674,22 +675,6 @@ def test_ldap_unsupported_filter_and_scope_are_value_errors():
 # --- ldap against a real OpenLDAP slapd ----------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    delay = 0.01
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.2)
-
-
 def answers(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -721,7 +706,7 @@ def slapd(tmp_path_factory, certificate):
     log = open(folder / "slapd.log", "wb")
     server = subprocess.Popen([SLAPD, "-d", "0", "-f", str(conf), "-h", urls], stdout=log, stderr=log)
     try:
-        wait_until(lambda: answers(port) and answers(tls_port) or server.poll() is not None, 20, "slapd")
+        wait_for(lambda: answers(port) and answers(tls_port) or server.poll() is not None, 20, "slapd")
         assert server.poll() is None, (folder / "slapd.log").read_text()
         yield {"port": port, "tls_port": tls_port, "ldapi": str(ldapi), "process": server}
     finally:

@@ -15,6 +15,7 @@ import pytest
 
 from mailha import proc
 from mailha.proc import ProcessMatch, ProcInfo
+from testkit import wait_for
 
 PYTHON = sys.executable
 # A stand-in daemon: its instance directory is argv[1]; it says "ready" once its signal
@@ -35,16 +36,6 @@ print("ready" + child, flush=True)
 while True:
     signal.pause()
 """
-
-
-def wait_until(condition, timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.1)
 
 
 def state_of(pid: int) -> str | None:
@@ -246,7 +237,7 @@ def test_every_returns_all_processes_with_the_pid_file_one_first(daemons, tmp_pa
 def test_zombie_is_not_running(daemons, tmp_path):
     child = daemons.start(str(tmp_path / "a"))
     os.kill(child.pid, signal.SIGKILL)
-    wait_until(lambda: state_of(child.pid) == "Z", what="zombie")  # not reaped yet
+    wait_for(lambda: state_of(child.pid) == "Z", 10, "zombie")  # not reaped yet
     pidfile = str(tmp_path / "a.pid")
     proc.write_pid(pidfile, child.pid)
     assert proc.find(match_for(tmp_path / "a", pidfile=pidfile)) == []
@@ -262,7 +253,7 @@ def test_kernel_threads_never_match():
 def test_stopped_process_still_counts_as_running(daemons, tmp_path):
     a = daemons.start(str(tmp_path / "a"))
     os.kill(a.pid, signal.SIGSTOP)
-    wait_until(lambda: state_of(a.pid) == "T", what="stopped state")
+    wait_for(lambda: state_of(a.pid) == "T", 10, "stopped state")
     assert [p.pid for p in proc.find(match_for(tmp_path / "a"))] == [a.pid]
 
 
@@ -318,7 +309,7 @@ def test_stop_escalates_to_kill_before_the_deadline(daemons, tmp_path):
 def test_stop_resumes_a_sigstopped_process(daemons, tmp_path):
     a = daemons.start(str(tmp_path / "a"))
     os.kill(a.pid, signal.SIGSTOP)
-    wait_until(lambda: state_of(a.pid) == "T", what="stopped state")
+    wait_for(lambda: state_of(a.pid) == "T", 10, "stopped state")
     result = proc.stop(proc.find(match_for(tmp_path / "a")), time.monotonic() + 10)
     assert result.stopped and result.steps == ["term"] and gone(a.pid)
 
@@ -416,7 +407,7 @@ def d_state_process(tmp_path):
     instance = str(tmp_path / "d")
     child = subprocess.Popen([PYTHON, "-c", D_STATE, instance, str(fifo)])
     try:
-        wait_until(lambda: state_of(child.pid) == "D", what="D state")
+        wait_for(lambda: state_of(child.pid) == "D", 10, "D state")
         yield instance, child
     finally:
         spawned = [info.pid for info in proc.children(child.pid)]
