@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import time
 
-from . import NETWORK, PROTOCOL, REFUSED, TIMEOUT, TLS, ProbeError, redact
+from . import AUTH, NETWORK, PROTOCOL, REFUSED, TIMEOUT, TLS, ProbeError, redact
 
 TYPE_CHECKING = False  # not typing's: a monitor should not pay 4 ms for it
 if TYPE_CHECKING:
@@ -76,6 +76,30 @@ def open_connection(
     if watchdog is not None:
         watchdog.watch(sock)
     return sock
+
+
+def require_password(service: str, host: str, port: int, login: str | None, password: str | None,
+                     label: str = "user") -> None:
+    """Refuse a *login* without a password before connecting.
+
+    With an empty password most servers answer an anonymous or "unauthenticated" login: the
+    probe would silently test something else than what was configured.
+    """
+    if login and not password:
+        raise ProbeError(service, host, port, f"{label} {login!r} given without a password", AUTH)
+
+
+class OnProbeSocket:
+    """Mixin for an smtplib/imaplib/poplib client: instead of connecting, it uses the socket
+    the probe opened, so that the deadline, TLS and watchdog are the probe's."""
+
+    _probe_sock: socket.socket
+
+    def _create_socket(self, timeout):  # imaplib's and poplib's hook
+        return self._probe_sock
+
+    def _get_socket(self, host, port, timeout):  # smtplib's hook
+        return self._probe_sock
 
 
 def is_ip(host: str) -> bool:

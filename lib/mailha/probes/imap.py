@@ -8,20 +8,15 @@ from __future__ import annotations
 import imaplib
 
 from . import AUTH, ProbeError, ProbeResult
-from ._common import Conversation, tls_context
+from ._common import Conversation, OnProbeSocket, require_password, tls_context
 
 SERVICE = "imap"
 
 
-class _IMAP4(imaplib.IMAP4):
-    """imaplib.IMAP4 on a socket we opened: deadline, TLS and watchdog are ours."""
-
+class _IMAP4(OnProbeSocket, imaplib.IMAP4):
     def __init__(self, sock, host, port, timeout):
         self._probe_sock = sock
         super().__init__(host, port, timeout)
-
-    def _create_socket(self, timeout):
-        return self._probe_sock
 
 
 def probe(
@@ -40,8 +35,7 @@ def probe(
     With *user* and *password*, also LOGIN: a rejected login raises a ProbeError of kind
     ``auth``.  Returns the greeting and ``details["capabilities"]``, ``details["logged_in"]``.
     """
-    if user and not password:
-        raise ProbeError(SERVICE, host, port, f"user {user!r} given without a password", AUTH)
+    require_password(SERVICE, host, port, user, password)
     with Conversation(SERVICE, host, port, timeout, _explain, secret=password) as talk:
         client = _IMAP4(talk.open(tls, ca_file), host, port, timeout)  # reads the greeting; BYE raises
         talk.close_later(client.shutdown)

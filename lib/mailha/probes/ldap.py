@@ -23,7 +23,7 @@ import time
 
 from .. import ber
 from . import AUTH, PROTOCOL, REFUSED, UNAVAILABLE, ProbeError, ProbeResult, redact
-from ._common import connect, remaining, tls_wrap, translate
+from ._common import connect, remaining, require_password, tls_wrap, translate
 
 SERVICE = "ldap"
 
@@ -315,10 +315,7 @@ def probe(
     Raises :class:`LdapResultError` or :class:`~mailha.probes.ProbeError`; ValueError for
     arguments that can never work (an unknown scope, an unsupported filter).
     """
-    if bind_dn and not password:
-        # An empty password makes an "unauthenticated bind", which most servers treat as
-        # anonymous: the probe would silently test something else than what was configured.
-        raise ProbeError(SERVICE, host, port, f"bind DN {bind_dn!r} given without a password", AUTH)
+    require_password(SERVICE, host, port, bind_dn, password, label="bind DN")
     presence_filter(filter)
     if scope not in SCOPES:
         raise ValueError(f"LDAP scope must be one of {', '.join(SCOPES)}, not {scope!r}")

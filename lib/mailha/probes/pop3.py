@@ -8,14 +8,12 @@ from __future__ import annotations
 import poplib
 
 from . import AUTH, ProbeError, ProbeResult
-from ._common import Conversation, tls_context
+from ._common import Conversation, OnProbeSocket, require_password, tls_context
 
 SERVICE = "pop3"
 
 
-class _POP3(poplib.POP3):
-    """poplib.POP3 on a socket we opened: deadline, TLS and watchdog are ours."""
-
+class _POP3(OnProbeSocket, poplib.POP3):
     def __init__(self, sock, host, port, timeout):
         self._probe_sock = sock
         try:
@@ -25,9 +23,6 @@ class _POP3(poplib.POP3):
             if getattr(self, "file", None) is not None:
                 self.file.close()
             raise
-
-    def _create_socket(self, timeout):
-        return self._probe_sock
 
 
 def probe(
@@ -45,8 +40,7 @@ def probe(
 
     A rejected login raises a ProbeError of kind ``auth``.
     """
-    if user and not password:
-        raise ProbeError(SERVICE, host, port, f"user {user!r} given without a password", AUTH)
+    require_password(SERVICE, host, port, user, password)
     with Conversation(SERVICE, host, port, timeout, _explain, secret=password) as talk:
         client = _POP3(talk.open(tls, ca_file), host, port, timeout)  # reads the greeting; -ERR raises
         talk.close_later(client.close)

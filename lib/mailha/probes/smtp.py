@@ -9,20 +9,15 @@ from __future__ import annotations
 import smtplib
 
 from . import ProbeError, ProbeResult
-from ._common import Conversation, is_ip, tls_context
+from ._common import Conversation, OnProbeSocket, is_ip, tls_context
 
 SERVICE = "smtp"
 
 
-class _SMTP(smtplib.SMTP):
-    """smtplib.SMTP on a socket we opened: deadline, TLS and watchdog are ours."""
-
+class _SMTP(OnProbeSocket, smtplib.SMTP):
     def __init__(self, sock, **kwargs):
         self._probe_sock = sock
         super().__init__(**kwargs)
-
-    def _get_socket(self, host, port, timeout):
-        return self._probe_sock
 
 
 def probe(
