@@ -21,9 +21,8 @@ KINDS = [k for k in services.KINDS if os.environ.get("MAILHA_LAB_DIRECTORY", k) 
 def lab_layout():
     """An up lab: reused if one is up, otherwise made here and removed after the module."""
     layout = Layout(root=lab_root())
-    existing = state.read(layout)
-    if existing is not None and existing.get("ready") and lifecycle.liveness(layout) == "live":
-        yield state.layout_of(existing)
+    if lifecycle.liveness(layout) == "live":
+        yield state.layout_of(state.read(layout))
         return
     missing = preflight.missing_packages()
     if missing:

@@ -115,18 +115,18 @@ def power_request(layout: Layout, op: str, node: str) -> dict:
 def liveness(layout: Layout) -> str:
     """"none", "live", "building" (an `up` in progress or killed) or why a recorded lab is stale.
 
-    A lab is live while its power controller runs: without labd there is no fencing.
+    A ready lab is live while its power controller runs: without labd there is no fencing.
     """
     st = state.read(layout)
     if st is None:
         return "none"
     if not state.from_this_boot(st):
         return "stale: recorded before the machine last booted"
+    if not st.get("ready"):
+        return "building"
     labd_rec = st.get("labd") or {}
     if procs.is_alive(labd_rec.get("pid"), labd_rec.get("start")):
         return "live"
-    if not st.get("ready"):
-        return "building"
     return "stale: its power controller (labd) is not running"
 
 
