@@ -341,18 +341,19 @@ def _may_match(match: ProcessMatch, comm: str, pid: int) -> bool:
     return exe in match._paths or os.path.basename(exe) in match._bases
 
 
-def find(match: ProcessMatch, *, every: bool = False) -> list[ProcInfo]:
+def find(match: ProcessMatch, *, every: bool = False, known_pid: int | None = None) -> list[ProcInfo]:
     """The running processes of the instance described by *match*.
 
-    The pid file comes first: if it names a live process that matches, that process is the
-    answer (cheap, for monitors) -- or, with *every*, the first of the list.  Otherwise, or with
-    *every*, the process table is scanned.  A stale pid file or a reused pid never counts.
+    The pid file comes first (or, for a product that writes none, *known_pid*: where the caller
+    last found it): if it names a live process that matches, that process is the answer (cheap,
+    for monitors) -- or, with *every*, the first of the list.  Otherwise, or with *every*, the
+    process table is scanned.  A stale pid file or a reused pid never counts.
     """
     uid = match._uid()
     found: list[ProcInfo] = []
-    if match.pidfile:
-        pid = read_pid(match.pidfile)
-        info = read_process(pid) if pid is not None else None
+    pid = read_pid(match.pidfile) if match.pidfile else known_pid
+    if pid is not None:
+        info = read_process(pid)
         if info is not None and info.argv is None and info.state == "D":
             # Cannot read the command line of a D-state process: the pid file and the
             # executable vouch for it; it counts as running.

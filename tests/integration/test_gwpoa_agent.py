@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,33 @@ def test_lifecycle_probe_start_monitor_stop_is_idempotent(gwpoa, gwlab):
     assert poa_pids(gwlab, po) == []
     assert gwpoa("stop", params).rc == SUCCESS
     assert gwpoa.monitor(params).rc == NOT_RUNNING
+
+
+def remembered(runner, kind: str) -> str | None:
+    """What the agent remembers of its process between runs (the products write no pid file)."""
+    path = Path(runner.rsctmp, "mailha", f"{os.path.basename(runner.path)}-{runner.instance}.state")
+    lines = path.read_text().splitlines() if path.exists() else []
+    return next((line.split("=", 1)[1] for line in lines if line.startswith(f"pid.{kind}=")), None)
+
+
+def test_monitor_follows_a_poa_restarted_behind_its_back(gwpoa, gwlab):
+    # As gwha restarts an agent: new pid, same post office. The monitor must not hold on to
+    # the old pid (it only speeds up finding the process) nor to a stale one.
+    po = gwlab.post_office()
+    assert gwpoa("start", po.params).rc == SUCCESS
+    (first,) = poa_pids(gwlab, po)
+    assert remembered(gwpoa, "poa") == str(first)
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: not poa_pids(gwlab, po), 10, "the POA to die")
+    assert gwpoa.monitor(po.params).rc == NOT_RUNNING
+    assert remembered(gwpoa, "poa") == ""
+    subprocess.run([str(po.params["binary"]), f"@{po.layout.poa_startup}"], cwd="/", check=True, timeout=30)
+    wait_for(lambda: answers(po.ip, po.ports["port"]), 20, "the relaunched POA to answer")
+    (second,) = poa_pids(gwlab, po)
+    assert gwpoa.monitor(po.params).rc == SUCCESS
+    assert remembered(gwpoa, "poa") == str(second)
+    assert gwpoa("stop", po.params).rc == SUCCESS
+    assert poa_pids(gwlab, po) == []
 
 
 def test_many_post_offices_on_one_node_are_isolated(gwpoa, gwlab):

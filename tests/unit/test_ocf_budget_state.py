@@ -141,6 +141,21 @@ def test_save_is_atomic_and_leaves_no_temporary_file(rsctmp):
     assert os.listdir(os.path.dirname(state.path)) == [os.path.basename(state.path)]
 
 
+def test_one_run_reads_the_file_once_and_sees_what_the_next_run_will(rsctmp, monkeypatch):
+    state = StateFile("gwpoa", "rsc", rsctmp)
+    state.save({"a": "1", "bad=key": "2", "c": "multi\nline", "": "empty key"})
+    reads = []
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda *a, **k: reads.append(a[0]) or real_open(*a, **k))
+    assert state.load() == {"a": "1"} and state.load() == {"a": "1"}
+    assert reads == []  # this run's own save is remembered
+    monkeypatch.undo()
+    assert StateFile("gwpoa", "rsc", rsctmp).load() == {"a": "1"}  # and it is what the file holds
+    loaded = state.load()
+    loaded["a"] = "changed"
+    assert state.load() == {"a": "1"}  # callers get a copy
+
+
 def test_a_save_that_fails_midway_keeps_the_old_state(rsctmp, monkeypatch):
     state = StateFile("ldap", "rsc", rsctmp)
     state.save({"monitor_count": "5"})

@@ -225,6 +225,20 @@ def test_reused_pid_in_pid_file_does_not_count(daemons, tmp_path):
     assert [p.pid for p in proc.find(match_for(tmp_path / "a", pidfile=pidfile))] == [mine.pid]
 
 
+def test_a_known_pid_is_tried_before_scanning_the_process_table(daemons, tmp_path, monkeypatch):
+    a = daemons.start(str(tmp_path / "a"))
+    monkeypatch.setattr(proc, "_pids", lambda: pytest.fail("scanned /proc although the known pid matched"))
+    assert [p.pid for p in proc.find(match_for(tmp_path / "a"), known_pid=a.pid)] == [a.pid]
+
+
+def test_a_known_pid_of_another_process_falls_back_to_the_scan(daemons, tmp_path):
+    other = daemons.start(str(tmp_path / "ab"))
+    mine = daemons.start(str(tmp_path / "a"))
+    for stale in (other.pid, os.getpid(), 4_000_000):  # another instance, unrelated, gone
+        assert [p.pid for p in proc.find(match_for(tmp_path / "a"), known_pid=stale)] == [mine.pid]
+    assert proc.find(match_for(tmp_path / "c"), known_pid=mine.pid) == []
+
+
 def test_every_returns_all_processes_with_the_pid_file_one_first(daemons, tmp_path):
     parent = daemons.start(str(tmp_path / "a"), "parent")
     pidfile = str(tmp_path / "a.pid")

@@ -77,10 +77,28 @@ class GwAgent:
 
         return ProcessMatch(exe_names=(self.binary,), cmdline_contains=(self.startup,))
 
-    def find(self, every: bool = False) -> list[ProcInfo]:
+    def find(self, every: bool = False, known_pid: int | None = None) -> list[ProcInfo]:
         from ..proc import find
 
-        return find(self.match, every=every)
+        return find(self.match, every=every, known_pid=known_pid)
+
+    def locate(self, state: StateFile) -> list[ProcInfo]:
+        """:meth:`find`, trying first where the last start or monitor found the agent.
+
+        The products write no pid file, and scanning /proc costs a monitor about 1.7 ms per
+        100 processes; the state file is written only when the process changed."""
+        key = f"pid.{self.kind}"
+        data = state.load()
+        known = data.get(key, "")
+        found = self.find(known_pid=int(known) if known.isdigit() and len(known) < 10 else None)
+        now = str(found[0].pid) if found else ""
+        if now != known:
+            data[key] = now
+            try:
+                state.save(data)
+            except OSError:
+                pass  # no state directory: the next monitor scans again
+        return found
 
     @property
     def home(self) -> str:
@@ -688,8 +706,9 @@ def start(ctx: Context, agents: Sequence[GwAgent]) -> None:
         log.info("the %s answers on %s (%s)", agent.label, address,
                  ", ".join(f"{pt.service} {pt.port}" for pt in points))
     monitor.reset(ctx)
-    for agent in agents:  # prime the monitor's endpoint summary
+    for agent in agents:  # prime what the monitor remembers: endpoint summary and process
         endpoints(agent, ctx.state)
+        agent.locate(ctx.state)
 
 
 def stop(ctx: Context, agents: Sequence[GwAgent]) -> None:
@@ -715,7 +734,7 @@ def monitor_plan(ctx: Context, agents: Sequence[GwAgent]) -> int:
     creds = credentials(p)
 
     def running() -> bool:
-        up = [agent for agent in agents if agent.find()]
+        up = [agent for agent in agents if agent.locate(ctx.state)]
         if not up:
             return False
         if len(up) < len(agents):

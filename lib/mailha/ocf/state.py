@@ -34,8 +34,14 @@ class StateFile:
     def __init__(self, agent: str, instance: str, environ: Mapping[str, str]) -> None:
         base = environ.get("HA_RSCTMP") or DEFAULT_RSCTMP
         self.path = os.path.join(base, "mailha", f"{agent}-{file_name(instance)}.state")
+        self._data: dict[str, str] | None = None  # read once per run: Pacemaker runs one operation per resource at a time
 
     def load(self) -> dict[str, str]:
+        if self._data is None:
+            self._data = self._read()
+        return dict(self._data)
+
+    def _read(self) -> dict[str, str]:
         try:
             with open(self.path, encoding="utf-8") as handle:
                 text = handle.read(65536)
@@ -51,14 +57,16 @@ class StateFile:
     def save(self, data: Mapping[str, object]) -> None:
         directory = os.path.dirname(self.path)
         os.makedirs(directory, mode=0o755, exist_ok=True)
-        lines = "".join(f"{key}={value}\n" for key, value in data.items()
-                        if "=" not in str(key) and "\n" not in f"{key}{value}")
+        kept = {str(key): str(value) for key, value in data.items()
+                if key and "=" not in str(key) and "\n" not in f"{key}{value}"}
         tmp = f"{self.path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(lines)
+            handle.write("".join(f"{key}={value}\n" for key, value in kept.items()))
         os.replace(tmp, self.path)
+        self._data = kept
 
     def clear(self) -> None:
+        self._data = {}
         try:
             os.unlink(self.path)
         except FileNotFoundError:
