@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """How long creating, starting, stopping and removing a test directory server takes.
 
-For sizing test suites that build real instances (mailha.dsinstance): each round creates,
+For sizing test suites that build real instances (mailha.tools.dsinstance): each round creates,
 starts, stops and removes one 389-ds instance (default layout, with TLS) and one OpenLDAP
 instance, and the median, min and max of each step are printed (seconds).
 
@@ -19,7 +19,7 @@ import sys
 import time
 from typing import Callable
 
-from mailha import dsinstance
+from mailha.tools import dsinstance
 
 STEPS = ("create", "start", "stop", "remove")
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Monitor cost: ocf:mailha:ldap against ocf:heartbeat:slapd on one running OpenLDAP instance.
 
-Creates an OpenLDAP instance (mailha.dsinstance) on a free loopback port, checks that both
+Creates an OpenLDAP instance (mailha.tools.dsinstance) on a free loopback port, checks that both
 agents' ``monitor`` report it running, then runs the two monitors in turn, A B A B ..., each as a
 whole process, and reports each one's wall and CPU time (median, min, max) and the ratio A/B,
 pair by pair, so that a comparison holds while the machine's speed drifts.  Goal (issue 2 §5):
@@ -29,7 +29,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from mailha import dsinstance
+from mailha.tools import dsinstance
 
 MAILHA_AGENT = "/usr/lib/ocf/resource.d/mailha/ldap"
 HEARTBEAT_AGENT = "/usr/lib/ocf/resource.d/heartbeat/slapd"

@@ -8,7 +8,7 @@ from typing import Callable
 
 import pytest
 
-from mailha.dsinstance import free_port as kernel_pick
+from mailha.tools.ports import free_port as kernel_pick
 from mailha.ocf.budget import wait_until
 
 

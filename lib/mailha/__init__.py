@@ -8,7 +8,7 @@ The package is layered like this:
                       what agents share: process discovery and stop escalation, address checks,
                       protocol probes with deadlines, monitor depths and cadence.
 * ``mailha.agents``   one module per agent: a declaration plus the few functions truly its own.
-* ``mailha.lab``, ``mailha.sim``, ``mailha.dsinstance``
+* ``mailha.lab``, ``mailha.sim``, ``mailha.tools``
                       tools: the namespace Pacemaker lab, the GroupWise emulator, real directory
                       server instances for tests and demos.
 

@@ -9,7 +9,7 @@ Shared with the agent tests:
   the keywords of ``create_389ds``/``create_openldap``; name and port default to fresh ones),
   running, all removed at the end of the module; for two instances on one node and the like.
   A ``root`` must be searchable by the server's user (dirsrv, openldap): pytest's ``tmp_path``
-  is not (0700); take ``mailha.dsinstance.server_tempdir()`` and remove it afterwards.
+  is not (0700); take ``mailha.tools.dsinstance.server_tempdir()`` and remove it afterwards.
 * ``user_password_file``: a 0600 file with a random password, for :func:`add_test_user`.
 * :func:`free_port`: a free TCP port on loopback.
 
@@ -26,8 +26,8 @@ from typing import Callable, Iterator
 
 import pytest
 
-from mailha import dsinstance
-from mailha.dsinstance import (  # noqa: F401 (free_port is re-exported for other tests)
+from mailha.tools import dsinstance
+from mailha.tools.dsinstance import (  # noqa: F401 (free_port is re-exported for other tests)
     DsInstance, SlapdInstance, free_port, server_tempdir, unique_name)
 
 _NEEDED = (dsinstance.DSCREATE, dsinstance.NS_SLAPD, dsinstance.SLAPD, dsinstance.SLAPADD,

@@ -1,4 +1,4 @@
-"""mailha.dsinstance against real 389 Directory Server and OpenLDAP daemons."""
+"""mailha.tools.dsinstance against real 389 Directory Server and OpenLDAP daemons."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Iterator
 
 import pytest
 
-from mailha import dsinstance
-from mailha.dsinstance import InstanceError, free_port, server_tempdir, unique_name
+from mailha.tools import dsinstance
+from mailha.tools.dsinstance import InstanceError, free_port, server_tempdir, unique_name
 from testkit import wait_for
 
 HEARTBEAT_SLAPD = "/usr/lib/ocf/resource.d/heartbeat/slapd"
@@ -277,7 +277,7 @@ def test_command_line_drives_an_instance_through_a_state_file(parent, tmp_path):
     port = free_port()
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "mailha.dsinstance", *args, "--state", state],
+        return subprocess.run([sys.executable, "-m", "mailha.tools.dsinstance", *args, "--state", state],
                               capture_output=True, text=True, timeout=120)
 
     root = os.path.join(parent, "ldap")

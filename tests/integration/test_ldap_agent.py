@@ -15,8 +15,8 @@ import subprocess
 
 import pytest
 
-from mailha import dsinstance
-from mailha.dsinstance import free_port, read_password_file
+from mailha.tools import dsinstance
+from mailha.tools.dsinstance import free_port, read_password_file
 from mailha.proc import ProcessMatch, find
 from ocftools import CrmResource, ocf_tester
 
@@ -198,7 +198,7 @@ def test_389ds_is_bound_to_the_virtual_ip_alone(ldap, ds):
     assert ldap("monitor", params, interval=10000).rc == SUCCESS
     assert ldap("stop", params).rc == SUCCESS
     # back to all addresses for the other tests
-    from mailha import dse
+    from mailha.directory import dse
 
     dse.set_config(os.path.join(ds.config_dir, "dse.ldif"), {"nsslapd-listenhost": None,
                                                              "nsslapd-securelistenhost": None})

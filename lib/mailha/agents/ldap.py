@@ -285,7 +285,7 @@ def prepare_389ds(ctx: Context) -> None:
     """Bind to the virtual IP and make the run and lock directories a fresh /run lacks."""
     import pwd
 
-    from .. import dse
+    from ..directory import dse
 
     p = ctx.params
     path = os.path.join(config_dir(p), "dse.ldif")

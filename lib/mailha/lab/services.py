@@ -152,9 +152,9 @@ def mailha_ldap_available() -> str | None:
     if not os.path.exists(MAILHA_LDAP_AGENT):
         return f"{MAILHA_LDAP_AGENT} is not installed"
     try:
-        import mailha.dsinstance  # noqa: F401
+        import mailha.tools.dsinstance  # noqa: F401
     except ImportError:
-        return "mailha.dsinstance is not importable"
+        return "mailha.tools.dsinstance is not importable"
     return None
 
 
@@ -165,7 +165,7 @@ def _prepare_389ds(layout: Layout, node: str, pwfile: str) -> dict[str, str]:
     code = ("import json, os, sys\n"
             f"if os.path.exists({record!r}):\n"
             f"    sys.stdout.write(open({record!r}).read()); sys.exit(0)\n"
-            "from mailha.dsinstance import create_389ds\n"
+            "from mailha.tools.dsinstance import create_389ds\n"
             f"i = create_389ds('lab', {LDAP_PORT}, root={root!r}, suffix={SUFFIX!r}, "
             f"password_file={pwfile!r}, listen_host={layout.vip!r})\n"
             "out = json.dumps({'config_dir': i.config_dir, 'pidfile': i.pidfile})\n"

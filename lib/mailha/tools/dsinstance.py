@@ -44,18 +44,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from . import proc
-from .ocf.budget import wait_until
+from .. import proc
+from ..directory.paths import DIRSRV_USER, NS_SLAPD, OPENLDAP_USER, SLAPD
+from ..ocf.budget import wait_until
+from .ports import free_port
 
 DSCREATE = "/usr/sbin/dscreate"
-NS_SLAPD = "/usr/sbin/ns-slapd"
-SLAPD = "/usr/sbin/slapd"
 SLAPADD = "/usr/sbin/slapadd"
 SLAPPASSWD = "/usr/sbin/slappasswd"
 LDAPADD = "/usr/bin/ldapadd"
 LDAPMODIFY = "/usr/bin/ldapmodify"
-DIRSRV_USER = "dirsrv"
-OPENLDAP_USER = "openldap"
 OPENLDAP_MODULE_PATH = "/usr/lib/ldap"
 OPENLDAP_SCHEMA_DIR = "/etc/ldap/schema"
 OPENLDAP_SCHEMAS = ("core", "cosine", "nis", "inetorgperson")
@@ -785,13 +783,6 @@ def server_tempdir(prefix: str = "mailha-ldap-") -> str:
     path = tempfile.mkdtemp(prefix=prefix)
     os.chmod(path, 0o755)
     return path
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on now (the kernel's pick; may race with other programs)."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 # --------------------------------------------------------------------------- state and CLI
