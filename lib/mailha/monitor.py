@@ -17,7 +17,7 @@ A probe (interval 0) asks only "is it running here?": first level only.
 from __future__ import annotations
 
 from .ocf.codes import GenericError, Rc
-from .ocf.params import Command, Integer, Param
+from .ocf.params import Boolean, Command, Integer, Param
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,6 +32,9 @@ CHECK_LEVEL_TRANSACTION = 20
 #: Share of the remaining budget one deep check may use, so a hung service is reported
 #: as a failure by us rather than as a timeout by Pacemaker.
 CHECK_SHARE = 0.8
+#: The monitor's keys in the resource's state file.
+STATE_PREFIX = "monitor."
+COUNTER = STATE_PREFIX + "count"
 
 
 def cadence_param(what: str) -> Param:
@@ -39,13 +42,19 @@ def cadence_param(what: str) -> Param:
     return Param("second_level_monitor", Integer(0, 1000), "Second-level monitor cadence",
                  f"{what} every Nth monitor: 1 every time, 3 every third, 0 never (seed 004's "
                  "SecondLevelMonitor). OCF_CHECK_LEVEL=10 on a monitor operation forces it every time.",
-                 default="1")
+                 default="1", reloadable=True)
 
 
 PROGRAM_PARAM = Param(
     "monitor_program", Command(), "Custom monitor program",
     "Run after the other checks pass, with arguments, never through a shell. Exit 0 or 110: running; "
-    "1 or 100: not running; anything else: failed (seed 004's MonitorProgram).")
+    "1 or 100: not running; anything else: failed (seed 004's MonitorProgram).", reloadable=True)
+
+PROGRAM_PARAMS_PARAM = Param(
+    "monitor_program_params", Boolean(), "Pass the parameters to monitor_program",
+    "true: monitor_program gets the resource's parameters as OCF_RESKEY_NAME variables, as a shell "
+    "agent's helper would, except the secret ones (passwords), which it never gets. false: only "
+    "OCF_RESOURCE_INSTANCE.", default="false")
 
 
 class MonitorPlan:
@@ -72,7 +81,7 @@ def levels_due(ctx: Context, every: int) -> tuple[bool, bool]:
         return False, False
     if every == 1:
         return True, True  # every monitor: no counter to keep, no state file written
-    due = ctx.state.tick("monitor_count") % every == 0
+    due = ctx.state.tick(COUNTER) % every == 0
     return due, due
 
 
@@ -93,8 +102,26 @@ def run(ctx: Context, plan: MonitorPlan) -> int:
 
 
 def reset(ctx: Context) -> None:
-    """Forget the cadence (after start): the first monitor then runs every level."""
-    ctx.state.clear()
+    """Forget the cadence (after start): the first monitor then runs every level.  Only the
+    monitor's own keys: what the start remembered (pids, endpoints) stays."""
+    ctx.state.forget(STATE_PREFIX)
+
+
+def program_env(ctx: Context) -> dict[str, str]:
+    """The monitor program's environment: a product command's (:func:`mailha.run.product_env`),
+    the resource's name, and its non-secret parameters when ``monitor_program_params`` asks."""
+    from .ocf.params import RESKEY
+    from .run import product_env
+
+    env = product_env(ctx.environ)
+    env["OCF_RESOURCE_INSTANCE"] = ctx.instance
+    p = ctx.params
+    if p.as_dict().get("monitor_program_params"):
+        secrets = {prm.name for prm in ctx.agent.params if prm.secret}
+        for name in p.as_dict():
+            if name not in secrets and p.given(name):
+                env[RESKEY + name] = ctx.environ.get(RESKEY + name, "")
+    return env
 
 
 def run_program(ctx: Context, argv: Sequence[str]) -> int:
@@ -102,7 +129,7 @@ def run_program(ctx: Context, argv: Sequence[str]) -> int:
     from .run import run_command
 
     timeout = ctx.budget.share(CHECK_SHARE)
-    result = run_command(argv, timeout, env=ctx.environ)
+    result = run_command(argv, timeout, env=program_env(ctx))
     ctx.log.debug("monitor_program exited %d: %s", result.returncode, result.last_line)
     if result.timed_out:
         raise GenericError(f"monitor_program {argv[0]} gave no answer within {timeout:.1f}s")

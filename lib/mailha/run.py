@@ -2,6 +2,9 @@
 
 Always without a shell, with stdin closed, in a new session so that a timeout can end the
 command and everything it spawned, and with its output kept for the log and the exit reason.
+Always with a product environment (:func:`product_env`) unless the caller builds one: the
+agent's own environment holds the resource's parameters, secrets among them, and a daemon's
+environment can be read by other root tools for as long as it runs.
 """
 
 from __future__ import annotations
@@ -13,6 +16,20 @@ import subprocess
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Mapping, Sequence
+
+
+#: What every product command runs with: messages and number formats a parser can rely on.
+PRODUCT_LOCALE = "C"
+
+
+def product_env(environ: "Mapping[str, str] | None" = None) -> "dict[str, str]":
+    """*environ* (default: this process's) without any ``OCF_RESKEY_*`` and with ``LC_ALL=C``.
+
+    The resource's parameters, the secret ones among them, stay in the agent."""
+    source = os.environ if environ is None else environ
+    env = {k: v for k, v in source.items() if not k.startswith("OCF_RESKEY_")}
+    env["LC_ALL"] = PRODUCT_LOCALE
+    return env
 
 
 class CommandResult:
@@ -37,14 +54,14 @@ def run_command(argv: Sequence[str], timeout: float, cwd: str = "/",
     Output goes to an anonymous temporary file, not a pipe: a daemon forked by the command may
     keep its inherited descriptors, and waiting for a pipe's end would then wait for the daemon.
     Never raises for the command's own failure: a missing program gives returncode 127 and a
-    timeout gives returncode -9 with ``timed_out`` set."""
+    timeout gives returncode -9 with ``timed_out`` set.  *env* None means :func:`product_env`."""
     import tempfile
 
     with tempfile.TemporaryFile() as output:
         try:
             child = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=output,
                                      stderr=subprocess.STDOUT, cwd=cwd,
-                                     env=None if env is None else dict(env), start_new_session=True)
+                                     env=product_env() if env is None else dict(env), start_new_session=True)
         except OSError as err:
             return CommandResult(argv, 127, f"{argv[0]}: {err.strerror}", False)
         try:

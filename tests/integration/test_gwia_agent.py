@@ -24,7 +24,7 @@ from ocftools import CrmResource, ocf_tester
 
 pytestmark = pytest.mark.real_daemon
 
-SUCCESS, GENERIC, INSTALLED, CONFIGURED, NOT_RUNNING = 0, 1, 5, 6, 7
+SUCCESS, GENERIC, INSTALLED, CONFIGURED, NOT_RUNNING, DEGRADED = 0, 1, 5, 6, 7, 190
 
 
 @pytest.fixture
@@ -143,8 +143,8 @@ def test_gwia_that_cannot_bind_fails_the_start_pointing_to_its_log(gwia, gwlab):
     control.write(dom.gwia_home, fault="bindfail")
     result = gwia("start", dom.params)
     assert result.rc == GENERIC
-    assert "GWIA exited during start" in result.reason
-    assert os.path.join(dom.gwia_home, "000.prc") in result.reason
+    assert "GWIA exited during start; see its log in" in result.reason
+    assert os.path.join(dom.gwia_home, "000.prc") in result.stderr  # the logged reason is whole
     logs = list(Path(dom.gwia_home, "000.prc").iterdir())
     assert any("Unable to bind" in log.read_text() for log in logs)
 
@@ -180,7 +180,7 @@ def test_agent_listening_on_all_addresses_is_refused_and_a_probe_still_answers(g
         result = gwia(action, dom.params)
         assert result.rc == CONFIGURED
         assert "would listen on all addresses" in result.reason
-        assert dom.layout.mta_startup in result.reason  # the MTA's file is read first
+        assert dom.layout.mta_startup in result.stderr  # the MTA's file is read first; the log has it whole
     assert gwlab.pids() == []
 
 
@@ -310,8 +310,9 @@ def test_running_gwha_that_would_restart_the_agents_is_refused_with_the_fix(gwia
     for action in ("validate-all", "start"):
         result = gwia(action, dom.params)
         assert result.rc == INSTALLED
-        assert f"gwha runs on this node (pid {gwha_pid})" in result.reason
-        assert "dom1, gwia.dom1" in result.reason and "gwha=suspend" in result.reason
+        assert f"gwha (pid {gwha_pid}) would restart dom1, gwia.dom1" in result.reason
+        assert "gwha=suspend" in result.reason and len(result.reason.encode()) <= 128
+        assert "systemctl disable --now gwha.socket" in result.stderr  # how to disable it: in the log
     assert pids(gwlab, dom) == {"MTA": [], "GWIA": []}
 
 
@@ -354,13 +355,14 @@ def test_missing_ssl_certificate_on_the_partition_is_refused(gwia, gwlab):
         handle.write(f"--certfile {cert}\n--keyfile {cert[:-4]}.key\n")
     result = gwia("start", dict(dom.params, storage_mount=str(gwlab.mount)))
     assert result.rc == CONFIGURED  # on the shared partition: missing on every node
-    assert f"--certfile {cert} is missing" in result.reason
+    assert "GWIA SSL file --certfile is missing" in result.reason
+    assert f"copy it to {cert}" in result.stderr  # the logged reason is whole
     local = gwia("validate-all", dom.params)
     assert local.rc == INSTALLED  # without storage_mount it cannot tell: this node only
     assert gwlab.pids() == []
 
 
-def test_secrets_never_leak_and_wrong_console_password_is_a_configuration_error(gwia, gwlab, tmp_path):
+def test_secrets_never_leak_and_a_rejected_console_password_is_degraded(gwia, gwlab, tmp_path):
     dom = gwlab.domain()
     console = "Console-Pw-8811"
     with open(dom.layout.mta_startup, "a") as handle:
@@ -375,8 +377,8 @@ def test_secrets_never_leak_and_wrong_console_password_is_a_configuration_error(
     assert results[-1].rc == SUCCESS
     bad = dict(good, http_password="Wrong-Pw-3390")
     results.append(gwia.monitor(bad, extra=extra))
-    assert results[-1].rc == CONFIGURED
-    assert "HTTP console credentials" in results[-1].reason
+    assert results[-1].rc == DEGRADED  # a password changed at run time must not stop it everywhere
+    assert "rejects http_user/http_password" in results[-1].reason
     for pid in gwlab.pids():  # nothing reaches the agents' command lines or environments
         for name in ("cmdline", "environ"):
             with open(f"/proc/{pid}/{name}", "rb") as handle:

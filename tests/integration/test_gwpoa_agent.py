@@ -19,7 +19,7 @@ from mailha.sim import control
 
 pytestmark = pytest.mark.real_daemon
 
-SUCCESS, GENERIC, INSTALLED, CONFIGURED, NOT_RUNNING = 0, 1, 5, 6, 7
+SUCCESS, GENERIC, INSTALLED, CONFIGURED, NOT_RUNNING, DEGRADED = 0, 1, 5, 6, 7, 190
 
 
 @pytest.fixture
@@ -162,7 +162,8 @@ def test_http_console_login_and_its_password_never_leaks(gwpoa, gwlab, tmp_path)
     results = [gwpoa("start", good, extra=extra), gwpoa.monitor(good, extra=extra)]
     assert [r.rc for r in results] == [SUCCESS, SUCCESS]
     results.append(gwpoa.monitor(dict(good, http_password="Not-" + secret), extra=extra))
-    assert results[-1].rc == CONFIGURED
+    assert results[-1].rc == DEGRADED
+    assert "rejects http_user/http_password" in results[-1].reason
     for text in [r.stderr + r.stdout for r in results] + [debuglog.read_text()]:
         assert secret not in text
 

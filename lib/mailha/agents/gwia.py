@@ -25,6 +25,7 @@ from ..groupwise import agentlib, paths
 from ..ocf.agent import Action, Agent
 from ..ocf.codes import Misconfigured
 from ..ocf.params import AbsPath, Boolean, Name, Param, Text
+from ..service.storage import is_under
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,7 +103,7 @@ def agents(p: Params) -> list[agentlib.GwAgent]:
 @AGENT.check
 def check_params(p: Params) -> None:
     agentlib.check_common(p)
-    if p.storage_mount and not agentlib.is_under(p.domain_dir, p.storage_mount):
+    if p.storage_mount and not is_under(p.domain_dir, p.storage_mount):
         raise Misconfigured(f"domain_dir {p.domain_dir} is not under storage_mount {p.storage_mount}")
     if p.mta_startup and p.gwia_startup and p.mta_startup == p.gwia_startup:
         raise Misconfigured("mta_startup and gwia_startup name the same file")
@@ -130,4 +131,4 @@ def do_stop(ctx: Context) -> None:
 
 @AGENT.handler("monitor")
 def do_monitor(ctx: Context) -> int:
-    return agentlib.monitor_plan(ctx, agents(ctx.params))
+    return agentlib.monitor(ctx, agents(ctx.params))

@@ -16,6 +16,7 @@ from ..groupwise import agentlib, paths
 from ..ocf.agent import Action, Agent
 from ..ocf.codes import Misconfigured
 from ..ocf.params import AbsPath, Name, Param, Text
+from ..service.storage import is_under
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,7 +73,7 @@ def poa(p: Params) -> agentlib.GwAgent:
 @AGENT.check
 def check_params(p: Params) -> None:
     agentlib.check_common(p)
-    if p.storage_mount and not agentlib.is_under(p.post_office_dir, p.storage_mount):
+    if p.storage_mount and not is_under(p.post_office_dir, p.storage_mount):
         raise Misconfigured(f"post_office_dir {p.post_office_dir} is not under storage_mount {p.storage_mount}")
     if p.launch == agentlib.GRPWISE and not (p.grpwise_name or p.domain):
         raise Misconfigured("launch=grpwise needs grpwise_name (or domain, for <post_office>.<domain>)")
@@ -100,4 +101,4 @@ def do_stop(ctx: Context) -> None:
 
 @AGENT.handler("monitor")
 def do_monitor(ctx: Context) -> int:
-    return agentlib.monitor_plan(ctx, [poa(ctx.params)])
+    return agentlib.monitor(ctx, [poa(ctx.params)])

@@ -11,22 +11,23 @@ escalates before its timeout, and a server bound to the resource's virtual IP.
 from __future__ import annotations
 
 import os
-import time
 
 from .. import monitor
+from ..directory import paths
 from ..ocf.agent import Action, Agent
 from ..ocf.codes import GenericError, Misconfigured, NotInstalled
 from ..ocf.log import level_param as log_level_param
 from ..ocf.params import AbsPath, Address, Choice, Name, Param, Port, Text
+from ..service import lifecycle
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from ..ocf.agent import Context
     from ..ocf.params import Params
+    from ..proc import ProcessMatch
+    from ..service.model import Service
 
 DS389, OPENLDAP, SUNDS = "389ds", "openldap", "sunds"
-NS_SLAPD = "/usr/sbin/ns-slapd"
-SLAPD = "/usr/sbin/slapd"
 
 PARAMS = [
     Param("server_type", Choice(DS389, OPENLDAP, SUNDS), "Directory server product",
@@ -70,6 +71,7 @@ PARAMS = [
           "(a login, as a mail server would do it)."),
     Param("test_password", Text(), "Password of test_user_dn", secret=True),
     monitor.PROGRAM_PARAM,
+    monitor.PROGRAM_PARAMS_PARAM,
     log_level_param(),
 ]
 
@@ -100,26 +102,22 @@ def config_dir(p: Params) -> str | None:
     if p.config_dir:
         return p.config_dir
     if p.server_type == DS389 and p.instance:
-        return f"/etc/dirsrv/slapd-{p.instance}"
+        return paths.ds389_config_dir(p.instance)
     return None
 
 
 def binary(p: Params) -> str:
-    return p.binary or (SLAPD if p.server_type == OPENLDAP else NS_SLAPD)
+    return p.binary or (paths.SLAPD if p.server_type == OPENLDAP else paths.NS_SLAPD)
 
 
 def pidfile(p: Params) -> str | None:
     if p.pidfile:
         return p.pidfile
     if p.server_type == DS389 and p.instance:
-        return f"/run/dirsrv/slapd-{p.instance}.pid"
+        return paths.ds389_pidfile(p.instance)
     if p.server_type == SUNDS and p.instance_root:
-        return os.path.join(p.instance_root, "logs", "pid")
+        return paths.sunds_pidfile(p.instance_root)
     return None
-
-
-def probe_host(p: Params) -> str:
-    return p.listen_address or "127.0.0.1"
 
 
 def urls(p: Params) -> str:
@@ -133,30 +131,85 @@ def urls(p: Params) -> str:
     return " ".join(listen)
 
 
-def process_match(p: Params):
+def identity(p: Params) -> tuple[str, str]:
+    """The option and path that name this instance on the server's command line, exactly:
+    ``-D`` with the config directory (389-ds, and Sun DS's instance root), ``-F`` or ``-f``
+    (OpenLDAP).  A parent directory never matches the instances below it."""
+    if p.server_type == SUNDS:
+        if not p.instance_root:
+            raise Misconfigured("server_type=sunds needs 'instance_root' (the slapd-ID directory)")
+        return "-D", p.instance_root
+    if p.server_type == OPENLDAP:
+        if bool(p.config_dir) == bool(p.config_file):
+            raise Misconfigured("server_type=openldap needs exactly one of 'config_dir' (slapd.d) and "
+                                "'config_file' (slapd.conf)")
+        return ("-f", p.config_file) if p.config_file else ("-F", p.config_dir)
+    where = config_dir(p)
+    if not where:
+        raise Misconfigured("server_type=389ds needs 'instance' (slapd-NAME) or 'config_dir'")
+    return "-D", where
+
+
+def process_match(p: Params) -> ProcessMatch:
     from ..proc import ProcessMatch
 
+    # start-slapd runs ./ns-slapd -D <instance root>
+    exe = "ns-slapd" if p.server_type == SUNDS else os.path.basename(binary(p))
+    return ProcessMatch(exe_names=(exe,), args=(identity(p),), pidfile=pidfile(p))
+
+
+def any_server() -> ProcessMatch:
+    """Any directory server process: what a stop that cannot identify its instance looks for."""
+    from ..proc import ProcessMatch
+
+    return ProcessMatch(exe_names=("ns-slapd", "slapd"))
+
+
+def command(p: Params) -> list[str]:
+    if p.server_type == DS389:
+        argv = [binary(p), "-D", config_dir(p)]
+        return argv + (["-i", pidfile(p)] if pidfile(p) else [])
+    if p.server_type == OPENLDAP:
+        argv = [binary(p), "-h", urls(p)]
+        argv += ["-f", p.config_file] if p.config_file else ["-F", p.config_dir]
+        argv += ["-u", p.user] if p.user else []
+        return argv + (["-g", p.group] if p.group else [])
+    return [os.path.join(p.instance_root, "start-slapd")]
+
+
+def log_hint(p: Params) -> str:
+    if p.server_type == DS389:
+        return f"; see the errors log of {config_dir(p)}"
+    return "; see slapd's syslog messages"
+
+
+def service(p: Params) -> Service:
+    """The instance as the lifecycle sees it: one server process, its LDAP (and LDAPS) port on
+    the virtual IP, the bind of the monitor search, the test user's login."""
+    from ..service.model import Command, Credentials, Endpoint, Member, Service
+
+    auth = Credentials(p.bind_dn, p.password, "bind_dn/password") if p.bind_dn else None
+    base = p.monitor_base if p.monitor_base is not None else ("cn=monitor" if p.server_type == DS389 else "")
+    points = [Endpoint("LDAP", "ldap", p.port, auth=auth, base=base, login=True)]
+    if p.ssl_port:
+        points.append(Endpoint("LDAPS", "ldap", p.ssl_port, tls=True, auth=auth, base=base))
     if p.server_type == SUNDS:
-        # start-slapd runs ./ns-slapd -D <instance root>
-        return ProcessMatch(exe_names=("ns-slapd",), cmdline_contains=(p.instance_root,),
-                            pidfile=pidfile(p))
-    identity = p.config_file if (p.server_type == OPENLDAP and p.config_file) else config_dir(p)
-    return ProcessMatch(exe_names=(os.path.basename(binary(p)),), cmdline_contains=(identity,),
-                        pidfile=pidfile(p))
+        # start-slapd: 0 started, 2 already running; stop-slapd: 0 stopped, 2 already stopped.
+        launch = Command(command(p), cwd=p.instance_root, ok=(0, 2))
+        stop = Command([os.path.join(p.instance_root, "stop-slapd")], cwd=p.instance_root, ok=(0, 2))
+    else:
+        launch, stop = Command(command(p)), None  # ns-slapd and slapd: 0 once daemonized; SIGTERM
+    server = Member("directory server", process_match(p), launch=launch, stop=stop, endpoints=points,
+                    log_hint=log_hint(p))
+    login = Credentials(p.test_user_dn, p.test_password, "test_user_dn/test_password") if p.test_user_dn else None
+    return Service([server], address=p.listen_address, login=login)
 
 
 # -- checks ----------------------------------------------------------------------------------
 
 @AGENT.check
 def check_params(p: Params) -> None:
-    if p.server_type == DS389 and not (p.instance or p.config_dir):
-        raise Misconfigured("server_type=389ds needs 'instance' (slapd-NAME) or 'config_dir'")
-    if p.server_type == OPENLDAP and not (p.config_dir or p.config_file):
-        raise Misconfigured("server_type=openldap needs 'config_dir' (slapd.d) or 'config_file' (slapd.conf)")
-    if p.server_type == OPENLDAP and p.config_dir and p.config_file:
-        raise Misconfigured("set only one of 'config_dir' and 'config_file' for openldap")
-    if p.server_type == SUNDS and not p.instance_root:
-        raise Misconfigured("server_type=sunds needs 'instance_root' (the slapd-ID directory)")
+    identity(p)
     if p.ssl_port and p.ssl_port == p.port:
         raise Misconfigured(f"'ssl_port' and 'port' are both {p.port}: give LDAPS its own port")
     if bool(p.bind_dn) != bool(p.password):
@@ -167,15 +220,15 @@ def check_params(p: Params) -> None:
 
 @AGENT.local_check
 def check_installed(p: Params) -> None:
+    from ..service.storage import check_executable
+
     if p.server_type == SUNDS:
         for script in ("start-slapd", "stop-slapd"):
-            path = os.path.join(p.instance_root, script)
-            if not os.access(path, os.X_OK):
-                raise NotInstalled(f"{path} is missing or not executable: is the instance root mounted here?")
+            check_executable(os.path.join(p.instance_root, script), script,
+                             "is the instance root mounted here?")
         return
-    if not os.access(binary(p), os.X_OK):
-        package = "slapd" if p.server_type == OPENLDAP else "389-ds-base"
-        raise NotInstalled(f"{binary(p)} is not installed on this node (Debian package {package})")
+    package = "slapd" if p.server_type == OPENLDAP else "389-ds-base"
+    check_executable(binary(p), "the server binary", f"install the Debian package {package} or set 'binary'")
     where = p.config_file if p.config_file else config_dir(p)
     wanted = os.path.join(where, "dse.ldif") if p.server_type == DS389 else where
     if not os.path.exists(wanted):
@@ -184,108 +237,30 @@ def check_installed(p: Params) -> None:
 
 # -- actions ---------------------------------------------------------------------------------
 
-def find(p: Params, every: bool = False) -> list:
-    """The instance's processes (every one of them with *every*, for stop)."""
-    from ..proc import find as find_processes
-
-    return find_processes(process_match(p), every=every)
-
-
-def search(ctx: Context, timeout: float) -> None:
-    """Second level: the directory answers a search on its address (and LDAPS when set)."""
-    from ..probes import ProbeError
-    from ..probes import ldap as ldap_probe
-
-    p = ctx.params
-    base = p.monitor_base if p.monitor_base is not None else ("cn=monitor" if p.server_type == DS389 else "")
-    targets = [(p.port, False)] + ([(p.ssl_port, True)] if p.ssl_port else [])
-    share = timeout / len(targets)
-    for port, tls in targets:
-        try:
-            ldap_probe.probe(probe_host(p), port, share, tls, bind_dn=p.bind_dn, password=p.password,
-                             base=base, attrs=("1.1",))
-        except ProbeError as err:
-            raise _probe_failure(err, "bind_dn/password") from None
-
-
-def login(ctx: Context, timeout: float) -> None:
-    """Synthetic transaction: the test user can log in and read its own entry."""
-    from ..probes import ProbeError
-    from ..probes import ldap as ldap_probe
-
-    p = ctx.params
-    try:
-        ldap_probe.probe(probe_host(p), p.port, timeout, bind_dn=p.test_user_dn,
-                         password=p.test_password, base=p.test_user_dn, attrs=("1.1",))
-    except ProbeError as err:
-        raise _probe_failure(err, "test_user_dn/test_password") from None
-
-
-def _probe_failure(err: Exception, credentials: str) -> Exception:
-    from ..probes import AUTH
-
-    if getattr(err, "kind", None) == AUTH:
-        return Misconfigured(f"{err}: the directory rejects {credentials}; fix them (same on every node)")
-    return GenericError(str(err))
-
-
 @AGENT.handler("monitor")
 def do_monitor(ctx: Context) -> int:
-    p = ctx.params
-    plan = monitor.MonitorPlan(
-        running=lambda: bool(find(p)),
-        service=lambda timeout: search(ctx, timeout),
-        transaction=(lambda timeout: login(ctx, timeout)) if p.test_user_dn else None,
-        every=p.second_level_monitor,
-        program=p.monitor_program,
-    )
-    return monitor.run(ctx, plan)
+    return lifecycle.monitor(ctx, service(ctx.params))
 
 
 @AGENT.handler("start")
 def do_start(ctx: Context) -> None:
     p = ctx.params
-    if find(p) and answers(ctx):
-        ctx.log.info("already running and answering")
-        return
-    check_address(ctx)
-    if p.server_type == DS389:
-        prepare_389ds(ctx)
-    launch(ctx)
-    wait_until_answering(ctx)
-    monitor.reset(ctx)
-    ctx.log.info("started; answering LDAP on %s:%s", probe_host(p), p.port)
+    prepare = (lambda: prepare_389ds(ctx)) if p.server_type == DS389 else None
+    lifecycle.start(ctx, service(p), prepare=prepare)
 
 
-def answers(ctx: Context) -> bool:
-    try:
-        search(ctx, min(5.0, ctx.budget.share(0.2)))
-    except GenericError:
-        return False
-    return True
-
-
-def check_address(ctx: Context) -> None:
-    """The virtual IP is here and nothing else holds our port on it."""
-    from .. import net
-
-    p = ctx.params
-    if p.listen_address and not net.is_local_address(p.listen_address):
-        raise GenericError(f"listen_address {p.listen_address} is not configured on this node: "
-                           f"start the virtual IP first (group or order constraint)")
-    for port in [p.port] + ([p.ssl_port] if p.ssl_port else []):
-        holders = net.port_holders(port, p.listen_address)
-        if holders:
-            where = p.listen_address or "this node"
-            raise GenericError(f"port {port} on {where} is already taken ({', '.join(map(str, holders))}): "
-                               f"stop that process or bind it to another address")
+@AGENT.handler("stop")
+def do_stop(ctx: Context) -> None:
+    lifecycle.stop(ctx, lambda: service(ctx.params), any_server())
 
 
 def prepare_389ds(ctx: Context) -> None:
-    """Bind to the virtual IP and make the run and lock directories a fresh /run lacks."""
+    """Bind to the virtual IP in dse.ldif, create the run and lock directories a fresh /run
+    lacks, and clear stale lock entries."""
     import pwd
 
     from ..directory import dse
+    from ..service.storage import make_missing_dirs
 
     p = ctx.params
     path = os.path.join(config_dir(p), "dse.ldif")
@@ -295,7 +270,8 @@ def prepare_389ds(ctx: Context) -> None:
         raise NotInstalled(f"cannot read {path}: {err.strerror}") from None
     configured = config.get("nsslapd-port")
     if configured and configured != str(p.port):
-        raise GenericError(f"{path} has nsslapd-port {configured} but port={p.port}: set port={configured}")
+        raise GenericError(f"port={p.port} but dse.ldif has nsslapd-port {configured}: set port={configured} "
+                           f"({path})")
     if p.listen_address:
         changes = {"nsslapd-listenhost": p.listen_address}
         if p.ssl_port:
@@ -303,7 +279,7 @@ def prepare_389ds(ctx: Context) -> None:
         backup = dse.set_config(path, changes)
         if backup:
             ctx.log.info("bound to %s in %s (previous file kept as %s)", p.listen_address, path, backup)
-    user = config.get("nsslapd-localuser", "dirsrv")
+    user = config.get("nsslapd-localuser", paths.DIRSRV_USER)
     try:
         account = pwd.getpwnam(user)
     except KeyError:
@@ -311,13 +287,13 @@ def prepare_389ds(ctx: Context) -> None:
     pid_path = pidfile(p)
     for directory in filter(None, (config.get("nsslapd-rundir"), config.get("nsslapd-lockdir"),
                                    os.path.dirname(pid_path) if pid_path else None)):
-        os.makedirs(directory, mode=0o770, exist_ok=True)
-        os.chown(directory, account.pw_uid, account.pw_gid)
+        for made in make_missing_dirs(directory, account.pw_uid, account.pw_gid):
+            ctx.log.info("created %s for %s", made, user)
     if config.get("nsslapd-lockdir"):
         clear_stale_locks(ctx, os.path.join(config["nsslapd-lockdir"], "server"), process_match(p))
 
 
-def clear_stale_locks(ctx: Context, directory: str, match) -> None:
+def clear_stale_locks(ctx: Context, directory: str, match: ProcessMatch) -> None:
     """Remove lock entries of server processes that are gone.
 
     ns-slapd refuses to start while ``lockdir/server/<pid>`` names a live process; after a crash
@@ -339,73 +315,3 @@ def clear_stale_locks(ctx: Context, directory: str, match) -> None:
                 os.unlink(os.path.join(directory, name))
             except FileNotFoundError:
                 pass
-
-
-def command(p: Params) -> list[str]:
-    if p.server_type == DS389:
-        argv = [binary(p), "-D", config_dir(p)]
-        return argv + (["-i", pidfile(p)] if pidfile(p) else [])
-    if p.server_type == OPENLDAP:
-        argv = [binary(p), "-h", urls(p)]
-        argv += ["-f", p.config_file] if p.config_file else ["-F", p.config_dir]
-        argv += ["-u", p.user] if p.user else []
-        return argv + (["-g", p.group] if p.group else [])
-    return [os.path.join(p.instance_root, "start-slapd")]
-
-
-def launch(ctx: Context) -> None:
-    from ..run import run_command
-
-    p = ctx.params
-    argv = command(p)
-    ctx.log.info("starting: %s", " ".join(argv))
-    result = run_command(argv, timeout=ctx.budget.share(0.5), cwd=p.instance_root or "/")
-    # start-slapd: 0 started, 2 already running; ns-slapd and slapd: 0 once daemonized.
-    ok = (0, 2) if p.server_type == SUNDS else (0,)
-    if result.returncode not in ok:
-        raise GenericError(f"{argv[0]} exited {result.returncode}: {result.last_line or 'no output'}")
-
-
-def wait_until_answering(ctx: Context) -> None:
-    p = ctx.params
-    last: list[str] = []
-
-    def ready() -> bool:
-        if not find(p):
-            raise GenericError(f"the server exited during start{log_hint(p)}")
-        try:
-            search(ctx, min(5.0, max(0.5, ctx.budget.share(0.25))))
-        except GenericError as err:
-            last[:] = [str(err)]
-            return False
-        return True
-
-    if not ctx.budget.wait_for(ready):
-        raise GenericError(f"the server did not answer within the start timeout: {last[0] if last else ''}")
-
-
-def log_hint(p: Params) -> str:
-    if p.server_type == DS389:
-        return f"; see the errors log of {config_dir(p)}"
-    return "; see slapd's syslog messages"
-
-
-@AGENT.handler("stop")
-def do_stop(ctx: Context) -> None:
-    from ..proc import stop as stop_processes
-    from ..run import run_command
-
-    p = ctx.params
-    processes = find(p, every=True)
-    if not processes:
-        ctx.log.info("already stopped")
-        return
-    graceful = None
-    if p.server_type == SUNDS:
-        def graceful(deadline: float) -> None:
-            run_command([os.path.join(p.instance_root, "stop-slapd")],
-                        timeout=deadline - time.monotonic(), cwd=p.instance_root)
-    result = stop_processes(processes, ctx.budget.deadline, graceful=graceful)
-    ctx.log.info("stopped: %s", result.describe())
-    if find(p):
-        raise GenericError(f"processes of the instance survived SIGKILL: {result}")

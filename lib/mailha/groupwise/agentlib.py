@@ -1,13 +1,15 @@
-"""What the ``gwia`` and ``gwpoa`` resource agents share: one GroupWise agent process and its checks.
+"""What the ``gwia`` and ``gwpoa`` resource agents share: GroupWise knowledge only.
 
 A resource manages one or more :class:`GwAgent` (the GWIA resource: its MTA, then the GWIA; the
 POA resource: one POA).  Each is known by its binary and its startup file, which is also how its
 process is told apart from the other domains' and post offices' on the same node: the products
 keep no pid file (product facts §1.5), and two domains' MTAs differ only by ``@startup``.
 
-Everything here runs on behalf of an agent action and raises the OCF exceptions of
-:mod:`mailha.ocf.codes`; processes, probes, waits and stops are the shared modules' work
-(:mod:`mailha.proc`, :mod:`mailha.net`, :mod:`mailha.probes`, :mod:`mailha.run`).
+Here: how a GroupWise agent is launched (``binary @startup`` or ``grpwise start NAME``), which
+listeners its startup file opens, the exclusive binding to the partition's secondary IP, SSL
+files, and gwha, which must not restart what the cluster stops.  Starting, stopping and
+monitoring are the product-neutral lifecycle's (:mod:`mailha.service.lifecycle`), given the
+service :func:`service` declares.
 
 Import cost matters: a monitor imports this module.  Only ``os`` is imported at module level;
 the startup-file grammar and the switch table are imported when a startup file has changed (see
@@ -22,16 +24,15 @@ from ..ocf.codes import GenericError, Misconfigured, NotInstalled
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Sequence
     from typing import Self
 
-    from ..net import Listener
     from ..ocf.agent import Context
-    from ..ocf.budget import Budget
     from ..ocf.log import Logger
     from ..ocf.params import Param, Params
     from ..ocf.state import StateFile
-    from ..proc import ProcessMatch, ProcInfo, StopResult
+    from ..proc import ProcessMatch, ProcInfo
+    from ..service.model import Credentials, Endpoint, Member, Service
     from .startup import StartupFile
 
 BINARY, GRPWISE = "binary", "grpwise"  # how a site launches its agents
@@ -40,18 +41,11 @@ ALL_ADDRESSES = frozenset(("0.0.0.0", "::", "*", "[::]"))
 GWHA_PORT = 8400  # gwha's listener (xinetd, or gwha.socket on GW 18.3+): product facts §1.3
 #: Where each product writes its log, relative to its home (the emulator follows the products).
 LOG_HINTS = {"mta": "mslocal/", "poa": "wpcsout/ofs/", "gwia": "000.prc/"}
-
-
-class Endpoint:
-    """A listener of an agent: service name, protocol a probe speaks, port."""
-
-    __slots__ = ("port", "protocol", "service")
-
-    def __init__(self, service: str, protocol: str, port: int) -> None:
-        self.service, self.protocol, self.port = service, protocol, port
-
-    def __repr__(self) -> str:
-        return f"Endpoint({self.service!r}, {self.protocol!r}, {self.port!r})"
+#: Protocols on which the synthetic transaction can log in as the test user.
+LOGIN_PROTOCOLS = ("pop3", "imap4")
+STORAGE = "the GroupWise partition"
+#: State key prefix of the endpoint summaries kept per agent kind.
+ENDPOINTS_PREFIX = "endpoints."
 
 
 class GwAgent:
@@ -69,36 +63,12 @@ class GwAgent:
 
     @property
     def match(self) -> ProcessMatch:
-        """Its process: the binary run with this startup file (``@file`` as the products take it).
-
-        ``mailha.proc`` matches the startup path as whole path components, so ``/gw/dom1/dom1.mta``
-        never matches ``/gw/dom10/dom10.mta``, and it recognises the emulator's ``#!`` scripts."""
+        """Its process: the binary run with exactly this startup file (``@file`` as the products
+        take it; a relative one resolved against the process's working directory).  The
+        emulator's ``#!`` scripts are recognised too."""
         from ..proc import ProcessMatch
 
-        return ProcessMatch(exe_names=(self.binary,), cmdline_contains=(self.startup,))
-
-    def find(self, every: bool = False, known_pid: int | None = None) -> list[ProcInfo]:
-        from ..proc import find
-
-        return find(self.match, every=every, known_pid=known_pid)
-
-    def locate(self, state: StateFile) -> list[ProcInfo]:
-        """:meth:`find`, trying first where the last start or monitor found the agent.
-
-        The products write no pid file, and scanning /proc costs a monitor about 1.7 ms per
-        100 processes; the state file is written only when the process changed."""
-        key = f"pid.{self.kind}"
-        data = state.load()
-        known = data.get(key, "")
-        found = self.find(known_pid=int(known) if known.isdigit() and len(known) < 10 else None)
-        now = str(found[0].pid) if found else ""
-        if now != known:
-            data[key] = now
-            try:
-                state.save(data)
-            except OSError:
-                pass  # no state directory: the next monitor scans again
-        return found
+        return ProcessMatch(exe_names=(self.binary,), args=(("@", self.startup),))
 
     @property
     def home(self) -> str:
@@ -106,6 +76,15 @@ class GwAgent:
 
     def log_hint(self, home: str | None = None) -> str:
         return f"; see its log in {os.path.join(home or self.home, LOG_HINTS.get(self.kind, ''))}"
+
+
+def any_agent(p: Params) -> ProcessMatch:
+    """Any GroupWise agent process: what a stop that cannot identify its instance looks for."""
+    from ..proc import ProcessMatch
+
+    from . import paths
+
+    return ProcessMatch(exe_names=tuple(os.path.basename(b) for b in (paths.GWMTA, paths.GWIA, paths.GWPOA)))
 
 
 # -- startup files -----------------------------------------------------------------------------
@@ -136,9 +115,15 @@ def endpoints_from(agent: GwAgent, sf: StartupFile) -> list[Endpoint]:
     from .switches import AgentKind, endpoints
 
     try:
-        return [Endpoint(p.service.name, p.service.protocol, p.port) for p in endpoints(AgentKind(agent.kind), sf)]
+        return [_endpoint(p.service.name, p.service.protocol, p.port) for p in endpoints(AgentKind(agent.kind), sf)]
     except StartupFileError as err:
         raise Misconfigured(f"{agent.label} startup file {err}") from None
+
+
+def _endpoint(name: str, protocol: str, port: int) -> Endpoint:
+    from ..service.model import Endpoint
+
+    return Endpoint(name, protocol, port, login=protocol in LOGIN_PROTOCOLS)
 
 
 def endpoints(agent: GwAgent, cache: StateFile | None = None) -> tuple[str | None, list[Endpoint]]:
@@ -154,7 +139,7 @@ def endpoints(agent: GwAgent, cache: StateFile | None = None) -> tuple[str | Non
     except OSError as err:
         raise GenericError(f"cannot read the {agent.label} startup file {agent.startup}: {err.strerror}") from None
     stamp = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
-    key = f"endpoints.{agent.kind}"
+    key = ENDPOINTS_PREFIX + agent.kind
     if cache is not None:
         raw = cache.load().get(key, "")
         if raw.startswith(stamp + "|"):
@@ -168,7 +153,7 @@ def endpoints(agent: GwAgent, cache: StateFile | None = None) -> tuple[str | Non
     address, points = listen_address(sf), endpoints_from(agent, sf)
     if cache is not None:
         data = cache.load()
-        data[key] = f"{stamp}|{address or ''}|" + ",".join(f"{p.service}:{p.protocol}:{p.port}" for p in points)
+        data[key] = f"{stamp}|{address or ''}|" + ",".join(f"{p.name}:{p.protocol}:{p.port}" for p in points)
         try:
             cache.save(data)
         except OSError:
@@ -185,51 +170,11 @@ def _decode(raw: str) -> tuple[str | None, list[Endpoint]] | None:
         service, protocol, port = (item.split(":") + ["", "", ""])[:3]
         if not port.isdigit():
             return None
-        points.append(Endpoint(service, protocol, int(port)))
+        points.append(_endpoint(service, protocol, int(port)))
     return address or None, points
 
 
 # -- checks at start and validate-all --------------------------------------------------------
-
-
-def mount_point_of(path: str) -> str:
-    """The mount point of the file system holding *path* (of its nearest existing ancestor)."""
-    path = os.path.abspath(path)
-    while not os.path.exists(path):
-        path = os.path.dirname(path)
-    while not os.path.ismount(path):
-        path = os.path.dirname(path)
-    return path
-
-
-def is_under(path: str, directory: str) -> bool:
-    path, directory = os.path.normpath(path), os.path.normpath(directory)
-    return directory == "/" or path == directory or path.startswith(directory.rstrip("/") + "/")
-
-
-def check_storage(directory: str, mount: str | None, what: str) -> None:
-    """*directory* is on the mounted GroupWise partition (raises :class:`NotInstalled`).
-
-    With *mount* (the worksheet's "cluster resource mount point"), that must be a mount point
-    here; without it, the directory must be on some file system other than ``/``: a directory on
-    the root file system means the partition is not mounted and we would see an empty mount
-    point, or worse, start an agent on a stale local copy.  ``mount=/`` accepts a local directory.
-    """
-    if mount:
-        if not os.path.ismount(mount):
-            raise NotInstalled(f"storage_mount {mount} is not a mount point on this node: mount the GroupWise "
-                               f"partition first (a Filesystem resource before this one in the group)")
-    elif mount_point_of(directory) == "/":
-        raise NotInstalled(f"{what} {directory} is not on a mounted file system (it is on /): mount the "
-                           f"GroupWise partition first, or set storage_mount to its mount point")
-    if not os.path.isdir(directory):
-        raise NotInstalled(f"{what} {directory} does not exist on this node: is the GroupWise partition mounted?")
-
-
-def check_executable(path: str, what: str) -> None:
-    if not os.access(path, os.X_OK):
-        raise NotInstalled(f"{what} {path} is missing or not executable on this node: install the GroupWise "
-                           f"agents here (or set the parameter naming it)")
 
 
 def gwha_entries(gwha_conf: str) -> list:
@@ -268,36 +213,6 @@ def same_address(a: str, b: str) -> bool:
         return a == b
 
 
-def others_on_ports(points: Iterable[Endpoint], address: str | None, own: set[int]) -> list[str]:
-    """Who (not us) holds one of these ports on *address* (any address when None), described."""
-    from .. import net
-
-    found = []
-    for point in points:
-        try:
-            holders = net.port_holders(point.port, address)
-        except OSError:
-            continue  # cannot ask the kernel: the start will tell
-        holders = [h for h in holders if h.pid is None or h.pid not in own]
-        if holders:
-            found.append(f"{point.service.upper()} port {point.port} is held by "
-                         + ", ".join(_holder(h) for h in holders))
-    return found
-
-
-def _holder(listener: Listener) -> str:
-    """``pid 812 (master: /usr/lib/postfix/sbin/master -w) on 192.0.2.11:25``."""
-    address = f"[{listener.address}]" if listener.address.version == 6 else str(listener.address)
-    where = f"{address}:{listener.port}"
-    if listener.pid is None:
-        return f"a process on {where}"
-    from ..proc import read_process
-
-    info = read_process(listener.pid)
-    argv = " ".join(info.argv[:3]) if info and info.argv else "?"
-    return f"pid {listener.pid} ({listener.process}: {argv}) on {where}"
-
-
 def check_binding(agent: GwAgent, sf: StartupFile, ip: str | None, set_ip: bool, *, write: bool,
                   log: Logger | None = None) -> str:
     """The secondary IP the agent binds to exclusively, from its startup file.
@@ -321,11 +236,13 @@ def check_binding(agent: GwAgent, sf: StartupFile, ip: str | None, set_ip: bool,
                 log.info("%s bound to %s in %s (previous file kept as %s)", agent.label, ip, agent.startup, backup)
         return ip
     if current is None:
-        held = others_on_ports(endpoints_from(agent, sf), None, set())
+        from ..service.ports import held_by_others
+
+        held = held_by_others(endpoints_from(agent, sf), None, set())
         # Pacemaker shows only the first 128 characters of an exit reason: the conflict and
         # the fix come first, the (long) file path last.
         fight = f" ({'; '.join(held)})" if held else ""
-        fix = f"add '--ip {ip}' or set set_ip=true" if ip else "add '--ip <secondary IP>' (or set ip_address and set_ip=true)"
+        fix = f"add --ip {ip} or set_ip=true" if ip else "add --ip <secondary IP> (or ip_address and set_ip=true)"
         raise Misconfigured(f"{agent.label} would listen on all addresses{fight}: {fix} in {agent.startup}")
     if ip:
         raise Misconfigured(f"{agent.startup} binds the {agent.label} to --ip {current} but ip_address is {ip}: "
@@ -343,8 +260,11 @@ def check_ssl_files(agent: GwAgent, sf: StartupFile, storage_mount: str | None) 
             path = os.path.join(agent.home, path)
         if os.path.isfile(path) and os.access(path, os.R_OK):
             continue
-        reason = (f"the {agent.label} SSL file --{switch} {path} is missing or unreadable: the agent would run "
-                  f"without TLS; copy it there or correct {agent.startup}")
+        # What and the fix first: Pacemaker keeps 128 bytes, and partition paths are long.
+        reason = (f"{agent.label} SSL file --{switch} is missing or unreadable: copy it to {path} or correct "
+                  f"{agent.startup}")
+        from ..service.storage import is_under
+
         if storage_mount and storage_mount != "/" and is_under(path, storage_mount):
             raise Misconfigured(reason)
         raise NotInstalled(reason)
@@ -377,10 +297,12 @@ def gwha_conflict(agents: Sequence[GwAgent], gwha_binary: str, gwha_conf: str) -
         pass
     if not running:
         return None
-    # Kept short: Pacemaker shows one line of at most a few hundred characters.
-    return (f"gwha runs on this node ({', '.join(running)}) and gwha.conf lists {', '.join(listed)}: it would "
-            f"restart them behind the cluster; drop their gwha.conf sections or disable gwha (systemctl "
-            f"disable --now gwha.socket; chkconfig gwha off), or set gwha=suspend")
+    # Pacemaker keeps 128 bytes: how to disable gwha goes to the log (GWHA_DISABLE).
+    return (f"gwha ({', '.join(running)}) would restart {', '.join(listed)} behind the cluster: set gwha=suspend, "
+            f"disable gwha or drop them from gwha.conf")
+
+
+GWHA_DISABLE = "disable gwha: systemctl disable --now gwha.socket (GW 18.3+), or chkconfig gwha off"
 
 
 class Suspended:
@@ -419,158 +341,6 @@ class Suspended:
                     continue
         if self.stopped:
             self.log.info("gwha resumed: pid(s) %s", ", ".join(str(p.pid) for p in self.stopped))
-
-
-# -- launching, probing, stopping ------------------------------------------------------------------
-
-
-def child_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """The agent's environment minus every ``OCF_RESKEY_*``: parameters (and the secrets among
-    them) never reach a product process, whose environment other root tools can read."""
-    return {k: v for k, v in environ.items() if not k.startswith("OCF_RESKEY_")}
-
-
-def launch(agent: GwAgent, method: str, grpwise: str, budget: Budget, environ: Mapping[str, str], log: Logger) -> None:
-    """Start the agent as the site does: ``<binary> @<startup>`` or ``grpwise start <name>``."""
-    from ..run import run_command
-
-    argv = [grpwise, "start", agent.name or ""] if method == GRPWISE else [agent.binary, f"@{agent.startup}"]
-    log.info("starting the %s: %s", agent.label, " ".join(argv))
-    # "/" as working directory: a daemon keeping ours would hold the partition busy at umount.
-    result = run_command(argv, timeout=budget.share(0.5, cap=120), cwd="/", env=child_env(environ))
-    if result.timed_out:
-        raise GenericError(f"{argv[0]} did not return within {budget.share(0.5, cap=120):.0f}s while starting the {agent.label}")
-    if result.returncode != 0:
-        raise GenericError(f"{' '.join(argv[:2])} exited {result.returncode} starting the {agent.label}: "
-                           f"{result.last_line or 'no output'}")
-
-
-class Credentials:
-    """What second-level probes log in with: the synthetic-transaction user, the HTTP console."""
-
-    __slots__ = ("http_password", "http_user", "password", "user")
-
-    def __init__(self, user: str | None = None, password: str | None = None, http_user: str | None = None,
-                 http_password: str | None = None) -> None:
-        self.user, self.password = user, password
-        self.http_user, self.http_password = http_user, http_password
-
-
-def probe_endpoint(point: Endpoint, host: str, timeout: float, creds: Credentials | None = None,
-                   login: bool = False) -> None:
-    """One listener answers its protocol (raises :class:`mailha.probes.ProbeError`).
-
-    MTP and client/server are proprietary: a TCP connection is all a probe can ask of them.
-    The HTTP console counts as answering with 200, or 401 when no console login is configured;
-    with *login*, POP3 and IMAP4 log in as the test user."""
-    creds = creds or Credentials()
-    user = creds.user if login else None
-    password = creds.password if login else None
-    if point.protocol == "smtp":
-        from ..probes import smtp
-
-        smtp.probe(host, point.port, timeout)
-    elif point.protocol == "pop3":
-        from ..probes import pop3
-
-        pop3.probe(host, point.port, timeout, user=user, password=password)
-    elif point.protocol == "imap4":
-        from ..probes import imap
-
-        imap.probe(host, point.port, timeout, user=user, password=password)
-    elif point.protocol == "ldap":
-        from ..probes import ldap
-
-        ldap.probe(host, point.port, timeout, attrs=("1.1",))
-    elif point.protocol == "http":
-        from ..probes import http
-
-        expect = (200,) if creds.http_user else (200, 401)
-        http.probe(host, point.port, timeout, expect_status=expect, user=creds.http_user,
-                   password=creds.http_password)
-    else:
-        from ..probes import tcp
-
-        tcp.connect(host, point.port, timeout)
-
-
-def probe_all(agent: GwAgent, address: str | None, points: Sequence[Endpoint], timeout: float,
-              creds: Credentials | None = None, login: bool = False) -> None:
-    """Every listener of *agent* answers on *address*; the first failure raises an OCF error.
-
-    The probes share *timeout*: a hung agent fails on its first listener, well within the
-    monitor's timeout.  Rejected credentials are wrong on every node (6)."""
-    import time
-
-    from ..probes import AUTH, ProbeError
-
-    host = address or "127.0.0.1"
-    deadline = time.monotonic() + timeout
-    for point in points:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise GenericError(f"{agent.label} {point.service} {host}:{point.port}: no time left to probe it")
-        try:
-            probe_endpoint(point, host, left, creds, login)
-        except ProbeError as err:
-            if err.kind == AUTH:
-                raise Misconfigured(f"the {agent.label} rejects the configured login: {err}; fix the test user "
-                                    f"or HTTP console credentials (same on every node)") from None
-            raise GenericError(f"the {agent.label} does not answer: {err}") from None
-
-
-def wait_until_answering(agent: GwAgent, address: str | None, points: Sequence[Endpoint], budget: Budget,
-                         deadline: float, creds: Credentials | None = None) -> None:
-    """Wait (within *deadline*) until the agent's process exists and every listener answers."""
-    import time
-
-    started = time.monotonic()
-    seen = [False]
-    last = [""]
-
-    def ready() -> bool:
-        if not agent.find():
-            # A launcher may return just before its daemon shows up: absence counts as an exit
-            # only once the process was seen, or after a grace period.
-            if seen[0] or time.monotonic() - started > 5.0:
-                raise GenericError(f"the {agent.label} exited during start{agent.log_hint()}")
-            return False
-        seen[0] = True
-        try:
-            probe_all(agent, address, points, min(5.0, max(0.5, deadline - time.monotonic())), creds)
-        except GenericError as err:
-            last[0] = err.reason
-            return False
-        return True
-
-    if not budget.wait_for(ready, deadline):
-        raise GenericError(f"the {agent.label} did not answer within the start timeout: {last[0] or 'not running'}"
-                           f"{agent.log_hint()}")
-
-
-def stop_agent(agent: GwAgent, deadline: float, method: str, grpwise: str, environ: Mapping[str, str],
-               log: Logger) -> StopResult | None:
-    """Stop the agent before *deadline*: ``grpwise stop`` (when the site uses it) or SIGTERM,
-    then SIGKILL what is left (the products: "if an agent does not respond ... use kill")."""
-    import time
-
-    from ..proc import stop
-
-    processes = agent.find(every=True)
-    if not processes:
-        log.info("the %s is already stopped", agent.label)
-        return None
-    graceful: Callable[[float], object] | None = None
-    if method == GRPWISE and agent.name:
-        def graceful(until: float) -> None:
-            from ..run import run_command
-
-            run_command([grpwise, "stop", agent.name or ""], timeout=until - time.monotonic(), env=child_env(environ))
-    result = stop(processes, deadline, graceful=graceful)
-    log.info("%s: %s", agent.label, result.describe())
-    if agent.find():
-        raise GenericError(f"the {agent.label} survived the stop: {result.describe()}")
-    return result
 
 
 # -- declarations and handlers shared by the two agents ---------------------------------------------
@@ -621,6 +391,7 @@ def common_params(what: str) -> list[Param]:
               "and expects 200; otherwise a 401 also counts as answering."),
         Param("http_password", Text(), "HTTP console password", secret=True),
         monitor.PROGRAM_PARAM,
+        monitor.PROGRAM_PARAMS_PARAM,
         level_param(),
     ]
 
@@ -637,34 +408,94 @@ def check_common(p: Params) -> None:
 
 def check_installed(p: Params, agents: Sequence[GwAgent], directory: str, what: str) -> None:
     """This node can run the agents: software, storage, gwha (raises NotInstalled)."""
+    from ..service.storage import check_executable, check_mounted
+
+    fix = "install the GroupWise agents here (or set the parameter naming it)"
     if p.launch == GRPWISE:
-        check_executable(p.grpwise_script, "the grpwise script")
+        check_executable(p.grpwise_script, "the grpwise script", fix)
     for agent in agents:
-        check_executable(agent.binary, f"the {agent.label} binary")
-    check_storage(directory, p.storage_mount, what)
+        check_executable(agent.binary, f"the {agent.label} binary", fix)
+    check_mounted(directory, p.storage_mount, what, STORAGE)
     if p.launch == GRPWISE:
         for agent in agents:
             check_grpwise_entry(agent, p.gwha_conf)
     if p.gwha == REFUSE:
         conflict = gwha_conflict(agents, p.gwha_binary, p.gwha_conf)
         if conflict:
-            raise NotInstalled(conflict)
+            raise NotInstalled(conflict, detail=GWHA_DISABLE)
 
 
-def credentials(p: Params) -> Credentials:
-    return Credentials(p.test_user, p.test_password, p.http_user, p.http_password)
-
-
-def prepare(ctx: Context, agents: Sequence[GwAgent], *, write: bool) -> list[tuple[GwAgent, str, list[Endpoint]]]:
-    """Read and check every startup file: the address each agent binds to, SSL files, listeners."""
+def prepare(ctx: Context, agents: Sequence[GwAgent], *, write: bool) -> list[tuple[str, list[Endpoint]]]:
+    """Read and check every startup file: (the address the agent binds to, its listeners) each.
+    With *write* (at start), ``set_ip`` may write ``--ip`` into a startup file."""
     p = ctx.params
     prepared = []
     for agent in agents:
         sf = load_startup(agent)
         address = check_binding(agent, sf, p.ip_address, p.set_ip, write=write, log=ctx.log)
         check_ssl_files(agent, sf, p.storage_mount)
-        prepared.append((agent, address, endpoints_from(agent, sf)))
+        prepared.append((address, endpoints_from(agent, sf)))
+    if p.test_user and not any(pt.login for _, points in prepared for pt in points):
+        raise Misconfigured("test_user is set but no agent of this resource enables POP3 or IMAP4: enable one "
+                            "in its startup file or unset test_user")
     return prepared
+
+
+def service(ctx: Context, agents: Sequence[GwAgent],
+            prepared: Sequence[tuple[str | None, Sequence[Endpoint]]] | None = None) -> Service:
+    """The resource's agents as a service for the lifecycle.
+
+    Addresses and listeners come from *prepared* (start: the startup files just checked) or,
+    for monitor and stop, from the summaries kept in the resource's state (:func:`endpoints`),
+    read only when a check needs them."""
+    from ..service.model import Command, Credentials, Member, Service
+
+    p = ctx.params
+    http = Credentials(p.http_user, p.http_password, "http_user/http_password") if p.http_user else None
+    members = []
+    for index, agent in enumerate(agents):
+        if prepared is not None:
+            address, listeners = prepared[index][0], _with_console_login(prepared[index][1], http)
+        else:
+            summary = _Summary(agent, ctx.state, http)
+            address, listeners = summary.address, summary.endpoints
+        if p.launch == GRPWISE:
+            launch = Command([p.grpwise_script, "start", agent.name or ""])
+            stop = Command([p.grpwise_script, "stop", agent.name]) if agent.name else None
+        else:
+            launch, stop = Command([agent.binary, f"@{agent.startup}"]), None
+        members.append(Member(agent.label, agent.match, launch=launch, stop=stop, endpoints=listeners,
+                              address=address, remember=agent.kind, log_hint=agent.log_hint()))
+    login = Credentials(p.test_user, p.test_password, "test_user/test_password") if p.test_user else None
+    return Service(members, login=login)
+
+
+class _Summary:
+    """An agent's address and listeners from the state's summary, read once, when first asked."""
+
+    def __init__(self, agent: GwAgent, state: StateFile, http: Credentials | None) -> None:
+        self.agent, self.state, self.http = agent, state, http
+        self._read: tuple[str | None, list[Endpoint]] | None = None
+
+    def _get(self) -> tuple[str | None, list[Endpoint]]:
+        if self._read is None:
+            address, points = endpoints(self.agent, self.state)
+            self._read = address, _with_console_login(points, self.http)
+        return self._read
+
+    def address(self) -> str | None:
+        return self._get()[0]
+
+    def endpoints(self) -> list[Endpoint]:
+        return self._get()[1]
+
+
+def _with_console_login(points: Sequence[Endpoint], http: Credentials | None) -> list[Endpoint]:
+    """The HTTP consoles log in with the configured console user."""
+    for point in points:
+        if point.protocol == "http":
+            point.auth = http
+    return list(points)
 
 
 def validate(ctx: Context, agents: Sequence[GwAgent]) -> None:
@@ -672,43 +503,13 @@ def validate(ctx: Context, agents: Sequence[GwAgent]) -> None:
 
 
 def start(ctx: Context, agents: Sequence[GwAgent]) -> None:
-    """Start the agents in order, each answering on its secondary IP before the next one starts."""
-    from .. import monitor, net
+    """Start the agents in order, each answering on its secondary IP before the next one."""
+    from ..service import lifecycle
 
-    p, budget, log = ctx.params, ctx.budget, ctx.log
     prepared = prepare(ctx, agents, write=True)
-    for address in {a for _, a, _ in prepared}:
-        try:
-            local = net.is_local_address(address)
-        except (OSError, ValueError) as err:
-            raise GenericError(f"cannot tell whether {address} is configured here: {err}") from None
-        if not local:
-            raise GenericError(f"the secondary IP {address} is not configured on this node: start the IP "
-                               f"address resource first (same group, before this one)")
-    creds = credentials(p)
-    running = {agent.label: agent.find(every=True) for agent in agents}
-    own = {info.pid for found in running.values() for info in found}
-    # Every port of every agent still to launch is checked before anything is launched: a
-    # GWIA that cannot bind must not leave its MTA half-started behind.
-    for agent, address, points in prepared:
-        taken = [] if running[agent.label] else others_on_ports(points, address, own)
-        if taken:
-            raise GenericError(f"cannot start the {agent.label} on {address}: {'; '.join(taken)}: stop that "
-                               f"process or bind it to another address")
-    for index, (agent, address, points) in enumerate(prepared):
-        later = len(prepared) - index - 1
-        deadline = budget.until(budget.remaining() * later / (later + 1))
-        if running[agent.label]:
-            log.info("the %s is already running", agent.label)
-        else:
-            launch(agent, p.launch, p.grpwise_script, budget, ctx.environ, log)
-        wait_until_answering(agent, address, points, budget, deadline, creds)
-        log.info("the %s answers on %s (%s)", agent.label, address,
-                 ", ".join(f"{pt.service} {pt.port}" for pt in points))
-    monitor.reset(ctx)
-    for agent in agents:  # prime what the monitor remembers: endpoint summary and process
+    lifecycle.start(ctx, service(ctx, agents, prepared))
+    for agent in agents:  # the first monitor then reads the summary, not the startup file
         endpoints(agent, ctx.state)
-        agent.locate(ctx.state)
 
 
 def stop(ctx: Context, agents: Sequence[GwAgent]) -> None:
@@ -716,52 +517,16 @@ def stop(ctx: Context, agents: Sequence[GwAgent]) -> None:
 
     Each agent may use the time left minus a reserve for those still to stop (the MTA after a
     GWIA that takes minutes: seed 000), then is killed."""
-    p, budget, log = ctx.params, ctx.budget, ctx.log
-    order = list(reversed(agents))
-    with Suspended(gwha_processes(p.gwha_binary), log):
-        for index, agent in enumerate(order):
-            later = len(order) - index - 1
-            reserve = min(30.0, budget.remaining() * 0.2) * later
-            stop_agent(agent, budget.until(reserve), p.launch, p.grpwise_script, ctx.environ, log)
-
-
-def monitor_plan(ctx: Context, agents: Sequence[GwAgent]) -> int:
-    """First level: every agent's process (all missing: not running; some missing: failed).
-    Second level: every listener on the secondary IP.  Transaction: log in as the test user."""
-    from .. import monitor
+    from ..service import lifecycle
 
     p = ctx.params
-    creds = credentials(p)
+    with Suspended(gwha_processes(p.gwha_binary), ctx.log):
+        lifecycle.stop(ctx, lambda: service(ctx, agents), any_agent(p))
 
-    def running() -> bool:
-        up = [agent for agent in agents if agent.locate(ctx.state)]
-        if not up:
-            return False
-        if len(up) < len(agents):
-            down = " and ".join(a.label for a in agents if a not in up)
-            alive = " and ".join(a.label for a in up)
-            raise GenericError(f"the {down} is not running (the {alive} is)")
-        return True
 
-    def service(timeout: float, login: bool = False) -> None:
-        import time
+def monitor(ctx: Context, agents: Sequence[GwAgent]) -> int:
+    """First level: every agent's process.  Second level: every listener on the secondary IP.
+    Transaction: the test user logs in over POP3 or IMAP4."""
+    from ..service import lifecycle
 
-        deadline = time.monotonic() + timeout
-        probed = 0
-        for agent in agents:
-            address, points = endpoints(agent, ctx.state)
-            if login:
-                points = [pt for pt in points if pt.protocol in ("pop3", "imap4")][:1]
-            probed += len(points)
-            probe_all(agent, address, points, max(0.1, deadline - time.monotonic()), creds, login)
-        if login and not probed:
-            raise Misconfigured("test_user is set but no agent of this resource enables POP3 or IMAP4 to log in to")
-
-    plan = monitor.MonitorPlan(
-        running=running,
-        service=service,
-        transaction=(lambda timeout: service(timeout, login=True)) if creds.user else None,
-        every=p.second_level_monitor,
-        program=p.monitor_program,
-    )
-    return monitor.run(ctx, plan)
+    return lifecycle.monitor(ctx, service(ctx, agents))

@@ -9,6 +9,9 @@ decides what Pacemaker does next:
 * :class:`NotInstalled` (5): wrong on this node only (a missing binary, a path that is not
   mounted here). Pacemaker tries another node; a probe reports "not running" instead.
 * :class:`GenericError` (1): the service failed; Pacemaker recovers it.
+* :class:`Degraded` (190, from a monitor): the service runs and answers but something the
+  agent checks is wrong at run time (a probe login rejected): Pacemaker keeps it running and
+  shows the reason.
 """
 
 from __future__ import annotations
@@ -46,16 +49,41 @@ def one_line(text: str, limit: int = 400) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
+#: Pacemaker keeps this many bytes of an exit reason (after its prefix) and drops the rest.
+REASON_MAX = 128
+
+
+def fits(text: str, limit: int = REASON_MAX) -> bool:
+    """True when *text* takes at most *limit* bytes as written (UTF-8)."""
+    return len(text.encode("utf-8", "backslashreplace")) <= limit
+
+
+def fit(text: str, limit: int = REASON_MAX) -> "tuple[str, bool]":
+    """*text* in at most *limit* bytes of UTF-8, and whether it had to be cut.
+
+    A cut one ends in "..." and never splits a character.  What UTF-8 cannot encode (bytes of
+    the environment that were not UTF-8) becomes a backslash escape first, as on stderr."""
+    data = text.encode("utf-8", "backslashreplace")
+    if len(data) <= limit:
+        return data.decode("utf-8"), False
+    # The escaped bytes are valid UTF-8: "ignore" drops only a character split by the cut.
+    return data[: limit - 3].decode("utf-8", "ignore") + "...", True
+
+
 class OcfError(Exception):
     """An error with an OCF exit code and a reason for the admin.
 
     The reason is kept as given: the run loop redacts secrets first and only then squashes it
-    to one line (squashing first would hide a secret containing whitespace from the redactor)."""
+    to one line (squashing first would hide a secret containing whitespace from the redactor)
+    and cuts it to the :data:`REASON_MAX` bytes Pacemaker keeps, so its start must say what is
+    wrong and the fix.  *detail* (a server's message, the value that was refused, a long path)
+    is logged with the error and never part of the exit reason."""
 
     rc: int = Rc.ERR_GENERIC
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, detail: "str | None" = None) -> None:
         self.reason = str(reason)
+        self.detail = None if detail is None else str(detail)
         super().__init__(self.reason)
 
 
@@ -93,6 +121,12 @@ class Misconfigured(OcfError):
     """The configuration is wrong on every node: Pacemaker will not retry it elsewhere."""
 
     rc = Rc.ERR_CONFIGURED
+
+
+class Degraded(OcfError):
+    """Running, degraded (OCF 1.1): the service answers, but not everything is well."""
+
+    rc = Rc.DEGRADED
 
 
 class NotRunning(OcfError):

@@ -1,4 +1,9 @@
-"""Small per-resource state kept across invocations (the monitor cadence counter).
+"""Small per-resource state kept across invocations: the monitor cadence counter, the pids
+and endpoint summaries the lifecycle remembers.
+
+Each user keeps its own keys under its own prefix (``monitor.``, ``pid.``, ``endpoints.``) and
+forgets only those (:meth:`StateFile.forget`): resetting the cadence after a start must not
+drop what the start has just learnt.
 
 It lives under ``HA_RSCTMP`` (a tmpfs cleared at boot, like resource-agents' pseudo-resource
 files), one file per agent and instance of ``key=value`` lines (``json`` would cost a monitor
@@ -14,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Mapping
 
 DEFAULT_RSCTMP = "/run/resource-agents"
+MAX_SIZE = 64 << 10  # a few keys per user; more is not a file this module wrote
 
 
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-")
@@ -42,9 +48,11 @@ class StateFile:
         return dict(self._data)
 
     def _read(self) -> dict[str, str]:
+        from ..files import read_text
+
+        # Anything odd (a FIFO, a huge or garbled file) is lost state, which is harmless.
         try:
-            with open(self.path, encoding="utf-8") as handle:
-                text = handle.read(65536)
+            text = read_text(self.path, MAX_SIZE, "state file")
         except (OSError, UnicodeDecodeError):
             return {}
         data = {}
@@ -70,6 +78,32 @@ class StateFile:
         try:
             os.unlink(self.path)
         except FileNotFoundError:
+            pass
+
+    def get(self, key: str, default: str = "") -> str:
+        return self.load().get(key, default)
+
+    def put(self, key: str, value: str) -> None:
+        """Set *key*, writing the file only when the value changes.  Losing state is harmless
+        (the next run recomputes it), so a missing state directory is not an error."""
+        data = self.load()
+        if data.get(key) == value:
+            return
+        data[key] = value
+        try:
+            self.save(data)
+        except OSError:
+            pass
+
+    def forget(self, prefix: str) -> None:
+        """Drop every key that starts with *prefix* (one user's keys), keeping the others."""
+        data = self.load()
+        kept = {k: v for k, v in data.items() if not k.startswith(prefix)}
+        if len(kept) == len(data):
+            return
+        try:
+            self.save(kept)
+        except OSError:
             pass
 
     def tick(self, key: str) -> int:

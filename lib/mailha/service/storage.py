@@ -1,0 +1,88 @@
+"""The instance's files and programs on this node: shared storage mounted, executables
+present, and the directories a start may create.
+
+These checks run at start and validate-all only (raising :class:`NotInstalled`: this node
+only); a probe must answer "not running" with the storage unmounted, and stop must work
+without it.
+"""
+
+import os
+
+from ..ocf.codes import GenericError, NotInstalled
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import List, Optional
+
+
+def mount_point_of(path: str) -> str:
+    """The mount point of the file system holding *path* (of its nearest existing ancestor)."""
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    while not os.path.ismount(path):
+        path = os.path.dirname(path)
+    return path
+
+
+def is_under(path: str, directory: str) -> bool:
+    """*path* is *directory* or inside it, as whole path components."""
+    path, directory = os.path.normpath(path), os.path.normpath(directory)
+    return directory == "/" or path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def check_mounted(directory: str, mount: "Optional[str]", what: str, storage: str = "its file system") -> None:
+    """*directory* (named by the parameter *what*) is on mounted shared storage.
+
+    With *mount* (the parameter ``storage_mount``), that must be a mount point here; without
+    it, the directory must be on some file system other than ``/``: a directory on the root
+    file system means the storage is not mounted and we would see an empty mount point, or
+    worse, start on a stale local copy.  ``mount=/`` accepts a local directory."""
+    if mount:
+        if not os.path.ismount(mount):
+            raise NotInstalled(f"storage_mount {mount} is not a mount point here: mount {storage} first "
+                               f"(a Filesystem resource before this one in the group)")
+    elif mount_point_of(directory) == "/":
+        # Pacemaker keeps 128 bytes of a reason: what and the fix first, the (long) path last.
+        raise NotInstalled(f"{what} is not on a mounted file system: mount {storage} first, or set "
+                           f"storage_mount ({directory})")
+    if not os.path.isdir(directory):
+        raise NotInstalled(f"{what} does not exist on this node: is {storage} mounted? ({directory})")
+
+
+def check_executable(path: str, what: str, fix: str = "install it here or set the parameter naming it") -> None:
+    """*path* is an executable regular file (``binary=/`` is a directory, not a program)."""
+    if not os.path.isfile(path) or not os.access(path, os.X_OK):
+        state = "a directory" if os.path.isdir(path) else "missing or not executable"
+        raise NotInstalled(f"{what} {path} is {state} on this node: {fix}")
+
+
+def make_missing_dirs(path: str, uid: int, gid: int, mode: int = 0o770) -> "List[str]":
+    """Create the missing components of *path*, owned by *uid*:*gid*; return those created.
+
+    Only what is missing is created and given to the server's user, because it is new and
+    belongs to the instance.  An existing directory is never changed: ``/run`` named as a pid
+    file's directory stays root's."""
+    missing = []
+    current = os.path.abspath(path)
+    while not os.path.isdir(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    created = []
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, mode)
+        except FileExistsError:
+            if not os.path.isdir(directory):
+                raise GenericError(f"{directory} exists and is not a directory: remove it or fix the "
+                                   f"configuration naming it") from None
+            continue  # made meanwhile by someone else: theirs, not ours to chown
+        except OSError as err:
+            raise GenericError(f"cannot create {directory}: {err.strerror}") from None
+        os.chown(directory, uid, gid)
+        os.chmod(directory, mode)  # mkdir's mode is cut by the umask
+        created.append(directory)
+    return created
