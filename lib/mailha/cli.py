@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Sequence
 
 COMMANDS = {
-    "demo": ("mailha.demo", "run the demo: the lab with the directory and GroupWise groups, and a drill"),
+    "demo": ("mailha.demo", "run the demo: the lab with the directory and GroupWise groups, and two power-off drills"),
     "lab": ("mailha.lab.cli", "a real Pacemaker cluster in network namespaces on this machine"),
     "sim": ("mailha.sim.cli", "the GroupWise emulator: install it, run agents"),
 }

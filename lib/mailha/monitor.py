@@ -109,12 +109,14 @@ def reset(ctx: Context) -> None:
 
 def program_env(ctx: Context) -> dict[str, str]:
     """The monitor program's environment: a product command's (:func:`mailha.run.product_env`),
-    the resource's name, and its non-secret parameters when ``monitor_program_params`` asks."""
-    from .ocf.params import RESKEY
+    the resource's name and operation (``OCF_RESKEY_CRM_meta_*``: interval, timeout), and its
+    non-secret parameters when ``monitor_program_params`` asks."""
+    from .ocf.params import META_PREFIX, RESKEY
     from .run import product_env
 
     env = product_env(ctx.environ)
     env["OCF_RESOURCE_INSTANCE"] = ctx.instance
+    env.update((k, v) for k, v in ctx.environ.items() if k.startswith(RESKEY + META_PREFIX))
     p = ctx.params
     if p.as_dict().get("monitor_program_params"):
         secrets = {prm.name for prm in ctx.agent.params if prm.secret}

@@ -4,9 +4,11 @@ Discovery (:func:`find`) is on every monitor's path, so it reads ``/proc`` direc
 psutil alone costs about 35 ms on a small machine, most of a whole monitor's budget.  Stopping
 (:func:`stop`) is rare and uses psutil, imported on demand.
 
-An instance is described by a :class:`ProcessMatch`: the binary, plus strings that must all appear
-in its command line (typically the instance directory).  Those strings match whole path
-components, so the instance ``/srv/a`` never sees the one in ``/srv/ab``.
+An instance is described by a :class:`ProcessMatch`: the binary, plus the options that name the
+instance, matched exactly (``args``: ``-D /srv/a`` is the instance ``/srv/a``, never ``/srv`` nor
+``/srv/ab``; a relative ``@po.poa`` is resolved against the process's working directory).  The
+older ``cmdline_contains`` strings match whole path components anywhere in the command line, so
+``/srv`` also matches every instance below it: use ``args`` to tell one instance.
 
 Robust to: stale pid files and reused pids (the pid must still match the binary and command
 line), processes vanishing mid-scan, zombies (not running), kernel threads (never match),
@@ -42,11 +44,13 @@ D_STATE_READ_TIMEOUT = 0.5  # seconds to wait for the command line of a D-state 
 
 
 def read_pid(path: str) -> int | None:
-    """The pid in a pid file, or None when the file is missing, unreadable, empty or garbage."""
+    """The pid in a pid file, or None when the file is missing, unreadable, empty or garbage,
+    or not a small regular file (a FIFO there must not hang the monitor)."""
+    from .files import KiB, read_bytes
+
     try:
-        with open(path, "rb") as f:
-            head = f.read(64)  # a pid file holds one number; never read a huge file
-    except (OSError, ValueError):  # missing, unreadable, a directory, a bad path
+        head = read_bytes(path, 4 * KiB, "pid file")  # one number and a line ending, in practice
+    except (OSError, ValueError):  # missing, unreadable, a FIFO, a directory, a bad path
         return None
     text = head.split(b"\n", 1)[0].strip()
     if not text.isdigit() or len(text) > 7:
@@ -225,22 +229,68 @@ def contains_component(text: str, needle: str) -> bool:
     return False
 
 
+def _normpath(path: str) -> str:
+    """*path* as compared: ``/srv/a/``, ``/srv//a`` and ``/srv/x/../a`` are all ``/srv/a``."""
+    path = os.path.normpath(path)
+    return path.rstrip("/") or path  # "//x/" keeps its POSIX "//"; "/" stays "/"
+
+
+def _flag_values(argv: tuple[str, ...], flag: str) -> list[str]:
+    """Every value *flag* is given in ``argv[1:]``: ``@file`` for ``@``; for a short option
+    ``-D /x`` or ``-D/x``; for a long one ``--home /x`` or ``--home=/x``."""
+    if flag == "@":
+        return [arg[1:] for arg in argv[1:] if arg[:1] == "@"]
+    glued = flag + "=" if flag[:2] == "--" else flag
+    cut = len(glued)
+    values = []
+    for i in range(1, len(argv)):
+        arg = argv[i]
+        if arg == flag:
+            if i + 1 < len(argv):
+                values.append(argv[i + 1])
+        elif arg[:cut] == glued and len(arg) > cut:
+            values.append(arg[cut:])
+    return values
+
+
+def _cwd(pid: int) -> str | None:
+    """The working directory of *pid*, or None when it cannot be read (gone, not permitted).
+
+    readlink only: the kernel names the directory without touching the storage behind it,
+    which may be a hung NFS mount or an unplugged disk."""
+    try:
+        return os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return None
+
+
 class ProcessMatch:
-    """Which processes belong to one instance of a service (immutable).
+    """Which processes belong to one instance of a service (immutable, hashable).
 
     ``exe_names``: binaries, as basenames (``ns-slapd``, matched against the executable, argv[0]
     and the kernel's 15-character ``comm``) or absolute paths (``/usr/sbin/slapd``, matched
-    against the executable and argv[0]).  ``cmdline_contains``: strings that must ALL appear in
-    the command line as whole path components (see :func:`contains_component`), e.g. the
-    instance directory.  ``pidfile``: checked first.  ``user``: a name or uid the process must
-    run as.
+    against the executable and argv[0]).
+
+    ``args``: ``(flag, value)`` pairs that must ALL be on the command line, exactly: for ``-D``
+    (any option) the argument after it, or glued as ``-D/x`` (``--home=/x`` for a long option);
+    for ``@`` an argument ``@/x``.  Values are absolute paths and compare after normalisation
+    (``/srv/a/`` is ``/srv/a``), whole: ``/srv`` never matches the instance ``/srv/a``.  A
+    relative value on the command line (``gwpoa @po.poa``, started in the post office) is
+    resolved against the process's working directory; when that cannot be read, it does not
+    match.  Flags compare case-sensitively (``-d`` is not ``-D``).
+
+    ``cmdline_contains``: strings that must ALL appear in the command line as whole path
+    components (see :func:`contains_component`); looser than ``args``, since a directory also
+    matches every instance below it.  ``pidfile``: checked first.  ``user``: a name or uid the
+    process must run as.
     """
 
-    __slots__ = ("exe_names", "cmdline_contains", "pidfile", "user", "_paths", "_bases", "_comms")
+    __slots__ = ("exe_names", "cmdline_contains", "pidfile", "user", "args", "_paths", "_bases", "_comms")
     exe_names: tuple[str, ...]
     cmdline_contains: tuple[str, ...]
     pidfile: str | None
     user: str | int | None
+    args: tuple[tuple[str, str], ...]
     _paths: frozenset[str]
     _bases: frozenset[str]
     _comms: frozenset[str]
@@ -251,11 +301,23 @@ class ProcessMatch:
         cmdline_contains: tuple[str, ...] | list[str] | str = (),
         pidfile: str | None = None,
         user: str | int | None = None,
+        args: tuple[tuple[str, str], ...] | list[tuple[str, str]] = (),
     ) -> None:
         names = (exe_names,) if isinstance(exe_names, str) else tuple(exe_names)
         needles = (cmdline_contains,) if isinstance(cmdline_contains, str) else tuple(cmdline_contains)
         if not names or not all(names):
             raise ValueError("ProcessMatch needs at least one executable name")
+        pairs = []
+        for pair in args:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ValueError(f"ProcessMatch args are (flag, value) pairs, not {pair!r}")
+            flag, value = pair
+            if not isinstance(flag, str) or not (flag == "@" or (flag[:1] == "-" and flag.strip("-"))):
+                raise ValueError(f"ProcessMatch args: {flag!r} is not an option such as -D, --home or @")
+            if not isinstance(value, str) or value[:1] != "/":
+                # A relative value would match the same file name in every directory.
+                raise ValueError(f"ProcessMatch args: {flag} needs an absolute path, not {value!r}")
+            pairs.append((flag, _normpath(value)))
         # "/srv/a/" and "/srv/a" name the same directory.
         needles = tuple(n.rstrip("/") if len(n) > 1 else n for n in needles)
         paths = {n for n in names if "/" in n}
@@ -265,6 +327,7 @@ class ProcessMatch:
         init(self, "cmdline_contains", needles)
         init(self, "pidfile", pidfile)
         init(self, "user", user)
+        init(self, "args", tuple(pairs))
         init(self, "_paths", frozenset(paths))
         init(self, "_bases", frozenset(n for n in names if "/" not in n))
         # The kernel's comm: the executable's (or script's) basename, cut to 15 characters.
@@ -274,7 +337,7 @@ class ProcessMatch:
         raise AttributeError("ProcessMatch is immutable")
 
     def _key(self) -> tuple:
-        return (self.exe_names, self.cmdline_contains, self.pidfile, self.user)
+        return (self.exe_names, self.cmdline_contains, self.pidfile, self.user, self.args)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ProcessMatch) and self._key() == other._key()
@@ -283,7 +346,8 @@ class ProcessMatch:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        return "ProcessMatch(exe_names={!r}, cmdline_contains={!r}, pidfile={!r}, user={!r})".format(*self._key())
+        return ("ProcessMatch(exe_names={!r}, cmdline_contains={!r}, pidfile={!r}, user={!r}, args={!r})"
+                .format(*self._key()))
 
     def _uid(self) -> int | None:
         if self.user is None or isinstance(self.user, int):
@@ -324,8 +388,28 @@ class ProcessMatch:
         if not self.exe_matches(info.comm, info.exe, info.argv):
             return False
         if info.argv is None:  # command line unreadable (D state): cannot tell the instance
-            return not self.cmdline_contains
-        return all(any(contains_component(arg, n) for arg in info.argv) for n in self.cmdline_contains)
+            return not self.cmdline_contains and not self.args
+        if not all(any(contains_component(arg, n) for arg in info.argv) for n in self.cmdline_contains):
+            return False
+        return self._args_match(info)
+
+    def _args_match(self, info: ProcInfo) -> bool:
+        cwd: str | None = None  # read at most once, and only for a relative value
+        for flag, wanted in self.args:
+            for given in _flag_values(info.argv, flag):  # type: ignore[arg-type]
+                if not given:
+                    continue
+                if given[0] != "/":
+                    if cwd is None:
+                        cwd = _cwd(info.pid) or ""
+                    if not cwd:  # unreadable: a relative value cannot name this instance
+                        continue
+                    given = f"{cwd}/{given}"
+                if _normpath(given) == wanted:
+                    break
+            else:
+                return False
+        return True
 
 
 def _may_match(match: ProcessMatch, comm: str, pid: int) -> bool:

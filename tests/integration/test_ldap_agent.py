@@ -211,11 +211,60 @@ def test_two_instances_on_one_node_never_see_each_other(ldap):
         assert ldap("monitor", a, interval=10000).rc == NOT_RUNNING
         assert ldap("monitor", b, interval=10000).rc == SUCCESS
         assert ldap_answers("127.0.0.1", made[1].port)
+        # The directory holding both instances identifies neither: a probe finds nothing and a
+        # stop kills nothing (it used to report "running" and kill both).
+        assert ldap("start", a).rc == SUCCESS
+        above = dict(a, config_dir=parent, pidfile=None)
+        assert ldap("monitor", above, interval=0).rc == NOT_RUNNING
+        before = server_pids(a) + server_pids(b)
+        assert len(before) == 2
+        assert ldap("stop", above).rc == SUCCESS
+        assert server_pids(a) + server_pids(b) == before
     finally:
         ldap.stop_everything_started()
         for inst in made:
             dsinstance.remove_openldap(inst)
         shutil.rmtree(parent, ignore_errors=True)
+
+
+def environment_of(pid: int) -> dict[bytes, bytes]:
+    with open(f"/proc/{pid}/environ", "rb") as handle:
+        return dict(item.split(b"=", 1) for item in handle.read().split(b"\0") if b"=" in item)
+
+
+def assert_no_secrets(pid: int, *secrets: str) -> None:
+    """The server process got no resource parameter, the C locale, and no secret anywhere."""
+    environ = environment_of(pid)
+    assert not [key for key in environ if key.startswith(b"OCF_RESKEY_")], environ.keys()
+    assert environ.get(b"LC_ALL") == b"C"
+    with open(f"/proc/{pid}/cmdline", "rb") as handle:
+        argv = handle.read()
+    for secret in secrets:
+        assert secret.encode() not in b"".join(environ.values()) and secret.encode() not in argv
+
+
+def test_secrets_never_reach_the_server_process(ldap, server):
+    _inst, params = server
+    secrets = ("Bind-Marker-7731", "Test-Marker-9902")
+    params = dict(params, bind_dn="cn=mailha-nobody", password=secrets[0], test_user_dn="cn=mailha-probe",
+                  test_password=secrets[1])
+    result = ldap("start", params)
+    assert result.rc == SUCCESS  # the bind is rejected: degraded, but running
+    (pid,) = server_pids(params)
+    assert_no_secrets(pid, *secrets)
+
+
+def test_start_never_changes_an_existing_directory_it_does_not_own(ldap, ds, tmp_path):
+    # pidfile=/run/slapd-mail.pid once chowned /run to dirsrv: an existing directory is never
+    # changed, whatever the start's outcome.
+    parent = tmp_path / "root-owned"
+    parent.mkdir(mode=0o755)
+    before = os.stat(parent)
+    params = ds_params(ds, pidfile=str(parent / "slapd.pid"))
+    ldap("start", params)
+    after = os.stat(parent)
+    assert (after.st_uid, after.st_gid, after.st_mode) == (before.st_uid, before.st_gid, before.st_mode)
+    assert ldap("stop", params).rc == SUCCESS
 
 
 def test_389ds_is_bound_to_the_virtual_ip_alone(ldap, ds):
@@ -358,8 +407,10 @@ def test_sun_directory_server_instance_root_with_its_scripts(ldap, ds):
     params = {"server_type": "sunds", "instance_root": root, "port": ds.port}
     try:
         assert ldap("monitor", params, interval=0).rc == NOT_RUNNING
-        assert ldap("start", params).rc == SUCCESS
+        assert ldap("start", dict(params, test_user_dn="cn=probe", test_password="Sun-Marker-4410")).rc == SUCCESS
         assert ldap_answers("127.0.0.1", ds.port)
+        (pid,) = [p.pid for p in find(ProcessMatch(exe_names=("ns-slapd",), args=(("-D", root),)))]
+        assert_no_secrets(pid, "Sun-Marker-4410")  # started by start-slapd, a shell script
         assert ldap("start", params).rc == SUCCESS  # start-slapd exits 2: already started
         assert ldap("monitor", params, interval=10000).rc == SUCCESS
         assert ldap("stop", params).rc == SUCCESS

@@ -8,12 +8,12 @@ import random
 import signal
 import socket
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
 import mailha
+from mailha import proc
 from testkit import free_port, wait_for  # noqa: F401 (re-exported for the test modules)
 
 LIB = str(Path(mailha.__file__).resolve().parent.parent)
@@ -44,8 +44,10 @@ class Sim:
     def address(self) -> str:
         return f"127.77.{_SUBNET}.{next(_HOSTS) % 250 + 2}"
 
-    def run(self, argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-        return subprocess.run([str(a) for a in argv], env={**self.env, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+    def run(self, argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 60,
+            cwd: Path | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([str(a) for a in argv], env={**self.env, **(env or {})}, capture_output=True,
+                              text=True, timeout=timeout, cwd=cwd)
 
     def popen(self, argv: list[str], *, env: dict[str, str] | None = None) -> subprocess.Popen:
         """Start in the foreground (MAILHA_SIM_FOREGROUND=1), so the test holds the pid."""
@@ -56,40 +58,27 @@ class Sim:
         self.popens.append(proc)
         return proc
 
+    def processes(self) -> list[proc.ProcInfo]:
+        """Every process running one of this installation's executables (found as the agents find theirs)."""
+        executables = tuple(str(p) for p in (*self.bin.iterdir(), self.grpwise))
+        return proc.find(proc.ProcessMatch(exe_names=executables), every=True)
+
     def pids(self) -> list[int]:
-        """Every process running one of this installation's executables."""
-        found = []
-        for proc in psutil.process_iter(["pid", "cmdline"]):
-            argv = proc.info.get("cmdline") or []
-            if any(a.startswith(str(self.root) + "/") for a in argv[:2]) and proc.info["pid"] != os.getpid():
-                found.append(proc.info["pid"])
-        return found
+        return [p.pid for p in self.processes()]
 
     def cleanup(self) -> None:
-        for proc in self.popens:
-            if proc.poll() is None:
-                proc.kill()
+        for child in self.popens:
+            if child.poll() is None:
+                child.kill()
             try:
-                proc.communicate(timeout=10)
+                child.communicate(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
         for _ in range(3):  # daemons, and agents a gwha may restart meanwhile
-            pids = self.pids()
-            if not pids:
+            found = self.processes()
+            if not found:
                 break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            psutil.wait_procs([p for p in map(_process, pids) if p], timeout=10)
-
-
-def _process(pid: int) -> psutil.Process | None:
-    try:
-        return psutil.Process(pid)
-    except psutil.NoSuchProcess:
-        return None
+            proc.stop(found, time.monotonic() + 10, term_signal=signal.SIGKILL)
 
 
 def write(path: Path, text: str) -> Path:

@@ -20,21 +20,13 @@ import pytest
 from gwsim import Sim, free_port, port_open, wait_for, write
 from gwsim import gwia_config, mta_config
 
+from mailha.proc import ProcessMatch, find
 from mailha.sim import mailqueue
 
 
 def daemon_pid(sim: Sim, binary: str, startup: Path) -> int:
-    def find() -> int | None:
-        for pid in sim.pids():
-            try:
-                argv = psutil.Process(pid).cmdline()
-            except psutil.NoSuchProcess:
-                continue
-            if argv[1:] == [str(sim.bin / binary), f"@{startup}"]:
-                return pid
-        return None
-
-    return int(wait_for(find, what=f"{binary} process"))
+    match = ProcessMatch(exe_names=(str(sim.bin / binary),), args=(("@", str(startup)),))
+    return int(wait_for(lambda: [p.pid for p in find(match, every=True)], what=f"{binary} process")[0])
 
 
 def test_gwia_daemonizes_binds_only_its_ip_and_answers_every_protocol(sim: Sim, gwia_home: Path) -> None:

@@ -74,9 +74,14 @@ def test_gwha_restarts_an_agent_that_went_down_unless_suspended(sim: Sim, tmp_pa
 
     # The unload script's stop, without suspending gwha: gwha undoes it (seed 000 step 5).
     assert sim.run([sim.grpwise, "stop", "dom1"]).returncode == 0
-    second = wait_for(lambda: [p for p in pids_of(sim, mta) if p != first], what="gwha restarting the MTA")[0]
+
+    def restarted() -> int | None:
+        # The MTA's daemon, listening; not its launcher, which matches too until it has detached.
+        others = [p for p in pids_of(sim, mta) if p != first]
+        return others[0] if len(others) == 1 and port_open(net["ip"], net["mtp"]) else None
+
+    second = wait_for(restarted, what="gwha restarting the MTA")
     assert "Agent [dom1] is down; restarting it" in log.read_text()
-    wait_for(lambda: port_open(net["ip"], net["mtp"]), what="restarted MTA port")
 
     gwha.send_signal(signal.SIGUSR1)  # suspend
     wait_for(lambda: "Suspended" in log.read_text(), what="suspension")
@@ -102,6 +107,38 @@ def test_gwha_leaves_alone_an_agent_whose_storage_is_not_here(sim: Sim, tmp_path
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: "not found, not restarting" in log.read_text(), what="gwha giving up")
     assert pids_of(sim, mta) == []
+
+
+def test_an_agent_started_with_a_relative_startup_file_is_known_by_its_directory(sim: Sim,
+                                                                                  tmp_path: Path) -> None:
+    # `cd /gw/dom1 && gwmta @dom1.mta`: the agent reads ./dom1.mta, and grpwise (the library's
+    # rule, as the resource agents find processes) knows it as the agent of /gw/dom1/dom1.mta.
+    mta, _gwia, net = configure(sim, tmp_path)
+    startup = Path(mta.startup)
+    launched = sim.run([sim.bin / "gwmta", f"@{startup.name}"], cwd=startup.parent)
+    assert launched.returncode == 0, launched.stderr
+    wait_for(lambda: port_open(net["ip"], net["mtp"]), what="MTA port")
+    assert sim.run([sim.grpwise, "status", "dom1"]).stdout.split()[-1] == "running"
+    elsewhere = GwhaAgent("dom2", mta.server, str(tmp_path / "gw/dom2" / startup.name))  # same file name
+    assert len(pids_of(sim, mta)) == 1 and pids_of(sim, elsewhere) == []
+    stopped = sim.run([sim.grpwise, "stop", "dom1"])
+    assert stopped.returncode == 0 and "done" in stopped.stdout and pids_of(sim, mta) == []
+
+
+def test_the_lab_finds_an_agent_by_the_same_rule(sim: Sim, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # mailha lab's agent_pid runs its lookup inside a node; here "inside the node" is this machine.
+    from mailha.lab import gwservices
+
+    monkeypatch.setattr(gwservices.nodecmd, "run", lambda layout, node, argv, timeout=60: subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout, env=sim.env))
+    mta, _gwia, net = configure(sim, tmp_path)
+    startup = Path(mta.startup)
+    assert gwservices.agent_pid(None, "node1", mta.server, mta.startup) is None  # not running
+    assert sim.run([sim.bin / "gwmta", f"@{startup.name}"], cwd=startup.parent).returncode == 0
+    wait_for(lambda: port_open(net["ip"], net["mtp"]), what="MTA port")
+    assert gwservices.agent_pid(None, "node1", mta.server, mta.startup) == pids_of(sim, mta)[0]
+    assert gwservices.agent_pid(None, "node1", mta.server, str(tmp_path / startup.name)) is None
 
 
 def test_install_cli_and_refusal_to_overwrite_a_real_product(tmp_path: Path) -> None:

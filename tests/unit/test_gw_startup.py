@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailha.groupwise import cmdline, gwha, switches
+from mailha.groupwise import gwha, switches
 from mailha.groupwise.startup import StartupFile, StartupFileError, normalize_name
 
 TYPICAL_GWIA = (
@@ -499,20 +499,3 @@ def test_gwha_conf_sections() -> None:
         ("gwia.dom1", switches.AgentKind.GWIA, "/gw/dom1/wpgate/gwia/gwia.cfg", 10.0),
     ]
     assert gwha.parse_gwha_conf(gwha.render_gwha_conf(agents)) == agents
-
-
-@pytest.mark.parametrize(
-    "argv, kwargs, expected",
-    [
-        (["/opt/novell/groupwise/agents/bin/gwpoa", "@/po/po.poa"], {"startup": "/po/po.poa"}, True),
-        (["/usr/bin/python3", "/opt/novell/groupwise/agents/bin/gwpoa", "@/po/po.poa"], {"startup": "/po/po.poa"}, True),
-        (["/opt/novell/groupwise/agents/bin/gwpoa", "@po.poa"], {"startup": "/po/po.poa", "cwd": "/po"}, True),
-        (["/opt/novell/groupwise/agents/bin/gwpoa", "@/po2/po2.poa"], {"startup": "/po/po.poa"}, False),
-        (["/opt/novell/groupwise/agents/bin/gwpoa", "--home", "/po/"], {"home": "/po"}, True),
-        (["/opt/novell/groupwise/agents/bin/gwmta", "@/po/po.poa"], {"startup": "/po/po.poa"}, False),
-        (["/usr/bin/python3", "-u", "/opt/novell/groupwise/agents/bin/gwpoa"], {}, True),
-        ([], {}, False),
-    ],
-)
-def test_cmdline_matching(argv: list[str], kwargs: dict, expected: bool) -> None:
-    assert cmdline.matches(argv, "/opt/novell/groupwise/agents/bin/gwpoa", **kwargs) is expected

@@ -14,7 +14,7 @@ from mailha.ocf import log as ocflog
 from mailha.ocf.agent import Action, Agent, Context
 from mailha.ocf.budget import Budget
 from mailha.ocf.codes import GenericError, Misconfigured, Rc
-from mailha.ocf.params import Command, Integer, Param, parse_params
+from mailha.ocf.params import Command, Integer, Param, Text, parse_params
 
 PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -248,6 +248,25 @@ def test_monitor_program_sees_the_resource_environment(tmp_path):
     program = write_script(tmp_path, f'echo "$OCF_RESOURCE_INSTANCE $OCF_RESKEY_CRM_meta_interval" > {out}')
     monitor.run_program(make_ctx(tmp_path), (program,))
     assert out.read_text() == "rsc 10000\n"
+
+
+@pytest.mark.parametrize("asked", [False, True])
+def test_monitor_program_gets_parameters_only_when_asked_and_never_secrets(tmp_path, asked):
+    out = tmp_path / "env"
+    program = write_script(tmp_path, f"env > {out}")
+    declared = [Param("port", Integer(1, 65535), "Port", default="389"),
+                Param("password", Text(), "Password", secret=True), monitor.PROGRAM_PARAMS_PARAM]
+    environ = {"PATH": PATH, "OCF_RESOURCE_INSTANCE": "rsc", "HA_RSCTMP": str(tmp_path / "rsctmp"),
+               "OCF_RESKEY_port": "1389", "OCF_RESKEY_password": "Pw-Marker-5150",
+               "OCF_RESKEY_monitor_program_params": "true" if asked else "false"}
+    agent = Agent("mon", "Monitor test", "Monitor test", declared, [Action("monitor", 20)])
+    ctx = Context(agent, "monitor", environ, parse_params(declared, environ, "rsc"),
+                  Budget.from_env(environ, 20.0), ocflog.setup("mon", "rsc", environ))
+    monitor.run_program(ctx, (program,))
+    seen = out.read_text()
+    assert "Pw-Marker-5150" not in seen and "OCF_RESKEY_password" not in seen
+    assert ("OCF_RESKEY_port=1389" in seen) is asked
+    assert "LC_ALL=C" in seen and "OCF_RESOURCE_INSTANCE=rsc" in seen
 
 
 def test_monitor_program_runs_after_the_checks_on_every_recurring_monitor(tmp_path):

@@ -59,9 +59,11 @@ class Daemons:
         self.popens: list[subprocess.Popen] = []
         self.extra: list[int] = []
 
-    def start(self, instance_dir: str, mode: str = "plain") -> subprocess.Popen:
-        args = [PYTHON, "-c", DAEMON, instance_dir, mode] + ([DAEMON] if mode == "parent" else [])
-        child = subprocess.Popen(args, stdout=subprocess.PIPE)
+    def start(self, instance_dir: str, mode: str = "plain", options: tuple[str, ...] = (),
+              cwd: str | None = None) -> subprocess.Popen:
+        """*options* follow on the command line, as a product's (``-D /srv/a``, ``@po.poa``)."""
+        args = [PYTHON, "-c", DAEMON, instance_dir, mode] + ([DAEMON] if mode == "parent" else list(options))
+        child = subprocess.Popen(args, stdout=subprocess.PIPE, cwd=cwd)
         self.popens.append(child)
         ready, _, _ = select.select([child.stdout], [], [], 20)
         assert ready, "stand-in daemon did not start"
@@ -181,6 +183,122 @@ def test_user_filter(daemons, tmp_path):
     assert proc.find(match_for(tmp_path / "a", user=os.getuid()))
     assert not proc.find(match_for(tmp_path / "a", user=os.getuid() + 12345))
     assert not proc.find(match_for(tmp_path / "a", user="no-such-user-here"))
+
+
+# --- exact options (args) --------------------------------------------------------------------
+
+
+def by_args(*pairs) -> ProcessMatch:
+    return ProcessMatch(exe_names=(os.path.basename(PYTHON),), args=pairs)
+
+
+def with_argv(*options, pid=10):
+    return ProcInfo(pid=pid, ppid=1, comm="ns-slapd", state="S", start_ticks=1, uid=0,
+                    exe="/usr/sbin/ns-slapd", argv=("/usr/sbin/ns-slapd",) + options)
+
+
+SLAPD_A = ProcessMatch(exe_names=("ns-slapd",), args=(("-D", "/etc/dirsrv/slapd-a"),))
+
+
+@pytest.mark.parametrize(
+    "options,expected",
+    [(("-D", "/etc/dirsrv/slapd-a"), True), (("-D/etc/dirsrv/slapd-a",), True),
+     (("-D", "/etc/dirsrv/slapd-a/"), True), (("-D", "/etc/dirsrv//slapd-a"), True),
+     (("-i", "/run/a.pid", "-D", "/etc/dirsrv/slapd-a"), True),
+     (("-D", "/etc/dirsrv"), False), (("-D/etc/dirsrv",), False), (("-D", "/etc/dirsrv/slapd-ab"), False),
+     (("-D", "/etc/dirsrv/slapd-a/sub"), False), (("-d", "/etc/dirsrv/slapd-a"), False),
+     (("/etc/dirsrv/slapd-a",), False), (("-D",), False), (("-D", ""), False), ((), False)],
+)
+def test_args_match_the_option_value_exactly(options, expected):
+    assert SLAPD_A.matches(with_argv(*options)) is expected
+
+
+def test_args_on_the_parent_directory_never_match_an_instance_below_it():
+    # issue 7: config_dir set to the parent of two instances matched (and stopped) both.
+    parent = ProcessMatch(exe_names=("ns-slapd",), args=(("-D", "/etc/dirsrv"),))
+    assert not parent.matches(with_argv("-D", "/etc/dirsrv/slapd-a"))
+    assert not parent.matches(with_argv("-D", "/etc/dirsrv/slapd-b"))
+    assert parent.matches(with_argv("-D", "/etc/dirsrv/"))
+
+
+def test_args_long_options_and_startup_files():
+    home = ProcessMatch(exe_names=("ns-slapd",), args=(("--home", "/gw/po"),))
+    assert home.matches(with_argv("--home", "/gw/po/")) and home.matches(with_argv("--home=/gw/po"))
+    assert not home.matches(with_argv("--home/gw/po")) and not home.matches(with_argv("--home=/gw"))
+    startup = ProcessMatch(exe_names=("ns-slapd",), args=(("@", "/gw/po/po.poa"),))
+    assert startup.matches(with_argv("@/gw/po/po.poa")) and startup.matches(with_argv("@/gw/po/../po/po.poa"))
+    assert not startup.matches(with_argv("@/gw/po/po.poa.bak"))
+    assert not startup.matches(with_argv("/gw/po/po.poa"))
+    both = ProcessMatch(exe_names=("ns-slapd",), args=(("-D", "/srv/a"), ("-f", "/srv/a/slapd.conf")))
+    assert both.matches(with_argv("-f", "/srv/a/slapd.conf", "-D", "/srv/a"))
+    assert not both.matches(with_argv("-D", "/srv/a"))  # every pair must be there
+
+
+def test_args_find_a_groupwise_agent_run_through_its_interpreter():
+    # The emulator's agents are #! scripts: the kernel shows python3 with the script as argv[1].
+    gwpoa = "/opt/novell/groupwise/agents/bin/gwpoa"
+
+    def process(binary, *options):
+        return ProcInfo(10, 1, os.path.basename(binary), "S", 1, 0, "/usr/bin/python3.11",
+                        ("/usr/bin/python3", binary) + options)
+
+    po1 = ProcessMatch(exe_names=(gwpoa,), args=(("@", "/gw/po1/po1.poa"),))
+    assert po1.matches(process(gwpoa, "@/gw/po1/po1.poa"))
+    assert not po1.matches(process(gwpoa, "@/gw/po2/po1.poa"))
+    assert not po1.matches(process("/opt/novell/groupwise/agents/bin/gwmta", "@/gw/po1/po1.poa"))
+
+
+def test_args_are_part_of_identity_and_checked():
+    a = ProcessMatch(exe_names=("ns-slapd",), args=[("-D", "/srv/a/")])
+    assert a == ProcessMatch(exe_names=("ns-slapd",), args=(("-D", "/srv/a"),))
+    assert hash(a) == hash(ProcessMatch(exe_names=("ns-slapd",), args=(("-D", "/srv/a"),)))
+    assert a != ProcessMatch(exe_names=("ns-slapd",), args=(("-D", "/srv/b"),))
+    assert a != ProcessMatch(exe_names=("ns-slapd",))
+    assert a.args == (("-D", "/srv/a"),) and "args=(('-D', '/srv/a'),)" in repr(a)
+    for bad in ((("-D", "srv/a"),), (("-D", ""),), (("D", "/srv/a"),), ("-D",), (("-D", "/a", "/b"),), (7,)):
+        with pytest.raises(ValueError):
+            ProcessMatch(exe_names=("ns-slapd",), args=bad)
+
+
+def test_args_of_an_unreadable_command_line_never_match():
+    assert not SLAPD_A.matches(ProcInfo(10, 1, "ns-slapd", "D", 1, 0, "/usr/sbin/ns-slapd", None))
+
+
+def test_args_find_one_instance_among_siblings(daemons, tmp_path):
+    a = daemons.start("-", options=("-D", str(tmp_path / "a")))
+    b = daemons.start("-", options=("-D" + str(tmp_path / "b"),))
+    assert [p.pid for p in proc.find(by_args(("-D", str(tmp_path / "a") + "/")))] == [a.pid]
+    assert [p.pid for p in proc.find(by_args(("-D", str(tmp_path / "b"))))] == [b.pid]
+    assert proc.find(by_args(("-D", str(tmp_path)))) == []
+    assert proc.find(by_args(("-D", str(tmp_path / "a")), ("-D", str(tmp_path / "b")))) == []
+
+
+def test_a_relative_startup_file_is_resolved_in_the_working_directory(daemons, tmp_path):
+    for name in ("po1", "po2"):
+        (tmp_path / name).mkdir()
+    one = daemons.start("-", options=("@po.poa",), cwd=str(tmp_path / "po1"))
+    two = daemons.start("-", options=("@./po.poa",), cwd=str(tmp_path / "po2"))
+    assert [p.pid for p in proc.find(by_args(("@", str(tmp_path / "po1" / "po.poa"))))] == [one.pid]
+    assert [p.pid for p in proc.find(by_args(("@", str(tmp_path / "po2" / "po.poa"))))] == [two.pid]
+    assert proc.find(by_args(("@", str(tmp_path / "po.poa")))) == []
+
+
+def test_a_relative_value_does_not_match_when_the_cwd_is_unreadable(daemons, tmp_path, monkeypatch):
+    (tmp_path / "po").mkdir()
+    child = daemons.start("-", options=("@po.poa",), cwd=str(tmp_path / "po"))
+    match = by_args(("@", str(tmp_path / "po" / "po.poa")))
+    assert [p.pid for p in proc.find(match)] == [child.pid]
+    readlink = os.readlink
+
+    def not_permitted(path, *args, **kwargs):
+        if path == f"/proc/{child.pid}/cwd":  # what a caller gets for another user's process
+            raise PermissionError(13, "Permission denied", path)
+        return readlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "readlink", not_permitted)
+    assert proc.find(match) == []
+    absolute = daemons.start("-", options=("@" + str(tmp_path / "po" / "po.poa"),), cwd=str(tmp_path / "po"))
+    assert [p.pid for p in proc.find(match)] == [absolute.pid]  # an absolute value needs no cwd
 
 
 # --- find ----------------------------------------------------------------------------------

@@ -126,7 +126,7 @@ def do_start(ctx: Context) -> None:
 
 @AGENT.handler("stop")
 def do_stop(ctx: Context) -> None:
-    agentlib.stop(ctx, agents(ctx.params))
+    agentlib.stop(ctx, lambda: agents(ctx.params))
 
 
 @AGENT.handler("monitor")

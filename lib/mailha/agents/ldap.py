@@ -188,6 +188,7 @@ def service(p: Params) -> Service:
     the virtual IP, the bind of the monitor search, the test user's login."""
     from ..service.model import Command, Credentials, Endpoint, Member, Service
 
+    match = process_match(p)  # first: it raises when the parameters name no instance
     auth = Credentials(p.bind_dn, p.password, "bind_dn/password") if p.bind_dn else None
     base = p.monitor_base if p.monitor_base is not None else ("cn=monitor" if p.server_type == DS389 else "")
     points = [Endpoint("LDAP", "ldap", p.port, auth=auth, base=base, login=True)]
@@ -199,7 +200,7 @@ def service(p: Params) -> Service:
         stop = Command([os.path.join(p.instance_root, "stop-slapd")], cwd=p.instance_root, ok=(0, 2))
     else:
         launch, stop = Command(command(p)), None  # ns-slapd and slapd: 0 once daemonized; SIGTERM
-    server = Member("directory server", process_match(p), launch=launch, stop=stop, endpoints=points,
+    server = Member("directory server", match, launch=launch, stop=stop, endpoints=points,
                     log_hint=log_hint(p))
     login = Credentials(p.test_user_dn, p.test_password, "test_user_dn/test_password") if p.test_user_dn else None
     return Service([server], address=p.listen_address, login=login)

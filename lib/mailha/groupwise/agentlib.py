@@ -24,7 +24,7 @@ from ..ocf.codes import GenericError, Misconfigured, NotInstalled
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Self
 
     from ..ocf.agent import Context
@@ -78,7 +78,7 @@ class GwAgent:
         return f"; see its log in {os.path.join(home or self.home, LOG_HINTS.get(self.kind, ''))}"
 
 
-def any_agent(p: Params) -> ProcessMatch:
+def any_agent() -> ProcessMatch:
     """Any GroupWise agent process: what a stop that cannot identify its instance looks for."""
     from ..proc import ProcessMatch
 
@@ -512,8 +512,9 @@ def start(ctx: Context, agents: Sequence[GwAgent]) -> None:
         endpoints(agent, ctx.state)
 
 
-def stop(ctx: Context, agents: Sequence[GwAgent]) -> None:
-    """Stop the agents in reverse order within the budget, gwha suspended meanwhile.
+def stop(ctx: Context, agents: Callable[[], Sequence[GwAgent]]) -> None:
+    """Stop the resource's *agents()* in reverse order within the budget, gwha suspended
+    meanwhile.  *agents* is called only once the parameters are known to identify them.
 
     Each agent may use the time left minus a reserve for those still to stop (the MTA after a
     GWIA that takes minutes: seed 000), then is killed."""
@@ -521,7 +522,7 @@ def stop(ctx: Context, agents: Sequence[GwAgent]) -> None:
 
     p = ctx.params
     with Suspended(gwha_processes(p.gwha_binary), ctx.log):
-        lifecycle.stop(ctx, lambda: service(ctx, agents), any_agent(p))
+        lifecycle.stop(ctx, lambda: service(ctx, agents()), any_agent())
 
 
 def monitor(ctx: Context, agents: Sequence[GwAgent]) -> int:

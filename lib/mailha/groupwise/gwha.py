@@ -15,6 +15,8 @@ from .paths import GWHA_CONF
 from .switches import AgentKind
 
 GLOBAL_SECTION = "gwha"
+#: The largest gwha.conf read: a section of a few lines per agent.
+MAX_SIZE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -60,12 +62,15 @@ def parse_gwha_conf(text: str) -> list[GwhaAgent]:
 
 
 def load_gwha_conf(path: str = GWHA_CONF) -> list[GwhaAgent]:
-    """The agents of ``gwha.conf``; an absent file knows none."""
+    """The agents of ``gwha.conf``; an absent file knows none.  Anything but a regular file of at
+    most :data:`MAX_SIZE` bytes is an ``OSError`` (:class:`mailha.files.FileRefused`)."""
+    from ..files import read_text
+
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return parse_gwha_conf(handle.read())
+        text = read_text(path, MAX_SIZE, "gwha.conf", errors="replace")
     except FileNotFoundError:
         return []
+    return parse_gwha_conf(text)
 
 
 def find_agent(name: str, path: str = GWHA_CONF) -> GwhaAgent | None:

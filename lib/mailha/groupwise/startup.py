@@ -49,6 +49,8 @@ _BLANK_THEN_COMMENT = r"(?:[ \t\ufeff\x1a]|\\\r?\n)*(?:[;#][^\r\n]*)?(?:[ \t\x1a
 _COMMENT_MARKS = r"[;#*]+[ \t]*"
 _NEEDS_QUOTES = r"""\A(?:$|[;#"']|--)|[\s]|\\\Z"""
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+#: The largest startup file read: real ones are a few KiB of switches and comments.
+MAX_SIZE = 1 << 20
 
 
 class StartupFileError(ValueError):
@@ -174,8 +176,11 @@ class StartupFile:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> StartupFile:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        """Read and parse *path*: a regular file of at most :data:`MAX_SIZE` bytes, or an
+        ``OSError`` (:class:`mailha.files.FileRefused` for a FIFO, a device or a huge file)."""
+        from ..files import read_bytes
+
+        data = read_bytes(path, MAX_SIZE, "startup file")
         return cls(data.decode(_ENCODING, _ERRORS), path=os.fspath(path))
 
     @classmethod
@@ -191,10 +196,10 @@ class StartupFile:
         """
         import zlib
 
+        from ..files import read_bytes_and_stat
+
         path = os.fspath(path)
-        with open(path, "rb") as handle:
-            st = os.fstat(handle.fileno())
-            data = handle.read()
+        data, st = read_bytes_and_stat(path, MAX_SIZE, "startup file")
         key = f"{_CACHE_MAGIC} {st.st_size} {st.st_mtime_ns} {st.st_ino} {zlib.crc32(data)}"
         name = "".join(c if c in _NAME_CHARS else "_" for c in os.path.basename(path))[:64]
         path_crc = zlib.crc32(path.encode(_ENCODING, _ERRORS))

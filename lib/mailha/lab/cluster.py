@@ -10,6 +10,7 @@ from xml.sax.saxutils import quoteattr
 from mailha.lab import crmmon, nodecmd, procs, state
 from mailha.lab.layout import Layout
 from mailha.lab.preflight import LabError
+from mailha.ocf.budget import wait_until
 
 FENCE_DEVICE = "fence-lab"
 
@@ -83,15 +84,17 @@ def try_status(layout: Layout, node: str | None = None) -> crmmon.ClusterStatus 
 
 
 def wait_for(what: str, check: Callable[[], object], timeout: float, interval: float = 0.5) -> object:
-    """Poll check() until it returns something truthy; bounded in time."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise LabError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
+    """Poll check() every *interval* seconds until it returns something truthy, and return that;
+    LabError after *timeout* seconds."""
+    seen: list[object] = [None]
+
+    def holds() -> bool:
+        seen[0] = check()
+        return bool(seen[0])
+
+    if not wait_until(holds, time.monotonic() + timeout, first=interval, longest=interval):
+        raise LabError(f"timed out after {timeout:.0f}s waiting for {what}")
+    return seen[0]
 
 
 def all_online(layout: Layout, st: crmmon.ClusterStatus | None) -> bool:

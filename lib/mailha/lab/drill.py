@@ -23,6 +23,17 @@ from mailha.lab.preflight import LabError
 DIRECTORY_SCENARIOS = ("kill-server", "power-off", "move", "partition")
 GROUPWISE_SCENARIOS = ("gw-power-off", "gw-move", "gw-hang")
 SCENARIOS = DIRECTORY_SCENARIOS + GROUPWISE_SCENARIOS
+#: What each scenario does, for `mailha lab drill --help`.
+SCENARIO_HELP = {
+    "kill-server": "SIGKILL the LDAP server; Pacemaker restarts it on the same node",
+    "power-off": "power off the directory's node; it is fenced and the group moves",
+    "move": "planned move of the directory group (crm_resource --move)",
+    "partition": "pull the directory node's network cable; the other nodes fence it",
+    "gw-power-off": "power off the GWIA's node; the group starts on the next node of its list",
+    "gw-move": "planned move of the GWIA group (crm_resource --move)",
+    "gw-hang": "the running GWIA stops answering; the second monitor level restarts it",
+}
+PROBE_INTERVAL = 0.1
 PROBE_MAX_SECONDS = 90.0
 PROBE_SETTLE = 2.0
 #: Where a drill that did not recover keeps its evidence (outside the lab root, which `down` removes).
@@ -52,14 +63,16 @@ class DrillResult:
     run: int
     from_node: str
     to_node: str
-    downtime: float
-    failures: int
+    downtime: float  # seconds
+    failures: int  # probes that failed
     recovered: bool
+    samples: int = 0  # probes sent
 
 
 def _start_probe(layout: Layout, target: Target) -> subprocess.Popen:
     argv = ["ip", "netns", "exec", layout.client_netns, sys.executable, "-m", "mailha.lab.probe",
-            target.host, "--proto", target.proto, "--port", str(target.port), "--interval", "0.1",
+            target.host, "--proto", target.proto, "--port", str(target.port),
+            "--interval", str(PROBE_INTERVAL),
             "--max-seconds", str(PROBE_MAX_SECONDS), "--settle", str(PROBE_SETTLE)]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True,
                             env={"PYTHONPATH": power.package_parent(), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
@@ -123,7 +136,8 @@ def run_once(layout: Layout, scenario: str, directory: services.Directory | None
     if scenario == "gw-hang" and gw is not None:
         nodecmd.run(layout, to if to != "?" else node, ["/usr/bin/python3", "-m", "mailha.sim", "control",
                                                         gw.gwia_home, "--clear"])
-    return DrillResult(scenario, run, node, to, outage["downtime"], outage["failures"], outage["recovered"])
+    return DrillResult(scenario, run, node, to, outage["downtime"], outage["failures"], outage["recovered"],
+                       outage["samples"])
 
 
 def keep_evidence(layout: Layout, name: str, viewer: str | None) -> str:
@@ -142,21 +156,35 @@ def keep_evidence(layout: Layout, name: str, viewer: str | None) -> str:
     return dest
 
 
+HEADER = (f"{'scenario':12} {'run':>3} {'from':6} {'to':6} {'downtime (s)':>12} "
+          f"{'failed/sent probes':>18} recovered")
+#: What the columns mean, printed under the table.
+LEGEND = ("downtime: seconds from the client's last answer before the fault to its first answer after it.\n"
+          f"probes: one from the client every {PROBE_INTERVAL:g} s, an LDAP bind on the directory's "
+          "virtual IP or, for gw-*, an SMTP greeting and EHLO on the GWIA's.")
+
+
+def row(r: DrillResult) -> str:
+    probes = f"{r.failures}/{r.samples}"
+    return (f"{r.scenario:12} {r.run:>3} {r.from_node:6} {r.to_node:6} {r.downtime:>12.2f} "
+            f"{probes:>18} {'yes' if r.recovered else 'NO'}")
+
+
 def table(results: list[DrillResult]) -> str:
-    head = f"{'scenario':12} {'run':>3} {'from':6} {'to':6} {'downtime s':>10} {'failed probes':>13} recovered"
-    rows = [f"{r.scenario:12} {r.run:>3} {r.from_node:6} {r.to_node:6} {r.downtime:>10.2f} "
-            f"{r.failures:>13} {'yes' if r.recovered else 'NO'}" for r in results]
-    return "\n".join([head, *rows])
+    return "\n".join([HEADER, *map(row, results)])
 
 
 def drill(layout: Layout, scenarios: list[str], runs: int, kind: str) -> list[DrillResult]:
-    """Deploy what the scenarios need (directory group, GroupWise groups), then run each."""
+    """Deploy what the scenarios need (directory group, GroupWise groups), then run each *runs*
+    times.  Prints the table as it goes: the header, then each run's row once it is measured
+    (a run takes a minute or more)."""
     directory = services.deploy(layout, kind) if set(scenarios) & set(DIRECTORY_SCENARIOS) else None
     gw = gwservices.deploy(layout) if set(scenarios) & set(GROUPWISE_SCENARIOS) else None
     results = []
+    print(HEADER, flush=True)
     for scenario in scenarios:
         for run in range(1, runs + 1):
             results.append(run_once(layout, scenario, directory, run, gw))
-            print(table(results[-1:]).splitlines()[1], flush=True)
+            print(row(results[-1]), flush=True)
     faults.restore(layout)
     return results

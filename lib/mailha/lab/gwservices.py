@@ -252,14 +252,13 @@ def detach_images(layout: Layout) -> None:
 # ----------------------------------------------------------------- inside a node
 
 def agent_pid(layout: Layout, node: str, binary: str, startup: str) -> int | None:
-    """PID (in the node's PID namespace) of the agent running `binary @startup` on node."""
-    code = ("import os, sys\n"
-            "from mailha.groupwise.cmdline import matches\n"
-            "for e in os.listdir('/proc'):\n"
-            "    if not e.isdigit(): continue\n"
-            "    try: argv = open(f'/proc/{e}/cmdline','rb').read().decode(errors='replace').split('\\0')[:-1]\n"
-            "    except OSError: continue\n"
-            f"    if argv and matches(argv, {binary!r}, startup={startup!r}): print(e)\n")
+    """PID (in the node's PID namespace) of the agent running `binary @startup` on node.
+
+    Found inside the node by the library's matching (:mod:`mailha.proc`, as the resource agents
+    find their processes), so the lab and the agent agree on which process is the agent."""
+    code = ("from mailha.proc import ProcessMatch, find\n"
+            f"match = ProcessMatch(exe_names=({binary!r},), args=(('@', {startup!r}),))\n"
+            "print(*[p.pid for p in find(match, every=True)])\n")
     out = nodecmd.run(layout, node, ["/usr/bin/python3", "-c", code], timeout=30)
     pids = [int(p) for p in out.stdout.split()]
     return pids[0] if len(pids) == 1 else None

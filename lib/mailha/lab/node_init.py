@@ -18,6 +18,7 @@ import sys
 import time
 
 from mailha.lab.layout import PRIVATE_DIRS, Layout
+from mailha.ocf.budget import wait_until
 
 SYSRQ = "/proc/sysrq-trigger"
 COROSYNC_READY_TIMEOUT = 30.0
@@ -84,16 +85,14 @@ def node_env(layout: Layout) -> dict[str, str]:
 
 
 def wait_corosync(corosync: subprocess.Popen, env: dict[str, str]) -> None:
-    deadline = time.monotonic() + COROSYNC_READY_TIMEOUT
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         if corosync.poll() is not None:
             raise SystemExit(f"corosync exited with {corosync.returncode}")
-        probe = subprocess.run(["corosync-cmapctl", "-g", "totem.cluster_name"], env=env,
-                               capture_output=True, timeout=5)
-        if probe.returncode == 0:
-            return
-        time.sleep(0.1)
-    raise SystemExit("corosync did not become ready")
+        return subprocess.run(["corosync-cmapctl", "-g", "totem.cluster_name"], env=env,
+                              capture_output=True, timeout=5).returncode == 0
+
+    if not wait_until(answers, time.monotonic() + COROSYNC_READY_TIMEOUT, first=0.1, longest=0.2):
+        raise SystemExit("corosync did not become ready")
 
 
 def stop(children: list[subprocess.Popen]) -> None:

@@ -17,6 +17,7 @@ import time
 import mailha
 from mailha.lab import network, procs, state
 from mailha.lab.layout import Layout
+from mailha.ocf.budget import wait_until
 
 BOOT_TIMEOUT = 10.0
 OFF_TIMEOUT = 15.0
@@ -43,18 +44,20 @@ def is_on(layout: Layout, node: str) -> bool:
 
 def _find_ns_init(unshare_pid: int, timeout: float) -> int:
     """Host PID of the child `unshare --fork` made: PID 1 of the node's PID namespace."""
-    deadline = time.monotonic() + timeout
     children_file = f"/proc/{unshare_pid}/task/{unshare_pid}/children"
-    while time.monotonic() < deadline:
+    kids: list[str] = []
+
+    def forked() -> bool:
         try:
             with open(children_file, encoding="ascii") as f:
-                kids = f.read().split()
+                kids[:] = f.read(4096).split()
         except FileNotFoundError:
             raise RuntimeError("unshare exited before the node started") from None
-        if kids:
-            return int(kids[0])
-        time.sleep(0.02)
-    raise RuntimeError("node PID 1 did not appear")
+        return bool(kids)
+
+    if not wait_until(forked, time.monotonic() + timeout, first=0.01, longest=0.05):
+        raise RuntimeError("node PID 1 did not appear")
+    return int(kids[0])
 
 
 def power_on(layout: Layout, node: str) -> dict:

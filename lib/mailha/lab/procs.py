@@ -1,7 +1,10 @@
-"""Process identity and bounded termination, by PID only.
+"""Recorded lab processes (node PID 1s, labd, Postfix masters): identity and bounded termination.
 
-A PID is only signalled when its start time (field 22 of /proc/PID/stat)
-still matches the one recorded, so a recycled PID is never hit.
+A process is recorded as its pid and start time (clock ticks since boot, as
+:class:`mailha.proc.ProcInfo` reads them) and is only signalled while both still match, so a
+recycled PID is never hit.  Reading ``/proc`` and waiting are the library's
+(:mod:`mailha.proc`, :func:`mailha.ocf.budget.wait_until`); what is lab-specific here is the
+boot identity and the namespaces.
 """
 
 from __future__ import annotations
@@ -9,6 +12,13 @@ from __future__ import annotations
 import os
 import signal
 import time
+
+from mailha.ocf.budget import wait_until
+from mailha.proc import ProcInfo, read_process
+
+#: Polling of a wait: quick at first (a SIGKILLed process is gone within milliseconds), then
+#: no busier than this.
+FIRST_POLL, LONGEST_POLL = 0.01, 0.1
 
 
 def boot_id() -> str:
@@ -19,20 +29,18 @@ def boot_id() -> str:
 
 def start_time(pid: int) -> int | None:
     """Start time of PID in clock ticks since boot, or None if it is gone or a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            stat = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    # The command name may contain spaces and parentheses: split after the last ')'.
-    fields = stat[stat.rindex(")") + 2:].split()
-    if fields[0] == "Z":
-        return None
-    return int(fields[19])
+    info = read_process(pid, need_argv=False)
+    return None if info is None or info.state == "Z" else info.start_ticks
+
+
+def _recorded(pid: int, start: int) -> ProcInfo:
+    """The recorded process, as the library knows a process: its pid and start time."""
+    return ProcInfo(pid=pid, ppid=0, comm="", state="", start_ticks=start, uid=-1, exe=None, argv=None)
 
 
 def is_alive(pid: int | None, start: int | None) -> bool:
-    return bool(pid) and start is not None and start_time(pid) == start
+    """True while the recorded process (this pid with this start time) runs, not a zombie."""
+    return bool(pid) and start is not None and _recorded(pid, start).is_same()  # type: ignore[arg-type]
 
 
 def pid_namespace(pid: int) -> str | None:
@@ -64,12 +72,8 @@ def pids_in(ns_kind: str, ns_ids: set[str]) -> list[int]:
 
 
 def wait_until_gone(pid: int, start: int | None, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not is_alive(pid, start):
-            return True
-        time.sleep(0.05)
-    return not is_alive(pid, start)
+    """Wait up to *timeout* seconds for the recorded process to end; whether it did."""
+    return wait_until(lambda: not is_alive(pid, start), time.monotonic() + timeout, FIRST_POLL, LONGEST_POLL)
 
 
 def kill_pid(pid: int | None, start: int | None, sig: int = signal.SIGKILL) -> bool:
@@ -86,8 +90,4 @@ def kill_pid(pid: int | None, start: int | None, sig: int = signal.SIGKILL) -> b
 def wait_namespace_empty(pidns: str, timeout: float) -> bool:
     """Wait until no process is left in the PID namespace pidns ("pid:[inode]")."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not pids_in("pid", {pidns}):
-            return True
-        time.sleep(0.05)
-    return not pids_in("pid", {pidns})
+    return wait_until(lambda: not pids_in("pid", {pidns}), deadline, FIRST_POLL, LONGEST_POLL)

@@ -191,8 +191,10 @@ def stop(ctx: "Context", build: "Callable[[], Service]", product: "ProcessMatch"
     from ..ocf.codes import Misconfigured
 
     unusable = identity_unusable(ctx)
+    service = None
     try:
-        service = None if unusable else build()
+        if not unusable:
+            service = build()
     except Misconfigured as err:  # the parameters name no instance at all
         ctx.log.warning("stop: %s", err.reason)
         unusable = {"the instance"}

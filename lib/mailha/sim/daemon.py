@@ -8,9 +8,11 @@ import os
 def daemonize() -> bool:
     """Fork twice; returns True in the original process (which should exit), False in the daemon.
 
-    The daemon gets a new session, ``/`` as working directory, umask 022 and stdio on /dev/null.
-    The original process returns only after the intermediate child is gone, so a caller that
-    waits for the launcher never sees a zombie.
+    The daemon gets a new session, umask 022 and stdio on /dev/null.  It keeps the working
+    directory: a relative ``@file`` on its command line names a file there, for the agent at
+    start and for whoever later looks for its process (:mod:`mailha.proc` resolves it the same
+    way).  The original process returns only after the intermediate child is gone, so a caller
+    that waits for the launcher never sees a zombie.
     """
     pid = os.fork()
     if pid > 0:
@@ -19,7 +21,6 @@ def daemonize() -> bool:
     os.setsid()
     if os.fork() > 0:
         os._exit(0)
-    os.chdir("/")
     os.umask(0o022)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):

@@ -69,10 +69,10 @@ def _start(agent: GwhaAgent) -> int:
 
 def _stop(agent: GwhaAgent) -> int:
     label = f"Shutting down GroupWise agent [{agent.name}]"
-    pids = procs.agent_pids(agent)
-    if not pids:
+    found = procs.agent_processes(agent)
+    if not found:
         print(f"{label}: not running")
         return 0
-    alive = procs.terminate(pids, agent.wait)
+    alive = procs.terminate(found, agent.wait)
     print(f"{label}: {'failed (still running, pid ' + ' '.join(map(str, alive)) + ')' if alive else 'done'}")
     return 1 if alive else 0

@@ -1,4 +1,9 @@
-"""Finding and stopping the emulated (or real) agents of ``gwha.conf`` by command line."""
+"""Finding and stopping the emulated (or real) agents of ``gwha.conf``.
+
+An agent is its binary run with its startup file, ``<server> @<startup>``, found by the library's
+rule (:mod:`mailha.proc`, the one the resource agents use): the emulated ``grpwise`` and ``gwha``
+and the agents therefore agree on which process is the agent, a relative ``@startup`` included.
+"""
 
 from __future__ import annotations
 
@@ -6,47 +11,39 @@ import os
 import signal
 import time
 
-import psutil
-
-from mailha.groupwise.cmdline import matches
 from mailha.groupwise.gwha import GwhaAgent
+from mailha.ocf.budget import wait_until
+from mailha.proc import ProcessMatch, ProcInfo, find
+
+
+def agent_match(agent: GwhaAgent) -> ProcessMatch:
+    """The agent's processes.  A relative startup file is the one ``grpwise`` would launch
+    (``<server> @<startup>`` from its own working directory)."""
+    return ProcessMatch(exe_names=(agent.server,), args=(("@", os.path.abspath(agent.startup)),))
+
+
+def agent_processes(agent: GwhaAgent) -> list[ProcInfo]:
+    return find(agent_match(agent), every=True)
 
 
 def agent_pids(agent: GwhaAgent) -> list[int]:
     """Pids of processes running this agent's binary with its startup file."""
-    found = []
-    for proc in psutil.process_iter(["pid", "cmdline"]):
-        argv = proc.info.get("cmdline") or []
-        if proc.info["pid"] == os.getpid() or not argv:
-            continue
-        try:
-            cwd = proc.cwd() if not os.path.isabs(_startup_arg(argv)) else None
-        except (psutil.Error, OSError):
-            cwd = None
-        if matches(argv, agent.server, startup=agent.startup, cwd=cwd):
-            found.append(proc.info["pid"])
-    return found
+    return [p.pid for p in agent_processes(agent)]
 
 
-def _startup_arg(argv: list[str]) -> str:
-    for arg in argv:
-        if arg.startswith("@"):
-            return arg[1:]
-    return "/"
+def terminate(processes: list[ProcInfo], wait: float) -> list[int]:
+    """SIGTERM each process and wait up to ``wait`` seconds; returns the pids still alive.
 
-
-def terminate(pids: list[int], wait: float) -> list[int]:
-    """SIGTERM each pid and wait up to ``wait`` seconds; returns the pids still alive."""
-    procs = []
-    for pid in pids:
-        try:
-            proc = psutil.Process(pid)
-            proc.send_signal(signal.SIGTERM)
-            procs.append(proc)
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(procs, timeout=max(wait, 0.0))
-    return [p.pid for p in alive]
+    Never SIGKILL: the product's script does not, so a slow agent outlives it."""
+    for info in processes:
+        if info.is_same():  # not a process that took over the pid since it was found
+            try:
+                os.kill(info.pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass  # gone already, or not ours: reported as still running
+    wait_until(lambda: not any(p.is_same() for p in processes), time.monotonic() + max(wait, 0.0),
+               first=0.01, longest=0.2)
+    return [p.pid for p in processes if p.is_same()]
 
 
 def launch_env() -> dict[str, str]:
@@ -55,10 +52,5 @@ def launch_env() -> dict[str, str]:
 
 
 def wait_running(agent: GwhaAgent, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while True:
-        if agent_pids(agent):
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.1)
+    """Wait up to ``timeout`` seconds for the agent's process to appear."""
+    return wait_until(lambda: bool(agent_pids(agent)), time.monotonic() + timeout, first=0.05, longest=0.2)

@@ -315,7 +315,7 @@ def _tail(path: str, n: int) -> list[str]:
 
 
 _SYSTEMCTL_SHIM = r"""#!/bin/sh
-# systemctl stand-in for dscreate on a machine without systemd (written by mailha.dsinstance).
+# systemctl stand-in for dscreate on a machine without systemd (written by mailha.tools.dsinstance).
 cfg="$MAILHA_DS_CONFIG_DIR"; pidf="$MAILHA_DS_PIDFILE"
 alive() {
     p=$(head -n 1 "$pidf" 2>/dev/null)
@@ -349,7 +349,7 @@ esac
 
 
 _DETECT_VIRT_SHIM = """#!/bin/sh
-# systemd-detect-virt stand-in for dscreate (mailha.dsinstance): keep db_home_dir in /dev/shm.
+# systemd-detect-virt stand-in for dscreate (mailha.tools.dsinstance): keep db_home_dir in /dev/shm.
 echo none
 exit 1
 """
@@ -808,11 +808,11 @@ def load_instance(path: str) -> DsInstance | SlapdInstance:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python3 -m mailha.dsinstance``: the same operations for shell scripts and demos; the
+    """``python3 -m mailha.tools.dsinstance``: the same operations for shell scripts and demos; the
     instance is described by a JSON state file between calls."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python3 -m mailha.dsinstance", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python3 -m mailha.tools.dsinstance", description=main.__doc__)
     sub = parser.add_subparsers(dest="action", required=True)
     for action in ("create-389ds", "create-openldap"):
         p = sub.add_parser(action)
@@ -860,7 +860,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
         save_instance(inst, args.state)
     except (InstanceError, OSError) as exc:
-        print(f"mailha.dsinstance: {exc}", file=sys.stderr)
+        print(f"mailha.tools.dsinstance: {exc}", file=sys.stderr)
         return 1
     return 0
 
