@@ -23,7 +23,7 @@ from mailha.ocf.agent import Context
 from mailha.ocf.codes import (ArgsError, GenericError, Misconfigured, NotInstalled, NotRunning,
                               PermissionDenied, Rc, Unimplemented)
 from mailha.ocf.params import (AbsPath, Address, Boolean, Choice, Command, Integer, Name, Port,
-                               Seconds, Text)
+                               Seconds, Text, parse_params)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 #: Where the mailha under test comes from, for agents run as separate processes.
@@ -107,6 +107,10 @@ def test_unimplemented_action_does_not_parse_parameters(sample_agent, ocf_run, e
     assert out.rc == Rc.ERR_UNIMPLEMENTED
 
 
+def warnings(out) -> list[str]:
+    return [line for line in out.stderr.splitlines() if ": WARNING: " in line]
+
+
 # --- validate-all and the checks ---------------------------------------------------------------
 
 
@@ -122,13 +126,17 @@ def test_validate_all_reports_a_bad_parameter_as_misconfigured(sample_agent, ocf
         "parameter 'port' '70000' is above 65535: set it to a TCP port from 1 to 65535"]
 
 
-def test_missing_required_parameter_is_misconfigured_for_every_action(sample_agent, ocf_run, env):
+def test_missing_required_parameter_is_misconfigured_for_every_action_but_stop(sample_agent, ocf_run, env):
     del env["OCF_RESKEY_name"]
-    for action in ("validate-all", "start", "stop", "monitor"):
+    for action in ("validate-all", "start", "monitor"):
         out = ocf_run(sample_agent(), ["sample", action], env)
         assert out.rc == Rc.ERR_CONFIGURED, action
-        assert out.exit_reasons == ["parameter 'name' is required: set it to letters, digits and . _ - @ + "
-                                    "(starting with a letter or digit)"]
+        assert out.exit_reasons == ["parameter 'name' is required: set it to letters, digits and . _ - @ +, "
+                                    "a letter or digit first"]
+    out = ocf_run(sample_agent(), ["sample", "stop"], env)
+    assert (out.rc, out.exit_reasons) == (Rc.SUCCESS, [])
+    assert warnings(out) == ["sample(rsc): WARNING: stop: parameter 'name' is required: set it to letters, digits "
+                             "and . _ - @ +, a letter or digit first (ignored: taken as not set)"]
 
 
 def test_cross_parameter_checks_run_for_every_action_but_stop(sample_agent, ocf_run, env):
@@ -160,6 +168,75 @@ def test_local_check_failure_is_not_installed_for_start(sample_agent, ocf_run, e
     out = ocf_run(sample_agent(), ["sample", "start"], {**env, "OCF_RESKEY_root": missing})
     assert out.rc == Rc.ERR_INSTALLED == 5
     assert out.exit_reasons == [f"{missing} does not exist on this node"]
+
+
+# --- stop never fails for a parameter -------------------------------------------------------------
+
+
+def seen_by_stop(agent) -> list:
+    """Register a stop handler that records the parameters it was given."""
+    seen = []
+    agent.handler("stop")(lambda ctx: seen.append(ctx.params))
+    return seen
+
+
+def test_stop_takes_a_value_it_cannot_parse_as_not_set_and_warns_once(sample_agent, ocf_run, env):
+    agent = sample_agent()
+    seen = seen_by_stop(agent)
+    out = ocf_run(agent, ["sample", "stop"], {**env, "OCF_RESKEY_port": "389tcp", "OCF_RESKEY_root": "srv/x"})
+    assert (out.rc, out.exit_reasons) == (Rc.SUCCESS, [])
+    (params,) = seen
+    assert params.port == 389 and params.root is None  # the default, or nothing
+    assert params.unusable == frozenset({"port", "root"}) and not params.given("port")
+    assert params.name == "inst1" and params.given("name")  # the others as usual
+    assert warnings(out) == [
+        "sample(rsc): WARNING: stop: parameter 'port' '389tcp' is not a whole number: set it to a TCP port "
+        "from 1 to 65535 (ignored: the default '389' applies)",
+        "sample(rsc): WARNING: stop: parameter 'root' 'srv/x' is not an absolute path: set it to an absolute "
+        "path such as /srv/mail/dom (ignored: taken as not set)"]
+
+
+def test_stop_without_the_cib_secrets_takes_the_reference_as_not_set(sample_agent, ocf_run, env, tmp_path,
+                                                                     monkeypatch):
+    """Pacemaker runs stop even when it cannot load the CIB secrets: the agent sees ``lrm://``."""
+    monkeypatch.setattr(ocfparams, "SECRETS_DIR", str(tmp_path / "no-secrets"))
+    agent = sample_agent()
+    seen = seen_by_stop(agent)
+    out = ocf_run(agent, ["sample", "stop"], {**env, "OCF_RESKEY_password": "lrm://"})
+    assert (out.rc, out.exit_reasons) == (Rc.SUCCESS, [])
+    assert seen[0].password is None and seen[0].unusable == frozenset({"password"})
+    assert warnings(out) == [
+        "sample(rsc): WARNING: stop: parameter 'password' is kept by cibsecret but is missing on this node: "
+        "run 'cibsecret sync' (ignored: taken as not set)"]
+    for action in ("start", "validate-all"):  # every other action: as strict as before
+        assert ocf_run(agent, ["sample", action], {**env, "OCF_RESKEY_password": "lrm://"}).rc == Rc.ERR_INSTALLED
+
+
+def test_stop_with_every_parameter_wrong_still_runs_its_handler(sample_agent, ocf_run, env):
+    agent = sample_agent()
+    seen = seen_by_stop(agent)
+    junk = {f"OCF_RESKEY_{p.name}": "\0 $(id)" for p in agent.params}
+    out = ocf_run(agent, ["sample", "stop"], {**env, **junk})
+    assert (out.rc, out.exit_reasons) == (Rc.SUCCESS, [])
+    assert seen[0].unusable == {p.name for p in agent.params}  # a NUL byte: no type takes it
+    assert len(warnings(out)) == len(seen[0].unusable)
+    assert "Traceback" not in out.text
+
+
+def test_a_secret_stop_cannot_use_is_not_shown_in_its_warning(sample_agent, ocf_run, env):
+    out = ocf_run(sample_agent(), ["sample", "stop"], {**env, "OCF_RESKEY_password": "Top-Secret-77\nx"})
+    assert out.rc == Rc.SUCCESS
+    assert warnings(out) == ["sample(rsc): WARNING: stop: parameter 'password' (secret value) contains a line "
+                             "break or NUL byte: set it to text on one line (ignored: taken as not set)"]
+    assert "Top-Secret" not in out.text
+
+
+@pytest.mark.parametrize("action", ["start", "validate-all", "monitor"])
+def test_every_other_action_refuses_a_value_it_cannot_parse(sample_agent, ocf_run, env, action):
+    out = ocf_run(sample_agent(), ["sample", action], {**env, "OCF_RESKEY_port": "389tcp",
+                                                       "OCF_RESKEY_CRM_meta_interval": "0"})
+    assert out.rc == Rc.ERR_CONFIGURED
+    assert out.exit_reasons == ["parameter 'port' '389tcp' is not a whole number: set it to a TCP port from 1 to 65535"]
 
 
 # --- probes and errors of this node --------------------------------------------------------------
@@ -356,13 +433,99 @@ def test_secrets_are_redacted_before_the_reason_is_squashed(sample_agent, ocf_ru
     assert leaked not in out.stderr + (tmp_path / "ha.log").read_text()
 
 
+def pacemaker_reason(stderr: str) -> str:
+    """The exit reason as Pacemaker's executor reads it: what follows the last
+    ``ocf-exit-reason:`` anywhere on stderr, to the end of that line, cut at 128 bytes."""
+    data = stderr.encode("utf-8", "backslashreplace")
+    start = data.rindex(b"ocf-exit-reason:") + len(b"ocf-exit-reason:")
+    return data[start:].split(b"\n", 1)[0][:128].decode("utf-8", "replace")
+
+
+def failing_start(agent, error):
+    agent.handler("start")(lambda ctx: (_ for _ in ()).throw(error))
+    return agent
+
+
+def test_a_long_exit_reason_is_cut_to_128_bytes_on_a_character_boundary_and_logged_whole(
+        sample_agent, ocf_run, env, tmp_path):
+    reason = "the directory said: " + "é" * 200 + " THE END"
+    env.update(HA_LOGFILE=str(tmp_path / "ha.log"))
+    out = ocf_run(failing_start(sample_agent(), GenericError(reason)), ["sample", "start"], env)
+    assert out.rc == Rc.ERR_GENERIC
+    (shown,) = out.exit_reasons
+    assert len(shown.encode()) <= 128 and shown.endswith("...")
+    assert shown == "the directory said: " + "é" * 52 + "..."  # 20 + 104 + 3 bytes: no half character
+    assert pacemaker_reason(out.stderr) == shown  # what Pacemaker keeps is the whole of what was written
+    log = (tmp_path / "ha.log").read_text()
+    assert f"the exit reason is cut to 128 bytes; in full: {reason}" in log
+
+
+def test_a_reason_that_fits_is_written_as_it_is(sample_agent, ocf_run, env, tmp_path):
+    reason = "x" * 128
+    env.update(HA_LOGFILE=str(tmp_path / "ha.log"))
+    out = ocf_run(failing_start(sample_agent(), GenericError(reason)), ["sample", "start"], env)
+    assert out.exit_reasons == [reason]
+    assert "cut to 128 bytes" not in (tmp_path / "ha.log").read_text()
+
+
+def test_a_secret_is_redacted_before_the_reason_is_cut(sample_agent, ocf_run, env):
+    """Cut first, the start of the secret would survive the cut and no longer match the redactor."""
+    agent = sample_agent()
+    agent.handler("start")(lambda ctx: (_ for _ in ()).throw(GenericError("x" * 122 + ctx.params.password)))
+    out = ocf_run(agent, ["sample", "start"], {**env, "OCF_RESKEY_password": "Straddles-The-Cut-99"})
+    assert out.exit_reasons == ["x" * 122 + "******"]
+    assert "Str" not in out.stderr
+
+
+def test_detail_goes_to_the_log_never_to_the_exit_reason(sample_agent, ocf_run, env, tmp_path):
+    error = GenericError("the server refused the search: see its errors log",
+                         detail="ldap_search: Server is unwilling to perform (53)")
+    env.update(HA_LOGFILE=str(tmp_path / "ha.log"))
+    out = ocf_run(failing_start(sample_agent(), error), ["sample", "start"], env)
+    assert out.exit_reasons == ["the server refused the search: see its errors log"]
+    assert "unwilling" not in "".join(out.exit_reasons)
+    assert ("ERROR: start failed: the server refused the search: see its errors log (ldap_search: Server is "
+            "unwilling to perform (53))") in (tmp_path / "ha.log").read_text()
+
+
+def test_a_refused_value_that_does_not_fit_goes_to_the_log_as_detail(sample_agent, ocf_run, env, tmp_path):
+    env.update(HA_LOGFILE=str(tmp_path / "ha.log"), OCF_RESKEY_address="mail-server-" + "x" * 30)
+    out = ocf_run(sample_agent(), ["sample", "validate-all"], env)
+    assert out.rc == Rc.ERR_CONFIGURED
+    assert out.exit_reasons == ["parameter 'address' is not a numeric IP address: set it to a numeric IP address "
+                                "such as 192.0.2.10 or 2001:db8::10"]
+    assert "(the value was 'mail-server-xxxxxxxxxxxxxxxxxxxx...')" in (tmp_path / "ha.log").read_text()
+
+
+def test_the_exit_reason_is_written_as_utf8_bytes_whatever_stderr_encodes(sample_agent, env, tmp_path):
+    """Under Python 3.6 in the C locale stderr is ASCII with escapes: "é" would take 4 bytes."""
+    import contextlib
+    import io
+
+    raw = io.BytesIO()
+    stderr = io.TextIOWrapper(raw, encoding="ascii", errors="backslashreplace")
+    with contextlib.redirect_stderr(stderr):
+        rc = failing_start(sample_agent(), GenericError("é" * 100)).run(["sample", "start"], env)
+        stderr.flush()
+    assert rc == Rc.ERR_GENERIC
+    lines = [line for line in raw.getvalue().split(b"\n") if line.startswith(b"ocf-exit-reason:")]
+    assert lines == [b"ocf-exit-reason:" + "é".encode() * 62 + b"..."]
+
+
+def test_a_value_cannot_plant_a_reason_pacemaker_would_take_instead(sample_agent, ocf_run, env):
+    out = ocf_run(sample_agent(), ["sample", "validate-all"], {**env, "OCF_RESKEY_count": "ocf-exit-reason:ok"})
+    assert out.rc == Rc.ERR_CONFIGURED
+    assert len(out.exit_reasons) == 1
+    assert pacemaker_reason(out.stderr) == out.exit_reasons[0]  # the real one, not what the value says
+    assert out.exit_reasons[0].startswith("parameter 'count' 'ocf-exit-reason :ok' is not a whole number")
+
+
 @pytest.mark.parametrize("action", ["start", "validate-all"])
 def test_unknown_parameter_is_warned_about(sample_agent, ocf_run, env, action):
     env.update(OCF_RESKEY_prot="389", OCF_RESKEY_CRM_meta_notify="false")
     out = ocf_run(sample_agent(), ["sample", action], env)
     assert out.rc == Rc.SUCCESS
-    warnings = [line for line in out.stderr.splitlines() if "WARNING" in line]
-    assert warnings == ["sample(rsc): WARNING: unknown parameter 'prot' is ignored: is it misspelt?"]
+    assert warnings(out) == ["sample(rsc): WARNING: unknown parameter 'prot' is ignored: is it misspelt?"]
 
 
 def test_monitor_does_not_warn_about_unknown_parameters(sample_agent, ocf_run, env):
@@ -395,6 +558,40 @@ def test_real_agent_executable_runs_by_hand_without_ocf_root(agent_name, tmp_pat
     assert bad.returncode == 0 or bad.stderr.count("ocf-exit-reason:") == 1
 
 
+# --- log_level as the Veritas guide writes it ------------------------------------------------------
+
+
+@pytest.mark.parametrize("agent_name", REAL_AGENTS)
+@pytest.mark.parametrize("raw", ["TRACE", "trace", "Trace", " TRACE "])
+def test_real_agents_accept_the_veritas_log_level_trace(agent_name, raw):
+    """Seed 004's ResLogLevel is ERROR, WARN, INFO or TRACE, upper case: each carries over."""
+    (param,) = [p for p in real_agent(agent_name).params if p.name == "log_level"]
+    assert parse_params([param], {"OCF_RESKEY_log_level": raw}, "rsc").log_level == "trace"
+    for veritas, ours in (("ERROR", "error"), ("WARN", "warn"), ("INFO", "info")):
+        assert param.type.parse(veritas) == ours
+
+
+def test_log_level_trace_is_the_most_verbose_level(sample_agent, ocf_run, env, tmp_path):
+    from mailha.ocf import log as ocflog
+
+    agent = sample_agent()
+    agent.params = [ocflog.level_param() if p.name == "log_level" else p for p in agent.params]
+    agent.handler("start")(lambda ctx: ctx.log.debug("deep detail from start"))
+    logged = {}
+    for level in ("trace", "TRACE", "debug", "info"):
+        logfile = tmp_path / f"{level}.log"
+        out = ocf_run(agent, ["sample", "start"], {**env, "OCF_RESKEY_log_level": level,
+                                                   "HA_LOGFILE": str(logfile)})
+        assert (out.rc, out.exit_reasons) == (Rc.SUCCESS, [])
+        logged[level] = logfile.read_text() if logfile.exists() else ""
+    assert ": debug: deep detail from start" in logged["TRACE"]
+    labels = {level: [line.split(": ")[1] for line in text.splitlines()] for level, text in logged.items()}
+    assert labels["trace"] == labels["TRACE"] == labels["debug"]  # as much as debug: nothing lies below it
+    assert "debug" in labels["trace"] and "debug" not in labels["info"]
+    assert "deep detail" not in logged["info"]
+    assert ocflog.LEVELS["trace"] == min(ocflog.LEVELS.values())
+
+
 # --- exit codes ----------------------------------------------------------------------------------
 
 
@@ -414,6 +611,28 @@ def test_each_error_class_carries_its_code_and_its_reason_as_given(error, rc):
     err = error(text)
     assert err.rc == rc
     assert err.reason == text and str(err) == text
+
+
+def test_each_error_keeps_its_detail_apart_from_its_reason():
+    err = GenericError("the server refused the search", detail="ldap: unwilling to perform")
+    assert (err.reason, err.detail, str(err)) == ("the server refused the search", "ldap: unwilling to perform",
+                                                  "the server refused the search")
+    assert NotInstalled("x").detail is None
+
+
+@pytest.mark.parametrize("text, limit, expected, cut", [
+    ("a" * 128, 128, "a" * 128, False),
+    ("a" * 129, 128, "a" * 125 + "...", True),
+    ("é" * 64, 128, "é" * 64, False),                    # 128 bytes exactly
+    ("a" + "é" * 64, 128, "a" + "é" * 62 + "...", True),  # byte 125 would split an é: cut before it
+    ("日本語" * 20, 20, "日本語日本...", True),            # 3-byte characters: 15 bytes + "..."
+    ("bad \udcff byte", 128, "bad \\udcff byte", False),  # not UTF-8: written as an escape
+], ids=["fits", "ascii", "exact", "two-byte", "three-byte", "surrogate"])
+def test_fit_cuts_on_a_character_boundary_within_the_limit(text, limit, expected, cut):
+    from mailha.ocf.codes import fit
+
+    assert fit(text, limit) == (expected, cut)
+    assert len(fit(text, limit)[0].encode("utf-8")) <= limit
 
 
 FLAG_AGENT = """#!/usr/bin/python3
@@ -590,14 +809,14 @@ def scratch():
 
 
 @st.composite
-def _values(draw, agent, root: str) -> dict:
+def _values(draw, agent, root: str, junk=TEXT) -> dict:
     """Random text for up to three parameters, sane values or nothing for the others (so that the
     examples also reach the checks and the handlers, not only the parser)."""
     hostile = draw(st.sets(st.sampled_from([p.name for p in agent.params]), max_size=3))
     values = {}
     for param in agent.params:
         if param.name in hostile:
-            values[param.name] = draw(TEXT)
+            values[param.name] = draw(junk)
         elif draw(st.booleans()):
             values[param.name] = draw(_sane(param, root))
     return values
@@ -672,3 +891,89 @@ def test_real_agents_keep_the_contract_for_any_parameter_values(ocf_run, scratch
         check_contract(ocf_run, agent, action, values, scratch)
 
     contract()
+
+
+def _warnings_shown(agent, given: dict) -> bool:
+    """False when log_level=error hides the warnings (an unusable log_level is the default, info)."""
+    level = next(p for p in agent.params if p.name == "log_level")
+    try:
+        return level.type.parse(given["log_level"]) != "error"
+    except (KeyError, ValueError):
+        return True
+
+
+def _secrets(agent, given: dict) -> list[str]:
+    secret = {p.name for p in agent.params if p.secret}
+    return [raw for name, raw in given.items() if raw and name in secret]
+
+
+def _named_in_warnings(agent, given: dict, out) -> None:
+    """Each parameter stop could not use is named in a warning (unless a secret's value, which
+    the redactor replaces everywhere, is part of the words that name it)."""
+    for name in _unusable(agent, given):
+        words = f": WARNING: stop: parameter '{name}' "
+        if not any(secret in words for secret in _secrets(agent, given)):
+            assert any(words in line for line in warnings(out)), (name, out)
+
+
+def _unusable(agent, given: dict) -> set[str]:
+    """The parameters stop cannot use: values that do not parse, cibsecret references (none
+    resolves in these tests), required ones missing."""
+    names = set()
+    for param in agent.params:
+        raw = given.get(param.name, "")
+        if raw.startswith("lrm://") or (raw == "" and param.required):
+            names.add(param.name)
+        elif raw:
+            try:
+                param.type.parse(raw)
+            except ValueError:
+                names.add(param.name)
+    return names
+
+
+@PROPERTY
+@given(data=st.data())
+def test_the_sample_agent_stops_with_any_parameter_values(ocf_run, sample_agent, scratch, data):
+    agent = sample_agent()
+    values = data.draw(_values(agent, scratch, st.one_of(TEXT, st.just("lrm://"))))
+    environ = {"OCF_RESOURCE_INSTANCE": "prop", "HA_RSCTMP": f"{scratch}/rsctmp",
+               **{f"OCF_RESKEY_{name}": raw for name, raw in values.items()}}
+    out = ocf_run(agent, ["x", "stop"], environ)
+    assert (out.rc, out.exit_reasons) == (Rc.SUCCESS, []), out
+    assert "Traceback" not in out.text
+    if _warnings_shown(agent, values):
+        if not any(secret in ": WARNING: stop: " for secret in _secrets(agent, values)):
+            assert len(warnings(out)) == len(_unusable(agent, values))  # one each
+        _named_in_warnings(agent, values, out)
+
+
+@pytest.mark.parametrize("agent_name", REAL_AGENTS)
+def test_real_agents_stop_with_any_parameter_values_when_nothing_runs(ocf_run, scratch, agent_name, monkeypatch):
+    """A failed stop gets the node fenced, and Pacemaker runs stop even without the CIB secrets:
+    whatever the parameters say, a stop with nothing running is 0, without an exit reason or a
+    traceback, and each parameter it could not use is named in a warning.  Nothing runs by
+    construction: the process table these runs see is empty, so nothing can be signalled."""
+    from mailha import proc
+
+    monkeypatch.setattr(proc, "_pids", lambda: [])
+    monkeypatch.setattr(proc, "read_process", lambda pid, **kw: None)
+    monkeypatch.setattr(os, "kill", lambda pid, sig: pytest.fail(f"stop signalled pid {pid} ({sig})"))
+    monkeypatch.setattr(ocfparams, "SECRETS_DIR", os.path.join(scratch, "no-secrets"))
+    agent = real_agent(agent_name)
+    params = {p.name: p for p in agent.params}
+
+    @PROPERTY
+    @given(values=_values(agent, scratch, st.one_of(TEXT, st.just("lrm://"))))
+    def stop(values):
+        given = {name: _confine(params[name], raw, scratch) for name, raw in values.items()}
+        environ = {"OCF_RESOURCE_INSTANCE": "prop", "HA_RSCTMP": f"{scratch}/rsctmp",
+                   "OCF_RESKEY_CRM_meta_timeout": "10000",
+                   **{f"OCF_RESKEY_{name}": raw for name, raw in given.items()}}
+        out = ocf_run(agent, ["x", "stop"], environ)
+        assert "Traceback" not in out.text
+        assert (out.rc, out.exit_reasons) == (Rc.SUCCESS, []), out
+        if _warnings_shown(agent, given):
+            _named_in_warnings(agent, given, out)
+
+    stop()

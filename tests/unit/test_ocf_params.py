@@ -97,10 +97,10 @@ def _misconfigured(ptype, raw: str, name: str = "thing", secret: bool = False) -
 
 
 def _assert_good_message(message: str, name: str, ptype) -> None:
-    assert f"parameter '{name}'" in message
-    assert f"set it to {ptype.expects}" in message
+    assert message.startswith(f"parameter '{name}' ")
+    assert message.endswith(f": set it to {ptype.expects}")
     assert "\n" not in message and "\r" not in message and "\0" not in message
-    assert len(message) <= 400
+    assert len(message.encode("utf-8", "backslashreplace")) <= 128  # what Pacemaker keeps
 
 
 # --- each type ------------------------------------------------------------------------------
@@ -249,7 +249,7 @@ def test_any_text_either_parses_to_a_sane_value_or_is_a_clear_misconfiguration(p
 
 
 SECRET_REASONS = ("contains a line break or NUL byte", "is longer than 1024 characters",
-                  "has characters that are not allowed here")
+                  "has a character not allowed here")
 
 
 @PROPERTY
@@ -276,8 +276,7 @@ def test_required_parameter_missing_or_empty_names_it_and_what_to_set():
         with pytest.raises(Misconfigured) as caught:
             parse_params(declared, environ, "rsc")
         assert caught.value.reason == (
-            "parameter 'instance' is required: set it to letters, digits and . _ - @ + "
-            "(starting with a letter or digit)")
+            "parameter 'instance' is required: set it to letters, digits and . _ - @ +, a letter or digit first")
 
 
 def test_defaults_apply_and_are_typed_but_do_not_count_as_given():
@@ -324,6 +323,100 @@ def test_unknown_params_are_listed_but_pacemaker_meta_attributes_are_not():
     assert unknown_params(declared, environ) == ["Zeta", "prot"]
 
 
+# --- tolerant parsing (stop) -----------------------------------------------------------------
+
+TOLERANT_DECL = [Param("instance", Name(), "Instance", required=True), Param("port", Port(), "Port", default="389"),
+                 Param("root", AbsPath(), "Root"), Param("password", Text(), "Password", secret=True, default="dflt-pw"),
+                 Param("wait", Seconds(), "Wait", default="2min")]
+
+
+def test_tolerant_parse_takes_what_it_cannot_use_as_not_set(secrets_dir):
+    params = parse_params(TOLERANT_DECL, {"OCF_RESKEY_port": "389tcp", "OCF_RESKEY_root": "relative",
+                                          "OCF_RESKEY_password": "lrm://", "OCF_RESKEY_wait": "5s"},
+                          "rsc", tolerant=True)
+    assert (params.instance, params.port, params.root, params.password, params.wait) == (None, 389, None,
+                                                                                        "dflt-pw", 5.0)
+    assert params.unusable == frozenset({"instance", "port", "root", "password"})
+    assert [n for n in ("instance", "port", "root", "password", "wait") if params.given(n)] == ["wait"]
+    assert params.problems == {
+        "instance": "parameter 'instance' is required: set it to letters, digits and . _ - @ +, a letter or digit "
+                    "first (ignored: taken as not set)",
+        "port": "parameter 'port' '389tcp' is not a whole number: set it to a TCP port from 1 to 65535 (ignored: "
+                "the default '389' applies)",
+        "root": "parameter 'root' 'relative' is not an absolute path: set it to an absolute path such as "
+                "/srv/mail/dom (ignored: taken as not set)",
+        "password": "parameter 'password' is kept by cibsecret but is missing on this node: run 'cibsecret sync' "
+                    "(ignored: its default applies)",  # a secret default is never shown
+    }
+    assert list(params.problems) == ["instance", "port", "root", "password"]  # in declaration order
+
+
+def test_tolerant_parse_of_good_values_is_the_strict_parse(secrets_dir):
+    _store(secrets_dir, "rsc", "password", "from-file")
+    environ = {"OCF_RESKEY_instance": "inst1", "OCF_RESKEY_port": "636", "OCF_RESKEY_password": "lrm://"}
+    strict, tolerant = (parse_params(TOLERANT_DECL, environ, "rsc", tolerant=t) for t in (False, True))
+    assert tolerant.as_dict() == strict.as_dict() and tolerant.secret_values == strict.secret_values
+    assert tolerant.unusable == strict.unusable == frozenset() and tolerant.problems == {}
+
+
+def test_a_required_cibsecret_that_cannot_be_read_is_one_problem(secrets_dir):
+    declared = [Param("password", Text(), "Password", secret=True, required=True)]
+    params = parse_params(declared, {"OCF_RESKEY_password": "lrm://"}, "rsc", tolerant=True)
+    assert params.unusable == frozenset({"password"}) and len(params.problems) == 1
+    assert "cibsecret sync" in params.problems["password"]
+
+
+@PROPERTY
+@given(raws=st.lists(st.one_of(st.text(), st.sampled_from(HOSTILE), st.just("lrm://")), min_size=len(ALL_TYPES),
+                     max_size=len(ALL_TYPES)))
+def test_tolerant_parse_never_raises_and_drops_exactly_what_strict_parse_refuses(raws):
+    declared = [Param(f"p{i}", ptype, "P") for i, ptype in enumerate(ALL_TYPES)]
+    environ = {f"OCF_RESKEY_p{i}": raw for i, raw in enumerate(raws)}
+    params = parse_params(declared, environ, "rsc-no-such-secrets", tolerant=True)
+    refused = set()
+    for param, raw in zip(declared, raws):
+        try:
+            parse_params([param], {f"OCF_RESKEY_{param.name}": raw}, "rsc-no-such-secrets")
+        except (Misconfigured, NotInstalled):
+            refused.add(param.name)
+    assert params.unusable == refused
+    for name in refused:
+        assert getattr(params, name) is None and not params.given(name)
+        assert params.problems[name].startswith(f"parameter '{name}' ")
+
+
+# --- messages fit in an exit reason -------------------------------------------------------------
+
+TYPICAL_MISTAKES = ["abc", "70000", "-1", "1.5", "389/tcp", "x y", "relative/dir", "/a/../b", "mail.example.com",
+                    "slapd mail", "-x", "maybe", "5 fortnights", "sunone", "a\nb", "x" * 300, "check.sh MKT",
+                    "/srv/check.sh 'unclosed", "ünïcødé", "日本語", ""]
+
+
+@pytest.mark.parametrize("agent_name", ["ldap", "gwia", "gwpoa"])
+def test_every_parameter_error_of_the_real_agents_fits_in_an_exit_reason(agent_name):
+    """Pacemaker keeps 128 bytes of an exit reason: the parameter and the fix must be in them."""
+    import importlib
+
+    agent = importlib.import_module(f"mailha.agents.{agent_name}").AGENT
+    for param in agent.params:
+        for raw in TYPICAL_MISTAKES:
+            try:
+                parse_params([param], {f"OCF_RESKEY_{param.name}": raw}, "rsc")
+            except Misconfigured as err:
+                _assert_good_message(err.reason, param.name, param.type)
+                if err.detail:  # the value did not fit: it goes to the log
+                    assert err.detail.startswith("the value was ") and not param.secret
+
+
+def test_a_value_too_long_to_show_with_the_fix_goes_to_the_detail():
+    with pytest.raises(Misconfigured) as caught:
+        parse_params([Param("listen_address", Address(), "VIP")], {"OCF_RESKEY_listen_address": "ldap.example.com"},
+                     "rsc")
+    assert caught.value.reason == ("parameter 'listen_address' is not a numeric IP address: set it to a numeric "
+                                   "IP address such as 192.0.2.10 or 2001:db8::10")
+    assert caught.value.detail == "the value was 'ldap.example.com'"
+
+
 # --- cibsecret -------------------------------------------------------------------------------
 
 
@@ -367,9 +460,10 @@ def test_cibsecret_missing_file_says_to_sync(secrets_dir):
     with pytest.raises(NotInstalled) as caught:
         parse_params(SECRET_DECL, {"OCF_RESKEY_password": "lrm://"}, "rsc:2")
     reason = caught.value.reason
-    assert "parameter 'password'" in reason
-    assert "cibsecret sync" in reason
-    assert os.path.join(str(secrets_dir), "rsc", "password") in reason
+    assert reason == "parameter 'password' is kept by cibsecret but is missing on this node: run 'cibsecret sync'"
+    # The file and the other fix go to the log: with them the reason would not fit in 128 bytes.
+    assert caught.value.detail == (f"{os.path.join(str(secrets_dir), 'rsc', 'password')} is missing or "
+                                   "unreadable; 'cibsecret set rsc password VALUE' stores it again")
 
 
 def test_cibsecret_with_a_bad_value_does_not_show_it(secrets_dir):

@@ -12,6 +12,8 @@ import shutil
 import time
 
 CONFIG_DN = "cn=config"
+#: The largest dse.ldif read: a few MiB with many replication agreements, schema and indexes.
+MAX_SIZE = 64 << 20
 
 
 def _entries(lines: list[str]):
@@ -38,10 +40,21 @@ def _unfold(lines: list[str]) -> list[tuple[int, str]]:
     return logical
 
 
+def _read(path: str, errors: str) -> str:
+    from ..files import read_text
+
+    return read_text(path, MAX_SIZE, "dse.ldif", errors=errors)
+
+
 def read_config(path: str) -> dict[str, str]:
-    """The attributes of the ``cn=config`` entry, lower-cased names, first value each."""
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        lines = handle.read().splitlines()
+    """The attributes of the ``cn=config`` entry, lower-cased names, first value each.
+
+    Anything but a regular file of at most :data:`MAX_SIZE` bytes is an ``OSError``
+    (:class:`mailha.files.FileRefused`)."""
+    return _config(_read(path, "replace").splitlines())
+
+
+def _config(lines: list[str]) -> dict[str, str]:
     for start, end, dn in _entries(lines):
         if dn.lower() == CONFIG_DN:
             values: dict[str, str] = {}
@@ -57,8 +70,7 @@ def set_config(path: str, changes: dict[str, str | None]) -> str | None:
     """Set (or with ``None`` remove) single-valued attributes of ``cn=config``.
 
     Returns the backup file's path, or ``None`` when the file already said so."""
-    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-        text = handle.read()
+    text = _read(path, "surrogateescape")
     lines = text.split("\n")
     found = next(((start, end) for start, end, dn in _entries(lines) if dn.lower() == CONFIG_DN), None)
     if found is None:
@@ -66,7 +78,7 @@ def set_config(path: str, changes: dict[str, str | None]) -> str | None:
     start, end = found
 
     wanted = {name.lower(): value for name, value in changes.items()}
-    current = read_config(path)
+    current = _config(text.splitlines())
     if all(current.get(name) == value for name, value in wanted.items()):
         return None
     block = lines[start:end]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from .codes import Misconfigured, NotInstalled
+from .codes import Misconfigured, NotInstalled, OcfError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -23,8 +23,12 @@ META_PREFIX = "CRM_meta_"
 #: Where ``cibsecret`` stores values the CIB only references as ``lrm://``.
 SECRETS_DIR = "/var/lib/pacemaker/lrm/secrets"
 CIBSECRET_MARK = "lrm://"
+#: Parameters the framework reads itself, declared by no agent: ``crm resource trace`` sets
+#: them on an operation (see :func:`mailha.ocf.log.start_trace`).
+FRAMEWORK_PARAMS = ("trace_ra", "trace_dir")
 _BAD_CHARS = ("\n", "\r", "\0")
 _DIGITS = frozenset("0123456789")
+_SNAKE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
 def show(raw: str, limit: int = 40) -> str:
@@ -45,6 +49,8 @@ class ParamType:
 
     content = "string"
     expects = "a value"
+    #: The values an OCF 1.1 ``select`` offers; empty: any value of :attr:`content`.
+    options: "tuple[str, ...]" = ()
 
     def parse(self, raw: str) -> Any:
         """Return the typed value or raise ``ValueError`` saying what is wrong."""
@@ -71,7 +77,7 @@ class Text(ParamType):
         if len(raw) > self.max_length:
             raise ValueError(f"is longer than {self.max_length} characters")
         if self.allowed is not None and not set(raw) <= self.allowed:
-            raise ValueError("has characters that are not allowed here")
+            raise ValueError("has a character not allowed here")
         return raw
 
 
@@ -83,7 +89,7 @@ class Name(Text):
 
     def __init__(self, max_length: int = 128) -> None:
         super().__init__(max_length, _NAME_CHARS,
-                         "letters, digits and . _ - @ + (starting with a letter or digit)")
+                         "letters, digits and . _ - @ +, a letter or digit first")
 
     def parse(self, raw: str) -> str:
         value = super().parse(raw)
@@ -178,8 +184,15 @@ class Seconds(ParamType):
 
 
 class Choice(ParamType):
+    """One of a few words, matched without regard to case.  OCF 1.1 metadata shows it as a
+    ``select`` of :attr:`options`; OCF 1.0 has no such type, so it stays a ``string`` there."""
+
     def __init__(self, *values: str) -> None:
         self.values = values
+
+    @property
+    def options(self) -> "tuple[str, ...]":  # type: ignore[override]
+        return self.values
 
     @property
     def expects(self) -> str:  # type: ignore[override]
@@ -231,7 +244,7 @@ class Address(ParamType):
 class Command(ParamType):
     """A program with arguments, split like a shell would but never run through one."""
 
-    expects = "an absolute program path with optional arguments, e.g. /srv/check.sh MKT"
+    expects = "a program's absolute path and its arguments"
 
     def parse(self, raw: str) -> tuple[str, ...]:
         import shlex
@@ -241,26 +254,45 @@ class Command(ParamType):
             raise ValueError("is longer than 64 KiB")
         try:
             words = tuple(shlex.split(raw))
-        except ValueError as err:
-            raise ValueError(f"cannot be split into words ({err})") from None
+        except ValueError as err:  # shlex: "No closing quotation" or "No escaped character"
+            raise ValueError("has an unclosed quote" if "quotation" in str(err)
+                             else "ends in a lone backslash") from None
         if not words or not words[0].startswith("/"):
-            raise ValueError("does not start with an absolute program path")
+            raise ValueError("does not start with an absolute path")
         if len(words[0]) > 4096:
             raise ValueError("has a program path longer than 4096 characters")
         return words
+
+
+def _snake_case(name: str) -> bool:
+    return bool(name) and name[0].islower() and set(name) <= _SNAKE_CHARS
 
 
 class Param:
     """One agent parameter as it appears in the metadata and in ``OCF_RESKEY_<name>``.
 
     *secret* values are never logged, never put in an exit reason or on a command line, and
-    may be stored with ``cibsecret``."""
+    may be stored with ``cibsecret``.
 
-    __slots__ = ("name", "type", "shortdesc", "longdesc", "default", "required", "unique", "secret")
+    What OCF 1.1 metadata adds (OCF 1.0 callers see the 1.0 equivalent, if any):
+
+    * *unique*: this parameter alone identifies an instance (no two resources of the agent
+      share its value); OCF 1.1 shows it as a ``unique-group`` of its own.
+    * *unique_group*: a name shared by the parameters that identify an instance together
+      (no two resources share the combination); OCF 1.0 cannot say it.
+    * *reloadable*: a change takes effect through ``reload-agent``, without a restart (see
+      :meth:`~mailha.ocf.agent.Agent.run`); every other change restarts the resource.
+    * *deprecated*, *replaced_with*: kept for old configurations only; *replaced_with* names
+      the parameter that replaces a renamed one (and implies *deprecated*).
+    """
+
+    __slots__ = ("name", "type", "shortdesc", "longdesc", "default", "required", "unique", "secret",
+                 "unique_group", "reloadable", "deprecated", "replaced_with")
 
     def __init__(self, name: str, type: ParamType, shortdesc: str, longdesc: str = "",
                  default: str | None = None, required: bool = False, unique: bool = False,
-                 secret: bool = False) -> None:
+                 secret: bool = False, unique_group: str | None = None, reloadable: bool = False,
+                 deprecated: bool = False, replaced_with: str | None = None) -> None:
         self.name = name
         self.type = type
         self.shortdesc = shortdesc
@@ -269,12 +301,15 @@ class Param:
         self.required = required
         self.unique = unique
         self.secret = secret
+        self.unique_group = unique_group
+        self.reloadable = reloadable
+        self.deprecated = deprecated or bool(replaced_with)
+        self.replaced_with = replaced_with
 
     def declaration_errors(self) -> list[str]:
         """Mistakes in the declaration itself (checked by the test suite, not at run time)."""
         errors = []
-        if not self.name or not (self.name[0].islower() and
-                                 set(self.name) <= set("abcdefghijklmnopqrstuvwxyz0123456789_")):
+        if not _snake_case(self.name):
             errors.append(f"{self.name!r}: name must be lower_snake_case")
         if self.required and self.default is not None:
             errors.append(f"{self.name}: required parameters have no default")
@@ -285,6 +320,16 @@ class Param:
                 errors.append(f"{self.name}: default {self.default!r} {err}")
         if not self.shortdesc:
             errors.append(f"{self.name}: shortdesc is empty")
+        if self.unique_group is not None:
+            if not _snake_case(self.unique_group):
+                errors.append(f"{self.name}: unique_group {self.unique_group!r} must be lower_snake_case")
+            if self.unique:
+                errors.append(f"{self.name}: unique and unique_group exclude each other "
+                              "(unique is a group of one)")
+        if self.replaced_with is not None and not _snake_case(self.replaced_with):
+            errors.append(f"{self.name}: replaced_with {self.replaced_with!r} is not a parameter name")
+        if self.deprecated and self.required:
+            errors.append(f"{self.name}: a deprecated parameter cannot be required")
         return errors
 
     def __repr__(self) -> str:
@@ -294,12 +339,21 @@ class Param:
 class Params:
     """Parsed parameter values, read as attributes: ``params.port``.
 
-    A parameter that is unset and has no default reads as ``None``."""
+    A parameter that is unset and has no default reads as ``None``.
 
-    def __init__(self, values: Mapping[str, Any], given: Iterable[str], secrets: Iterable[str]) -> None:
+    :attr:`unusable` is the frozenset of names whose value a tolerant parse (stop) could not
+    use: a value that does not parse, a cibsecret reference this node cannot resolve, a
+    required parameter that is missing.  Each reads as if it were not set (its default, or
+    ``None``), is not :meth:`given`, and :attr:`problems` holds the warning that says why.  A
+    handler that needs one of them to identify its instance must not guess."""
+
+    def __init__(self, values: Mapping[str, Any], given: Iterable[str], secrets: Iterable[str],
+                 problems: Mapping[str, str] | None = None) -> None:
         self._values = dict(values)
         self._given = frozenset(given)
         self._secrets = tuple(s for s in secrets if s)
+        self._problems = dict(problems or {})
+        self.unusable = frozenset(self._problems)
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -312,6 +366,11 @@ class Params:
         return name in self._given
 
     @property
+    def problems(self) -> dict[str, str]:
+        """For each name in :attr:`unusable`, in declaration order, a warning naming it."""
+        return dict(self._problems)
+
+    @property
     def secret_values(self) -> tuple[str, ...]:
         """The values to redact from every log line and exit reason."""
         return self._secrets
@@ -322,28 +381,67 @@ class Params:
 
 def _resolve_cibsecret(instance: str, name: str) -> str:
     """Read a value ``cibsecret`` keeps outside the CIB (the CIB holds only ``lrm://``)."""
+    from ..files import KiB, read_text
+
     # Pacemaker's executor substitutes these itself; crm_resource and hand runs may still
     # pass the marker, so resolve it here too.
     base = instance.split(":", 1)[0]  # clone instances share their parent's secret
     path = os.path.join(SECRETS_DIR, base, name)
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read().rstrip("\n")
+        return read_text(path, 64 * KiB, "cibsecret file").rstrip("\n")
     except (OSError, UnicodeDecodeError):
         # Missing here need not mean missing everywhere (a node not yet synced): this node only.
+        # The path does not fit in an exit reason with the fix: the log has it.
         raise NotInstalled(
-            f"parameter '{name}' is stored with cibsecret but {path} is missing or unreadable on "
-            f"this node: run 'cibsecret sync' or 'cibsecret set {base} {name} VALUE'") from None
+            f"parameter '{name}' is kept by cibsecret but is missing on this node: run 'cibsecret sync'",
+            detail=f"{path} is missing or unreadable; 'cibsecret set {base} {name} VALUE' stores it "
+                   "again") from None
 
 
-def parse_params(declared: Sequence[Param], environ: Mapping[str, str], instance: str) -> Params:
-    """Parse every declared parameter from *environ*; raise :class:`Misconfigured` naming the
-    first parameter that is wrong and what to set it to."""
+def _bad_value(param: Param, shown: str, why: object) -> Misconfigured:
+    from .codes import fits
+
+    fix = f"set it to {param.type.expects}"
+    reason = f"parameter '{param.name}' {shown} {why}: {fix}"
+    if fits(reason):
+        return Misconfigured(reason)
+    # The value is what an exit reason can best do without: the admin knows what was typed.
+    return Misconfigured(f"parameter '{param.name}' {why}: {fix}",
+                         detail=None if param.secret else f"the value was {shown}")
+
+
+def parse_params(declared: Sequence[Param], environ: Mapping[str, str], instance: str,
+                 tolerant: bool = False) -> Params:
+    """Parse every declared parameter from *environ*.
+
+    Strict (every action but stop): raise :class:`Misconfigured` naming the first parameter that
+    is wrong and what to set it to (:class:`NotInstalled` for a cibsecret reference this node
+    cannot resolve).
+
+    *tolerant* (stop): raise nothing.  A value that does not parse, a cibsecret reference that
+    cannot be resolved (Pacemaker runs stop even when it cannot load the CIB secrets, and the
+    agent then sees the literal ``lrm://``) and a missing required parameter count as not set:
+    the default applies.  :attr:`Params.unusable` names them, :attr:`Params.problems` says why."""
+    problems: dict[str, str] = {}
+
+    def unusable(param: Param, err: OcfError) -> None:
+        if not tolerant:
+            raise err from None
+        if param.default in (None, ""):
+            fallback = "taken as not set"
+        else:
+            fallback = "its default applies" if param.secret else f"the default {show(param.default)} applies"
+        problems[param.name] = f"{err.reason} (ignored: {fallback})"
+
     raws: dict[str, str | None] = {}
     for param in declared:
         raw = environ.get(RESKEY + param.name)
         if raw is not None and raw.startswith(CIBSECRET_MARK):
-            raw = _resolve_cibsecret(instance, param.name)
+            try:
+                raw = _resolve_cibsecret(instance, param.name)
+            except NotInstalled as err:
+                unusable(param, err)
+                raw = None
         raws[param.name] = raw
     # Known before any message is built: a password pasted into the wrong parameter must not
     # show up in that parameter's error either.
@@ -353,33 +451,32 @@ def parse_params(declared: Sequence[Param], environ: Mapping[str, str], instance
     def shown(param: Param, raw: str) -> str:
         if param.secret:
             return "(secret value)"
-        text = show(raw)
+        text = show(raw, 32)
         return "(a value that contains a secret)" if any(s in raw for s in secrets) else text
 
     values: dict[str, Any] = {}
     given: list[str] = []
     for param in declared:
         raw = raws[param.name]
-        if raw is None or raw == "":
-            if param.required:
-                raise Misconfigured(f"parameter '{param.name}' is required: set it to {param.type.expects}")
-            raw = param.default
-        else:
-            given.append(param.name)
-        if raw is None or raw == "":
-            values[param.name] = None
-            continue
-        try:
-            values[param.name] = param.type.parse(raw)
-        except ValueError as err:
-            raise Misconfigured(f"parameter '{param.name}' {shown(param, raw)} {err}: "
-                                f"set it to {param.type.expects}") from None
-    return Params(values, given, secrets)
+        values[param.name] = None
+        if raw:
+            try:
+                values[param.name] = param.type.parse(raw)
+                given.append(param.name)
+                continue
+            except ValueError as err:
+                unusable(param, _bad_value(param, shown(param, raw), err))
+        elif param.required and param.name not in problems:
+            unusable(param, Misconfigured(f"parameter '{param.name}' is required: set it to {param.type.expects}"))
+        if param.default not in (None, ""):
+            values[param.name] = param.type.parse(param.default)  # declaration_errors() vouches for it
+    ordered = {p.name: problems[p.name] for p in declared if p.name in problems}
+    return Params(values, given, secrets, ordered)
 
 
 def unknown_params(declared: Sequence[Param], environ: Mapping[str, str]) -> list[str]:
     """Names of ``OCF_RESKEY_*`` the agent does not know: usually a typo in the CIB."""
-    known = {p.name for p in declared}
+    known = {p.name for p in declared}.union(FRAMEWORK_PARAMS)
     return sorted(
         key[len(RESKEY):] for key in environ
         if key.startswith(RESKEY) and key[len(RESKEY):] not in known

@@ -1,0 +1,125 @@
+"""Reading the small files an agent trusts: startup and configuration files, pid and state files.
+
+Such a file sits where an admin, a package or another program can put anything: a FIFO (whose
+``open()`` blocks until a writer comes), a device (``/dev/zero`` never ends; opening
+``/dev/watchdog`` arms the node's watchdog), a directory, or a huge file copied there by mistake.
+:func:`read_bytes` never opens anything but a regular file, cannot block in ``open()``, and reads
+at most its limit, so an agent fails at once with a reason the admin can act on.
+
+Errors are :class:`OSError` (callers that handle "cannot read" keep working); the ones this
+module adds are :class:`FileRefused`.  Importing it costs nothing beyond ``os``.
+"""
+
+import errno
+import os
+import stat
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Tuple, Union
+
+    PathArg = Union[str, "os.PathLike[str]"]
+
+KiB = 1024
+MiB = 1024 * KiB
+
+# O_NONBLOCK: open() of a FIFO returns at once instead of waiting for a writer; O_NOCTTY: a
+# terminal named by mistake does not become the agent's controlling terminal.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+class FileRefused(OSError):
+    """A file that exists but is not one to read: not a regular file, or bigger than its limit.
+
+    ``strerror`` says what is wrong in words that read well after "cannot read PATH: " in an
+    exit reason ("a FIFO, not a regular file"); ``str()`` is the whole sentence ("startup file
+    /gw/dom.mta is a FIFO, not a regular file"); ``what`` is the kind of file the caller expected."""
+
+    def __init__(self, code: int, strerror: str, filename: str, what: str) -> None:
+        super().__init__(code, strerror, filename)
+        self.what = what
+
+    def __str__(self) -> str:
+        return f"{self.what} {self.filename} is {self.strerror}"
+
+
+def size_text(size: int) -> str:
+    """A byte count as people read it: ``512 bytes``, ``1.5 MiB``, ``12 GiB``."""
+    for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:.0f} {unit}" if value >= 10 or value == int(value) else f"{value:.1f} {unit}"
+    return f"{size} bytes"
+
+
+def _not_regular(mode: int, path: str, what: str) -> FileRefused:
+    kind = next((name for test, name in _KINDS if test(mode)), "not a plain file")
+    code = errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL
+    return FileRefused(code, f"{kind}, not a regular file", path, what)
+
+
+def _too_big(path: str, what: str, limit: int, size: "int | None") -> FileRefused:
+    # The size is unknown when the file grew while being read (or stat said 0, as in /proc).
+    # Just past the limit, "1.0 KiB, more than the 1 KiB" would read as a contradiction: bytes.
+    if size is None:
+        found = "more"
+    elif size >= limit + limit // 10:
+        found = f"{size_text(size)}, more"
+    else:
+        found = f"{size} bytes, more"
+    return FileRefused(errno.EFBIG, f"{found} than the {size_text(limit)} a {what} can be: is it the right file?",
+                       path, what)
+
+
+def read_bytes_and_stat(path: "PathArg", limit: int, what: str = "file") -> "Tuple[bytes, os.stat_result]":
+    """The contents of the regular file *path* (at most *limit* bytes) and its ``fstat``.
+
+    Raises :class:`FileRefused` for anything but a regular file or for a file bigger than
+    *limit*, and the usual ``OSError`` (``FileNotFoundError``, ``PermissionError``) otherwise.
+    *what* names the file in messages ("startup file", "dse.ldif")."""
+    name = os.fspath(path)
+    # stat first, so that no device is ever opened (opening some has effects); fstat after the
+    # open, because the path may have been replaced in between.
+    mode = os.stat(name).st_mode
+    if not stat.S_ISREG(mode):
+        raise _not_regular(mode, name, what)
+    fd = os.open(name, _OPEN_FLAGS)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_regular(st.st_mode, name, what)
+        if st.st_size > limit:
+            raise _too_big(name, what, limit, st.st_size)
+        chunks = []
+        size = 0
+        # One read of the whole file and one that sees its end, in the usual case; never a
+        # buffer of *limit* bytes for a small file.
+        chunk_size = max(st.st_size + 1, 64 * KiB)
+        while size <= limit:
+            chunk = os.read(fd, min(chunk_size, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise _too_big(name, what, limit, None)
+        return b"".join(chunks), st
+    finally:
+        os.close(fd)
+
+
+def read_bytes(path: "PathArg", limit: int, what: str = "file") -> bytes:
+    """The contents of the regular file *path*, at most *limit* bytes (see
+    :func:`read_bytes_and_stat` for the errors)."""
+    return read_bytes_and_stat(path, limit, what)[0]
+
+
+def read_text(path: "PathArg", limit: int, what: str = "file", encoding: str = "utf-8",
+              errors: str = "strict") -> str:
+    """:func:`read_bytes`, decoded (``UnicodeDecodeError`` with *errors* ``strict``)."""
+    return read_bytes(path, limit, what).decode(encoding, errors)
+
+
+__all__ = ["FileRefused", "KiB", "MiB", "read_bytes", "read_bytes_and_stat", "read_text", "size_text"]
