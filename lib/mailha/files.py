@@ -122,4 +122,15 @@ def read_text(path: "PathArg", limit: int, what: str = "file", encoding: str = "
     return read_bytes(path, limit, what).decode(encoding, errors)
 
 
-__all__ = ["FileRefused", "KiB", "MiB", "read_bytes", "read_bytes_and_stat", "read_text", "size_text"]
+__all__ = ["FileRefused", "KiB", "MiB", "check_executable", "read_bytes", "read_bytes_and_stat", "read_text",
+           "size_text"]
+
+
+def check_executable(path: str, what: str, fix: str = "install it here or set the parameter naming it") -> None:
+    """*path* is an executable regular file (``binary=/`` is a directory, not a program).
+    The fix comes before the path: Pacemaker keeps 128 bytes of the reason."""
+    if not os.path.isfile(path) or not os.access(path, os.X_OK):
+        from .ocf.codes import NotInstalled
+
+        state = "a directory" if os.path.isdir(path) else "missing or not executable"
+        raise NotInstalled(f"{what} is {state}: {fix} ({path})")

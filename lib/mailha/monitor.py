@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Callable, Sequence
 
     from .ocf.agent import Context
+    from .ocf.params import Params
 
 PROGRAM_RUNNING = (0, 110)
 PROGRAM_STOPPED = (1, 100)
@@ -54,7 +55,7 @@ PROGRAM_PARAMS_PARAM = Param(
     "monitor_program_params", Boolean(), "Pass the parameters to monitor_program",
     "true: monitor_program gets the resource's parameters as OCF_RESKEY_NAME variables, as a shell "
     "agent's helper would, except the secret ones (passwords), which it never gets. false: only "
-    "OCF_RESOURCE_INSTANCE.", default="false")
+    "OCF_RESOURCE_INSTANCE.", default="false", reloadable=True)
 
 
 class MonitorPlan:
@@ -105,6 +106,15 @@ def reset(ctx: Context) -> None:
     """Forget the cadence (after start): the first monitor then runs every level.  Only the
     monitor's own keys: what the start remembered (pids, endpoints) stays."""
     ctx.state.forget(STATE_PREFIX)
+
+
+def check_program(p: Params) -> None:
+    """A local check for start and validate-all: the monitor program can be run here."""
+    argv = p.as_dict().get("monitor_program")
+    if argv:
+        from .files import check_executable
+
+        check_executable(argv[0], "monitor_program", "install it here or correct monitor_program")
 
 
 def program_env(ctx: Context) -> dict[str, str]:

@@ -15,9 +15,10 @@ import pytest
 from mailha import monitor
 from mailha.ocf.agent import Action, Agent
 from mailha.ocf.codes import Degraded, GenericError, NotInstalled, Rc
-from mailha.ocf.params import AbsPath, Param, Port, Text
+from mailha.ocf.params import AbsPath, Choice, Param, Port, Text
 from mailha.ocf.state import StateFile
 from mailha.proc import ProcessMatch, find
+from mailha.files import check_executable
 from mailha.service import lifecycle, probing, storage
 from mailha.service.model import Command, Credentials, Endpoint, Member, Service
 from testkit import free_port, wait_for
@@ -49,6 +50,7 @@ def declare(home: str) -> Agent:
                    Param("port_a", Port(), "Port of A", required=True),
                    Param("port_b", Port(), "Port of B", required=True),
                    Param("password", Text(), "A secret", secret=True),
+                   Param("kind", Choice("tcp", "udp"), "Server kind", default="tcp"),
                    monitor.cadence_param("Connect to both"), monitor.PROGRAM_PARAM],
                   [Action("start", 20), Action("stop", 20), Action("monitor", 20, interval=10),
                    Action("validate-all", 5), Action("meta-data", 5)])
@@ -69,7 +71,8 @@ def declare(home: str) -> Agent:
 
     @agent.handler("stop")
     def stop(ctx) -> None:
-        lifecycle.stop(ctx, lambda: service(ctx.params), ProcessMatch(exe_names=(sys.executable,)))
+        lifecycle.stop(ctx, lambda: service(ctx.params), ProcessMatch(exe_names=(sys.executable,)),
+                       identity=("kind",))
 
     @agent.handler("monitor")
     def do_monitor(ctx) -> int:
@@ -164,6 +167,17 @@ def test_stop_that_cannot_identify_the_instance_kills_nothing(svc, tmp_path, ocf
     assert all(info.is_same() for info in running)
 
 
+def test_a_junk_identity_parameter_makes_stop_kill_nothing(svc):
+    # Its default could name another instance's processes: no guessing, a failed stop instead.
+    assert svc("start").rc == Rc.SUCCESS
+    running = [found[0] for found in members_running(svc.home)]
+    out = svc("stop", OCF_RESKEY_kind="sctp")
+    assert out.rc == Rc.ERR_GENERIC and "bad kind" in out.exit_reasons[-1]
+    assert all(info.is_same() for info in running)
+    assert svc("stop", OCF_RESKEY_password="two\nlines").rc == Rc.SUCCESS  # junk, but no identity: stops
+    assert not any(members_running(svc.home))
+
+
 def test_stop_that_cannot_identify_the_instance_succeeds_when_no_product_process_runs(tmp_path, ocf_run):
     agent = declare(str(tmp_path))
     # No process of the product: an executable that nothing runs.
@@ -229,8 +243,8 @@ def test_make_missing_dirs_never_changes_an_existing_directory(tmp_path):
 
 def test_a_directory_is_not_an_executable(tmp_path):
     with pytest.raises(NotInstalled) as err:
-        storage.check_executable("/", "the server binary")
-    assert "/ is a directory" in err.value.reason
+        check_executable("/", "binary")
+    assert err.value.reason == "binary is a directory: install it here or set the parameter naming it (/)"
 
 
 def test_a_rejected_login_is_degraded_and_silence_is_a_failure(monkeypatch):

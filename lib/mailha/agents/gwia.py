@@ -126,7 +126,8 @@ def do_start(ctx: Context) -> None:
 
 @AGENT.handler("stop")
 def do_stop(ctx: Context) -> None:
-    agentlib.stop(ctx, lambda: agents(ctx.params))
+    # A default here could stop another resource's agents (its MTA, another domain's).
+    agentlib.stop(ctx, lambda: agents(ctx.params), ("domain", "manage_mta", "mta_binary", "gwia_binary"))
 
 
 @AGENT.handler("monitor")

@@ -96,7 +96,7 @@ def do_start(ctx: Context) -> None:
 
 @AGENT.handler("stop")
 def do_stop(ctx: Context) -> None:
-    agentlib.stop(ctx, lambda: [poa(ctx.params)])
+    agentlib.stop(ctx, lambda: [poa(ctx.params)], ("post_office", "binary"))
 
 
 @AGENT.handler("monitor")

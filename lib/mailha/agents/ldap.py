@@ -158,6 +158,10 @@ def process_match(p: Params) -> ProcessMatch:
     return ProcessMatch(exe_names=(exe,), args=(identity(p),), pidfile=pidfile(p))
 
 
+#: Parameters besides the unique ones whose default could name another instance's processes.
+IDENTITY = ("server_type", "binary")
+
+
 def any_server() -> ProcessMatch:
     """Any directory server process: what a stop that cannot identify its instance looks for."""
     from ..proc import ProcessMatch
@@ -221,19 +225,20 @@ def check_params(p: Params) -> None:
 
 @AGENT.local_check
 def check_installed(p: Params) -> None:
-    from ..service.storage import check_executable
+    from ..files import check_executable
 
+    monitor.check_program(p)
     if p.server_type == SUNDS:
         for script in ("start-slapd", "stop-slapd"):
             check_executable(os.path.join(p.instance_root, script), script,
                              "is the instance root mounted here?")
         return
     package = "slapd" if p.server_type == OPENLDAP else "389-ds-base"
-    check_executable(binary(p), "the server binary", f"install the Debian package {package} or set 'binary'")
+    check_executable(binary(p), "binary", f"install {package} or set 'binary'")
     where = p.config_file if p.config_file else config_dir(p)
     wanted = os.path.join(where, "dse.ldif") if p.server_type == DS389 else where
     if not os.path.exists(wanted):
-        raise NotInstalled(f"{wanted} does not exist on this node: is its file system mounted?")
+        raise NotInstalled(f"{wanted} does not exist here: is its file system mounted?")
 
 
 # -- actions ---------------------------------------------------------------------------------
@@ -252,7 +257,7 @@ def do_start(ctx: Context) -> None:
 
 @AGENT.handler("stop")
 def do_stop(ctx: Context) -> None:
-    lifecycle.stop(ctx, lambda: service(ctx.params), any_server())
+    lifecycle.stop(ctx, lambda: service(ctx.params), any_server(), identity=IDENTITY)
 
 
 def prepare_389ds(ctx: Context) -> None:

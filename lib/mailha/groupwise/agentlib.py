@@ -95,11 +95,15 @@ def load_startup(agent: GwAgent) -> StartupFile:
     file is on the shared partition, so it is wrong on every node (6)."""
     from .startup import StartupFile, StartupFileError
 
+    from ..files import FileRefused
+
     try:
         return StartupFile.load(agent.startup)
+    except FileRefused as err:  # there, but not a startup file: wrong wherever it is read
+        raise NotInstalled(f"{agent.label} startup file is {err.strerror}: correct it ({agent.startup})") from None
     except OSError as err:
-        raise NotInstalled(f"cannot read the {agent.label} startup file {agent.startup}: {err.strerror}: "
-                           f"is the GroupWise partition mounted on this node?") from None
+        raise NotInstalled(f"{agent.label} startup file: {err.strerror}: is {STORAGE} mounted? "
+                           f"({agent.startup})") from None
     except StartupFileError as err:
         raise Misconfigured(f"{agent.label} startup file {err}") from None
 
@@ -245,8 +249,8 @@ def check_binding(agent: GwAgent, sf: StartupFile, ip: str | None, set_ip: bool,
         fix = f"add --ip {ip} or set_ip=true" if ip else "add --ip <secondary IP> (or ip_address and set_ip=true)"
         raise Misconfigured(f"{agent.label} would listen on all addresses{fight}: {fix} in {agent.startup}")
     if ip:
-        raise Misconfigured(f"{agent.startup} binds the {agent.label} to --ip {current} but ip_address is {ip}: "
-                            f"correct one of them, or set set_ip=true to let the agent write --ip {ip}")
+        raise Misconfigured(f"{agent.label} startup file has --ip {current}, ip_address is {ip}: correct one, "
+                            f"or set set_ip=true", detail=agent.startup)
     return current
 
 
@@ -408,13 +412,17 @@ def check_common(p: Params) -> None:
 
 def check_installed(p: Params, agents: Sequence[GwAgent], directory: str, what: str) -> None:
     """This node can run the agents: software, storage, gwha (raises NotInstalled)."""
-    from ..service.storage import check_executable, check_mounted
+    from ..files import check_executable
+    from ..service.storage import check_mounted
 
-    fix = "install the GroupWise agents here (or set the parameter naming it)"
+    from .. import monitor
+
+    monitor.check_program(p)
+    fix = "install GroupWise or set its parameter"
     if p.launch == GRPWISE:
-        check_executable(p.grpwise_script, "the grpwise script", fix)
+        check_executable(p.grpwise_script, "grpwise_script", fix)
     for agent in agents:
-        check_executable(agent.binary, f"the {agent.label} binary", fix)
+        check_executable(agent.binary, f"{agent.label} binary", fix)
     check_mounted(directory, p.storage_mount, what, STORAGE)
     if p.launch == GRPWISE:
         for agent in agents:
@@ -512,9 +520,10 @@ def start(ctx: Context, agents: Sequence[GwAgent]) -> None:
         endpoints(agent, ctx.state)
 
 
-def stop(ctx: Context, agents: Callable[[], Sequence[GwAgent]]) -> None:
+def stop(ctx: Context, agents: Callable[[], Sequence[GwAgent]], identity: Sequence[str]) -> None:
     """Stop the resource's *agents()* in reverse order within the budget, gwha suspended
-    meanwhile.  *agents* is called only once the parameters are known to identify them.
+    meanwhile.  *agents* is called only once the parameters are known to identify them
+    (*identity*: see :func:`mailha.service.lifecycle.stop`).
 
     Each agent may use the time left minus a reserve for those still to stop (the MTA after a
     GWIA that takes minutes: seed 000), then is killed."""
@@ -522,7 +531,7 @@ def stop(ctx: Context, agents: Callable[[], Sequence[GwAgent]]) -> None:
 
     p = ctx.params
     with Suspended(gwha_processes(p.gwha_binary), ctx.log):
-        lifecycle.stop(ctx, lambda: service(ctx, agents()), any_agent())
+        lifecycle.stop(ctx, lambda: service(ctx, agents()), any_agent(), identity)
 
 
 def monitor(ctx: Context, agents: Sequence[GwAgent]) -> int:

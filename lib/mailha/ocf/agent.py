@@ -344,11 +344,12 @@ def _reload_agent(ctx: Context) -> None:
     by every action, so the next one uses the new values.
 
     By the time this runs the parameters have parsed and passed the checks that hold on every
-    node, as validate-all's do (a bad value is 6, as the start after a restart would say).  The
-    checks of this node have not run: they look at what start needs (binaries, files, mounts),
-    which no reloadable parameter changes, and Pacemaker recovers a failed reload as it does a
-    failed monitor: a node-local hiccup would turn a new monitor cadence into a restart or a
-    failover."""
+    node, as for validate-all (a bad value is 6, as the start after a restart would say).  The
+    checks of this node have not run: they ask "can it start here?" (binaries, files, mounts),
+    which the start of the running service answered, and Pacemaker records a reload that
+    returns an error as a failed start, which bans the resource from the node: a check failing
+    here would turn a new monitor cadence into a failover.  What a reloadable parameter could
+    break (a monitor_program missing here) the next monitor reports, and the next start checks."""
     # A misspelt name is no parameter of ours, so Pacemaker reloaded for it instead of restarting.
     for name in unknown_params(ctx.agent.params, ctx.environ):
         ctx.log.warning("unknown parameter '%s' is ignored: is it misspelt?", name)

@@ -5,8 +5,8 @@ Two dialects, chosen by the version the caller says it speaks (:func:`version_fo
 * OCF 1.1, for Pacemaker 2.1 and later (they set ``OCF_RA_VERSION_MAJOR=1``,
   ``OCF_RA_VERSION_MINOR=1``; so does ``crm_resource --show-metadata``, which pcs and crmsh
   use): ``reloadable`` parameters with the ``reload-agent`` action, ``unique-group``,
-  ``<deprecated>`` and ``select`` choices.  Valid for the OCF spec's ``ra-api.rng`` and pcs's
-  ``ocf-1.1.rng``.
+  ``<deprecated>`` and ``select`` choices.  In the OCF spec's ``ra-api.rng`` element order and
+  content types (no ``time``), valid for pcs's ``ocf-1.1.rng``.
 * OCF 1.0 for everyone else (``ocf-tester`` sets neither variable and validates against
   resource-agents' ``ra-api-1.dtd``, which has none of the above): the lone ``unique``
   flag, choices as plain strings, deprecation said in the description.
@@ -69,11 +69,15 @@ def unique_group(param: "Param") -> "str | None":
     return param.name if param.unique else None
 
 
+def _deprecation(param: "Param") -> str:
+    if param.replaced_with:
+        return f"Deprecated: set {param.replaced_with} instead."
+    return "Deprecated: kept for old configurations only."
+
+
 def _longdesc(param: "Param", version: str) -> str:
-    deprecation = ""
-    if param.deprecated and version == OCF_1_0:  # OCF 1.1 says it in <deprecated>
-        deprecation = (f"Deprecated: set {param.replaced_with} instead." if param.replaced_with
-                       else "Deprecated: kept for old configurations only.")
+    # OCF 1.1 says it in <deprecated>; OCF 1.0 has only the description to say it in.
+    deprecation = _deprecation(param) if param.deprecated and version == OCF_1_0 else ""
     return _sentences(param.longdesc or param.shortdesc, deprecation,
                       SECRET_NOTE if param.secret else "")
 
@@ -105,8 +109,7 @@ def render(agent: "Agent", version: str = OCF_1_0) -> str:
                 deprecated = etree.SubElement(node, "deprecated")
                 if param.replaced_with:
                     etree.SubElement(deprecated, "replaced-with", name=param.replaced_with)
-                    etree.SubElement(deprecated, "desc", lang="en").text = (
-                        f"Renamed: set {param.replaced_with} instead.")
+                etree.SubElement(deprecated, "desc", lang="en").text = _deprecation(param)
         else:
             node.set("unique", "1" if param.unique else "0")
         etree.SubElement(node, "longdesc", lang="en").text = _longdesc(param, version)

@@ -280,8 +280,9 @@ class Param:
       share its value); OCF 1.1 shows it as a ``unique-group`` of its own.
     * *unique_group*: a name shared by the parameters that identify an instance together
       (no two resources share the combination); OCF 1.0 cannot say it.
-    * *reloadable*: a change takes effect through ``reload-agent``, without a restart (see
-      :meth:`~mailha.ocf.agent.Agent.run`); every other change restarts the resource.
+    * *reloadable*: a change takes effect through ``reload-agent``, without a restart (the
+      framework's own only validates: for what every action reads afresh; see
+      :meth:`~mailha.ocf.agent.Agent.reload_action`); any other change restarts the resource.
     * *deprecated*, *replaced_with*: kept for old configurations only; *replaced_with* names
       the parameter that replaces a renamed one (and implies *deprecated*).
     """

@@ -20,7 +20,7 @@ from ..ocf.codes import GenericError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Callable, Dict, List, Optional
+    from typing import Callable, Dict, List, Optional, Sequence
 
     from ..ocf.agent import Context
     from ..proc import ProcessMatch, ProcInfo
@@ -179,7 +179,8 @@ def wait_until_answering(ctx: "Context", service: "Service", member: "Member", d
 # -- stop ---------------------------------------------------------------------------------------
 
 
-def stop(ctx: "Context", build: "Callable[[], Service]", product: "ProcessMatch") -> None:
+def stop(ctx: "Context", build: "Callable[[], Service]", product: "ProcessMatch",
+         identity: "Sequence[str]" = ()) -> None:
     """Stop the service that *build* declares, within the budget; raise only when a process of
     the instance survives.
 
@@ -187,10 +188,12 @@ def stop(ctx: "Context", build: "Callable[[], Service]", product: "ProcessMatch"
     junk, or a cibsecret that could not be loaded), no process is killed on a guess: with no
     process of the *product* on this node the stop succeeds with a warning; with one, it fails
     (fencing is then the safe outcome: a false success could leave a second writer on shared
-    storage)."""
+    storage).  Parameters declared unique or required identify the instance; *identity* names
+    the others whose default would find another instance's processes (the product type, the
+    binary)."""
     from ..ocf.codes import Misconfigured
 
-    unusable = identity_unusable(ctx)
+    unusable = identity_unusable(ctx, identity)
     service = None
     try:
         if not unusable:
@@ -218,13 +221,14 @@ def stop(ctx: "Context", build: "Callable[[], Service]", product: "ProcessMatch"
         stop_member(ctx, member, budget.until(reserve))
 
 
-def identity_unusable(ctx: "Context") -> "set":
-    """Parameters that identify the instance (declared unique or required) and that the
-    framework could not use for this stop."""
-    dropped = getattr(ctx.params, "unusable", ())
+def identity_unusable(ctx: "Context", identity: "Sequence[str]" = ()) -> "set":
+    """Parameters that identify the instance (declared unique or required, or named in
+    *identity*) and that the framework could not use for this stop."""
+    dropped = ctx.params.unusable
     if not dropped:
         return set()
-    return {prm.name for prm in ctx.agent.params if (prm.unique or prm.required) and prm.name in dropped}
+    return {prm.name for prm in ctx.agent.params
+            if (prm.unique or prm.required or prm.name in identity) and prm.name in dropped}
 
 
 def stop_member(ctx: "Context", member: "Member", deadline: float) -> None:

@@ -1,5 +1,5 @@
-"""The instance's files and programs on this node: shared storage mounted, executables
-present, and the directories a start may create.
+"""The instance's files on this node: shared storage mounted, and the directories a start may
+create (whether a program is there: :func:`mailha.files.check_executable`).
 
 These checks run at start and validate-all only (raising :class:`NotInstalled`: this node
 only); a probe must answer "not running" with the storage unmounted, and stop must work
@@ -40,21 +40,13 @@ def check_mounted(directory: str, mount: "Optional[str]", what: str, storage: st
     worse, start on a stale local copy.  ``mount=/`` accepts a local directory."""
     if mount:
         if not os.path.ismount(mount):
-            raise NotInstalled(f"storage_mount {mount} is not a mount point here: mount {storage} first "
-                               f"(a Filesystem resource before this one in the group)")
+            raise NotInstalled(f"storage_mount {mount} is not a mount point: mount {storage} first",
+                               detail="a Filesystem resource before this one in the group")
     elif mount_point_of(directory) == "/":
         # Pacemaker keeps 128 bytes of a reason: what and the fix first, the (long) path last.
-        raise NotInstalled(f"{what} is not on a mounted file system: mount {storage} first, or set "
-                           f"storage_mount ({directory})")
+        raise NotInstalled(f"{what} is on / (not mounted): mount {storage} or set storage_mount ({directory})")
     if not os.path.isdir(directory):
-        raise NotInstalled(f"{what} does not exist on this node: is {storage} mounted? ({directory})")
-
-
-def check_executable(path: str, what: str, fix: str = "install it here or set the parameter naming it") -> None:
-    """*path* is an executable regular file (``binary=/`` is a directory, not a program)."""
-    if not os.path.isfile(path) or not os.access(path, os.X_OK):
-        state = "a directory" if os.path.isdir(path) else "missing or not executable"
-        raise NotInstalled(f"{what} {path} is {state} on this node: {fix}")
+        raise NotInstalled(f"{what} does not exist here: is {storage} mounted? ({directory})")
 
 
 def make_missing_dirs(path: str, uid: int, gid: int, mode: int = 0o770) -> "List[str]":

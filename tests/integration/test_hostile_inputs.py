@@ -1,0 +1,565 @@
+"""Hostile input to the installed agents on every action (issue 7, "Done when").
+
+Every run drives ``/usr/lib/ocf/resource.d/mailha/{ldap,gwia,gwpoa}`` as Pacemaker does (clean
+environment, ``HA_LOGFILE``/``HA_DEBUGLOG`` with ``HA_debug=1``, an ``OCF_TRACE_RA`` trace) and
+holds it to the contract:
+
+* no traceback (nor a caught "internal error") anywhere; an OCF exit code, and the right one:
+  stop of an instance that is not running returns 0 (or 1 when parameters that cannot identify
+  it meet a process of the product that might be it), a monitor returns 6 only when validate-all
+  says the configuration is wrong (6 is for what is wrong on every node, never for a run-time
+  condition), a probe of nothing says 7;
+* at most one exit reason, of at most 128 bytes;
+* no secret (``password``, ``test_password``, ``http_password`` hold random markers) in stdout,
+  stderr, the log files or a trace; none in the environment or argv of anything the agent starts,
+  which gets no ``OCF_RESKEY_*`` and has ``LC_ALL=C``;
+* nothing changed outside the instance's own files (see :class:`hostile.Snapshot`).
+
+Two kinds of trial:
+
+* *static* (``test_static_trials``): one base configuration per agent and server type, valid
+  but with stand-in product binaries that record what they were given and exit 1 at once,
+  changed one parameter at a time to a hostile value from a fixed table, sampled with a fixed
+  seed (plus a few whole-configuration combinations, hostile action names, hostile OCF
+  versions for meta-data).  Nothing of the instance can run, so the right exit codes are known.
+* *live* (``test_live_*``): real OpenLDAP, 389-ds and GroupWise emulator instances started by
+  the agent with secrets set; their processes' environments and command lines are read from
+  /proc; hostile values are tried on monitors and stops of the running service; a parent
+  directory of the running instance names no instance (7, and stop kills nothing).
+
+The trial counts are printed (``pytest -s``) and bounded to keep the file near three minutes on
+two cores: see ``VALUES_PER_PARAM`` and friends.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import shutil
+import signal
+import subprocess
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import hostile
+import pytest
+from gwtest import gwlab_fixture, wait_for  # noqa: F401
+from hostile import Harness, Run, Snapshot
+
+from mailha.agents import gwia as gwia_agent
+from mailha.agents import gwpoa as gwpoa_agent
+from mailha.agents import ldap as ldap_agent
+from mailha.ocf import params as P
+from mailha.sim import layout
+from mailha.tools import dsinstance
+from mailha.tools.dsinstance import free_port
+
+pytestmark = pytest.mark.real_daemon
+
+#: Fixed seed: the same trials on every run (a failure reproduces).
+SEED = 7
+#: Hostile values tried per parameter, drawn from the generic ones, on top of those made for
+#: its type or name (see values_for), of which PATH_SAMPLE of the path values, FILE_SAMPLE of
+#: the hostile files and SECRET_SAMPLE (and two fixed ones) of the secret-shaped values.
+VALUES_PER_PARAM = 2
+PATH_SAMPLE = 3
+FILE_SAMPLE = 5
+SECRET_SAMPLE = 4
+#: Of the static trials, every MONITOR_EVERY-th also runs a recurring monitor and reload-agent
+#: (with nothing running they take the probe's and validate-all's paths).
+MONITOR_EVERY = 3
+#: Random trials changing several parameters at once, per agent.
+COMBINED_TRIALS = 6
+
+TOKEN = secrets.token_hex(4)  # in every path the trials make: a stray file is recognised
+PW, TPW, HPW = (f"{kind}{secrets.token_hex(8)}" for kind in ("Pw", "Tp", "Hp"))  # the secrets
+SECRETS = (PW, TPW, HPW)
+#: Created only if a value is ever run through a shell.
+CANARY = f"/run/mailha-hostile-{TOKEN}.pwned"
+#: A root-owned directory, the parent of the pid file: no agent may chown or chmod it.
+ROOT_DIR = f"/run/mailha-hostile-{TOKEN}"
+
+AGENTS = {"ldap": ldap_agent.AGENT, "gwia": gwia_agent.AGENT, "gwpoa": gwpoa_agent.AGENT}
+#: Executables of each product, of any instance: what a stop that cannot identify its instance
+#: must not kill.
+PRODUCT = {"ldap": ("slapd", "ns-slapd"), "gwia": ("gwmta", "gwia", "gwpoa"), "gwpoa": ("gwmta", "gwia", "gwpoa")}
+
+# -- the hostile values -----------------------------------------------------------------------------
+
+GENERIC = [
+    ("empty", ""),
+    ("blank", "   "),
+    ("$(...)", f"$(touch {CANARY})"),
+    ("backticks", f"`touch {CANARY}`"),
+    ("semicolon", f"x; touch {CANARY} #"),
+    ("pipe", f"x | touch {CANARY}"),
+    ("quotes", "'\"\\"),
+    ("control characters", "a\x01b\x1b[31mc\x7fd"),
+    ("newline", "one\ntwo"),
+    ("carriage return", "x\ry"),
+    ("tab", "x\ty"),
+    ("5000 characters", "A" * 5000),
+    ("100000 characters", "B" * 100000),
+    ("unicode", "é✓😀\u202eﬁ"),
+    ("non-UTF-8 byte", "caf\udce9"),
+    ("format string", "%s%n%x{0}%(x)s"),
+    ("forged exit reason", "ocf-exit-reason:forged"),
+    ("forged reason line", "x\nocf-exit-reason:forged"),
+    ("lrm:// without a secret file", "lrm://"),
+    ("option", "-D/"),
+    ("../../etc/passwd", "../../etc/passwd"),
+    ("huge integer", "9" * 40),
+    ("negative", "-1"),
+    ("very negative", "-99999999999"),
+]
+NUMBERS = [
+    ("zero", "0"), ("65536", "65536"), ("1e3", "1e3"), ("spaces", " 389 "), ("hex", "0x185"),
+    ("Arabic-Indic digits", "٣٨٩"), ("fullwidth digits", "３８９"), ("fraction", "3.5"), ("plus", "+389"),
+    ("2**63", str(2 ** 63)), ("19 digits", "1" * 19),
+]
+BOOLEANS = [("maybe", "maybe"), ("TRUE", "TRUE"), ("2", "2"), ("fullwidth true", "ｔｒｕｅ"), ("y and a space", "y ")]
+ADDRESSES = [
+    ("all IPv4 addresses", "0.0.0.0"), ("all IPv6 addresses", "::"), ("not on this node", "192.0.2.1"),
+    ("host name", "localhost"), ("address; id", "127.0.0.1; id"), ("bad octet", "999.1.1.1"),
+    ("scoped", "fe80::1%lo"), ("short form", "127.1"), ("v4-mapped", "::ffff:127.0.0.1"),
+]
+SECRET_VALUES = [
+    ("secret with $(...)", "{m}$(touch " + CANARY + ")"),
+    ("secret with control characters", "{m}\x01\x1b[0m"),
+    ("secret with a newline", "{m}\n{m}"),
+    ("secret with spaces", "{m} and more"),
+    ("secret with unicode", "{m}é😀"),
+    ("secret of 5000 characters", "{m}" + "x" * 5000),
+    ("secret with a format string", "{m}%s%n"),
+    ("secret quoting an exit reason", "{m}ocf-exit-reason:x"),
+    ("lrm:// without a secret file", "lrm://"),  # the last two: always tried
+    ("empty", ""),
+]
+
+
+@dataclass
+class World:
+    """Files the static trials point at: stand-in binaries, instances, hostile files, sentinels."""
+
+    root: Path
+    records: Path
+    bases: dict[str, dict[str, dict[str, object]]] = field(default_factory=dict)  # agent -> name -> params
+    files: dict[str, str] = field(default_factory=dict)  # kind -> a hostile file
+    config_dirs: dict[str, str] = field(default_factory=dict)  # kind -> dir whose dse.ldif is that kind
+    gw_dirs: dict[str, str] = field(default_factory=dict)  # kind -> dir whose startup files are that kind
+    parents: dict[str, str] = field(default_factory=dict)  # agent -> parent dir of its instances
+    sentinels: list[str] = field(default_factory=list)  # trees no trial may change
+
+    def path_values(self) -> list[tuple[str, str]]:
+        values = [(f"{kind} file", path) for kind, path in self.files.items()]
+        return values + [
+            ("/dev/zero", "/dev/zero"), ("/", "/"), ("/proc/self/environ", "/proc/self/environ"),
+            ("relative", "relative/path"), ("dot", "./x"), ("nonexistent", f"/nonexistent-{TOKEN}/x"),
+            ("dot segments", "/a/./b//c/"), ("absolute with ..", "/srv/../etc/passwd"),
+            ("5000-character path", "/" + "a" * 5000), ("unicode path", "/é/✓😀"),
+            ("path with $(...)", f"/tmp/$(touch {CANARY})"), ("trailing slash", "/tmp/"),
+        ]
+
+
+def write_dse(path: Path, port: int, run: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("dn: cn=config\nobjectClass: top\nobjectClass: extensibleObject\ncn: config\n"
+                    f"nsslapd-port: {port}\nnsslapd-localuser: dirsrv\nnsslapd-rundir: {run}/run\n"
+                    f"nsslapd-lockdir: {run}/lock\n\n")
+
+
+def make_hostile(path: Path, kind: str, rng: random.Random) -> None:
+    """*path* as a file of *kind*: what no agent may block on, read without bound or trust."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "FIFO":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "256 MiB":
+        with open(path, "wb") as handle:
+            handle.truncate(256 << 20)  # sparse: costs no disk
+    elif kind == "garbage":
+        path.write_bytes(rng.randbytes(4096))
+    elif kind == "/dev/zero link":
+        path.symlink_to("/dev/zero")
+    elif kind == "symlink loop":
+        path.symlink_to(path.name)
+    elif kind == "/proc/self/environ link":
+        path.symlink_to("/proc/self/environ")
+    elif kind == "empty":
+        path.write_text("")
+    elif kind == "passwd copy":
+        path.write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n")
+    elif kind == "not executable":
+        path.write_text("#!/bin/sh\nexit 0\n")
+        path.chmod(0o644)
+
+
+HOSTILE_KINDS = ("FIFO", "directory", "256 MiB", "garbage", "/dev/zero link", "symlink loop",
+                 "/proc/self/environ link", "empty", "passwd copy", "not executable")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> World:
+    rng = random.Random(SEED)
+    root = tmp_path_factory.mktemp("hostile")
+    w = World(root, root / "records")
+    w.records.mkdir()
+    bin_dir = root / "bin"
+    bin_dir.mkdir()
+
+    def fake(name: str, directory: Path = bin_dir) -> str:
+        directory.mkdir(parents=True, exist_ok=True)
+        return hostile.write_recorder(str(directory / name), str(w.records), exit_code=1,
+                                      say=f"{name}: stand-in, refusing to start")
+
+    for kind in HOSTILE_KINDS:
+        make_hostile(root / "h" / kind.replace("/", "_").replace(" ", "-"), kind, rng)
+        w.files[kind] = str(root / "h" / kind.replace("/", "_").replace(" ", "-"))
+        if kind != "not executable":
+            cfg = root / "h" / ("cfg-" + kind.replace("/", "_").replace(" ", "-"))
+            make_hostile(cfg / "dse.ldif", kind, rng)
+            w.config_dirs[kind] = str(cfg)
+            name = "gw-" + kind.replace("/", "_").replace(" ", "-")
+            gw = root / "h" / name
+            for startup in (f"{name}.mta", "wpgate/gwia/gwia.cfg", f"{name}.poa"):
+                make_hostile(gw / startup, kind, rng)
+            w.gw_dirs[kind] = str(gw)
+
+    # ldap: a 389-ds, an OpenLDAP and a Sun DS instance that are never running; another 389-ds
+    # instance beside them that no trial names.
+    ldap = root / "ldap"
+    port = free_port()
+    write_dse(ldap / "slapd-inst" / "dse.ldif", port, ldap / "slapd-inst")
+    write_dse(ldap / "slapd-other" / "dse.ldif", port, ldap / "slapd-other")
+    (ldap / "slapd.d" / "cn=config").mkdir(parents=True)
+    (ldap / "slapd.d" / "cn=config.ldif").write_text("dn: cn=config\n")
+    sun = ldap / "slapd-sun"
+    fake("start-slapd", sun)
+    fake("stop-slapd", sun)
+    secret_ldap = {"bind_dn": "cn=Directory Manager", "password": PW,
+                   "test_user_dn": "uid=probe,ou=people,dc=example,dc=com", "test_password": TPW}
+    w.bases["ldap"] = {
+        "389ds": {"server_type": "389ds", "instance": f"hostile{TOKEN}", "config_dir": str(ldap / "slapd-inst"),
+                  "binary": fake("fake-ns-slapd"), "pidfile": f"{ROOT_DIR}/slapd-inst.pid", "port": port,
+                  **secret_ldap},
+        "openldap": {"server_type": "openldap", "config_dir": str(ldap / "slapd.d"), "binary": fake("fake-slapd"),
+                     "pidfile": f"{ROOT_DIR}/slapd.pid", "port": port, "listen_address": "127.0.0.1",
+                     "user": "openldap", "group": "openldap", **secret_ldap},
+        "sunds": {"server_type": "sunds", "instance_root": str(sun), "port": port, **secret_ldap},
+    }
+    w.parents["ldap"] = str(ldap)
+    w.sentinels.append(str(ldap / "slapd-other"))
+
+    # GroupWise: dom1 and po1 on a "partition" with dom2 and po2 beside them, which no trial
+    # names; launched directly (stand-ins) or through a stand-in grpwise and gwha.conf.
+    gw = root / "gw"
+    ports = iter(free_port() for _ in range(40))
+    doms = {name: layout.create_domain(str(gw), name, ip="127.0.0.1",
+                                       mta_ports={"msgtranport": next(ports), "httpport": next(ports)},
+                                       gwia_ports={k: next(ports) for k in ("smtpport", "popport", "imapport",
+                                                                             "ldapport", "httpport")})
+            for name in ("dom1", "dom2")}
+    offices = {}
+    for name in ("po1", "po2"):
+        offices[name] = layout.create_post_office(str(gw), name, "dom1", ip="127.0.0.1",
+                                                  ports={k: next(ports) for k in ("port", "mtpinport", "httpport")})
+        with open(offices[name].poa_startup, "a", encoding="utf-8") as handle:
+            handle.write(f"--imap\n--imapport {next(ports)}\n")
+    gwroot = root / "gwroot"
+    agents_bin = gwroot / "opt/novell/groupwise/agents/bin"
+    for name in ("gwmta", "gwia", "gwpoa"):
+        fake(name, agents_bin)
+    fake("grpwise", gwroot / "etc/init.d")
+    gwha_conf = layout.register(str(gwroot), doms["dom1"], offices["po1"])
+    common = {"storage_mount": "/", "gwha_binary": fake("fake-gwha"), "gwha_conf": gwha_conf,
+              "grpwise_script": str(gwroot / "etc/init.d/grpwise"), "http_user": "admin", "http_password": HPW,
+              "test_user": "probe", "test_password": TPW}
+    w.bases["gwia"] = {
+        "binary": {"domain_dir": doms["dom1"].directory, "mta_binary": fake("fake-gwmta"),
+                   "gwia_binary": fake("fake-gwia"), **common},
+        "grpwise": {"domain_dir": doms["dom1"].directory, "launch": "grpwise",
+                    "mta_binary": str(agents_bin / "gwmta"), "gwia_binary": str(agents_bin / "gwia"), **common},
+    }
+    w.bases["gwpoa"] = {
+        "binary": {"post_office_dir": offices["po1"].directory, "binary": fake("fake-gwpoa"), **common},
+        "grpwise": {"post_office_dir": offices["po1"].directory, "launch": "grpwise", "domain": "dom1",
+                    "binary": str(agents_bin / "gwpoa"), **common},
+    }
+    w.parents["gwia"] = w.parents["gwpoa"] = str(gw)
+    w.sentinels += [doms["dom2"].directory, offices["po2"].directory, str(root / "h")]
+    return w
+
+
+@pytest.fixture(scope="module")
+def root_dir():
+    """ROOT_DIR, root-owned 0755 with a file in it, for the duration of the module."""
+    os.mkdir(ROOT_DIR, 0o755)
+    os.chown(ROOT_DIR, 0, 0)
+    Path(ROOT_DIR, "keep").write_text("not the agents'\n")
+    try:
+        yield ROOT_DIR
+    finally:
+        shutil.rmtree(ROOT_DIR, ignore_errors=True)
+
+
+def snapshot(world: World | None, *extra_trees: str) -> Snapshot:
+    trees = [(ROOT_DIR, ()), ("/run/resource-agents", ("/run/resource-agents/mailha",))]
+    trees += [(t, ()) for t in (world.sentinels if world else [])] + [(t, ()) for t in extra_trees]
+    shot = Snapshot(strict_paths=[CANARY, "/var/lib/heartbeat/trace_ra", "/var/lib/pacemaker/lrm/secrets"],
+                    strict_trees=trees, shared_dirs=["/tmp", "/run"], tokens=(TOKEN,))
+    shot.start()
+    return shot
+
+
+# -- trials -------------------------------------------------------------------------------------------
+
+
+def values_for(agent: str, param: P.Param, world: World, rng: random.Random) -> list[tuple[str, str]]:
+    """The hostile values one parameter is tried with: all those made for its name or type, and
+    VALUES_PER_PARAM more drawn from the generic ones."""
+    kind = param.type
+    own: list[tuple[str, str]] = []
+    if param.secret:
+        marker = {"password": PW, "test_password": TPW}.get(param.name, HPW)
+        picked = SECRET_VALUES[-2:] + rng.sample(SECRET_VALUES[:-2], SECRET_SAMPLE)
+        return [(label, value.replace("{m}", marker)) for label, value in picked]
+    if isinstance(kind, P.AbsPath):
+        own = rng.sample(world.path_values(), PATH_SAMPLE)
+        if param.name == "config_dir":
+            own += [(f"dse.ldif is a {k}", d) for k, d in rng.sample(sorted(world.config_dirs.items()), FILE_SAMPLE)]
+        if param.name in ("config_dir", "domain_dir", "post_office_dir", "instance_root"):
+            own += [("parent of the instance", world.parents[agent]), ("/", "/")]
+        if param.name in ("domain_dir", "post_office_dir"):
+            own += [(f"startup files are {k}", d) for k, d in rng.sample(sorted(world.gw_dirs.items()), FILE_SAMPLE)]
+        if param.name.endswith(("startup", "gwha_conf", "pidfile", "config_file")):
+            own += [(f"{k} file", path) for k, path in rng.sample(sorted(world.files.items()), FILE_SAMPLE)]
+        if param.name.endswith("binary") or param.name == "grpwise_script":
+            own += [("/", "/"), ("directory", world.files["directory"]), ("FIFO", world.files["FIFO"]),
+                    ("not executable", world.files["not executable"]), ("/dev/zero", "/dev/zero")]
+        if param.name == "pidfile":
+            own += [("in /run itself", f"/run/slapd-hostile-{TOKEN}.pid"),
+                    ("missing directory in the root-owned one", f"{ROOT_DIR}/sub/x.pid")]
+    elif isinstance(kind, P.Integer):
+        own = rng.sample(NUMBERS, 4)
+    elif isinstance(kind, P.Boolean):
+        own = BOOLEANS
+    elif isinstance(kind, P.Choice):
+        own = [("upper case", kind.values[-1].upper()), ("TRACE", "TRACE"),
+               ("fullwidth", "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in kind.values[0]))]
+    elif isinstance(kind, P.Address):
+        own = rng.sample(ADDRESSES, 4)
+    elif isinstance(kind, P.Command):
+        own = [("unclosed quote", "'/bin/true"), ("relative", "bin/check x"), ("/", "/"), ("FIFO", world.files["FIFO"]),
+               ("lone backslash", "/bin/true \\"), ("nonexistent", f"/nonexistent-{TOKEN}/check arg")]
+    elif isinstance(kind, P.Name):
+        own = [("slash", "a/b"), ("dot dot", ".."), ("at first", "@x")]
+    seen = {value for _, value in own}
+    generic = [item for item in GENERIC if item[1] not in seen]
+    return own + rng.sample(generic, VALUES_PER_PARAM)
+
+
+@dataclass
+class Trial:
+    agent: str
+    base: str
+    label: str
+    params: dict[str, object]
+    changed: dict[str, object]
+    number: int
+    deep: bool  # also a recurring monitor and reload-agent
+
+    @property
+    def instance(self) -> str:
+        return f"hostile-{TOKEN}-{self.agent}-{self.number}"
+
+    def run(self, action: str, **kw) -> Run:
+        return Run(self.agent, action, self.params, label=f"{self.base}: {self.label}", instance=self.instance, **kw)
+
+
+def static_trials(agent: str, world: World) -> list[Trial]:
+    rng = random.Random(f"{SEED}-{agent}")
+    declared = AGENTS[agent].params
+    bases = world.bases[agent]
+    names = sorted(bases)
+    trials: list[Trial] = []
+
+    def add(base: str, label: str, params: dict, changed: dict) -> None:
+        trials.append(Trial(agent, base, label, params, changed, len(trials), deep=len(trials) % MONITOR_EVERY == 0))
+
+    for base in names:
+        add(base, "unchanged", dict(bases[base]), {})
+    for param in declared:
+        for label, value in values_for(agent, param, world, rng):
+            base = rng.choice(names)
+            add(base, f"{param.name}={label}", {**bases[base], param.name: value}, {param.name: value})
+    for number in range(COMBINED_TRIALS):
+        base = rng.choice(names)
+        chosen = rng.sample(declared, 3)
+        changed = {p.name: rng.choice(values_for(agent, p, world, rng))[1] for p in chosen}
+        add(base, "combined " + ", ".join(changed), {**bases[base], **changed}, changed)
+    # Whole configurations: nothing at all, every parameter empty, junk, lrm://, a FIFO; the
+    # identifying parameters missing.
+    every = [p.name for p in declared]
+    base = names[0]
+    add(base, "no parameters at all", {}, {})
+    for label, value in (("every parameter empty", ""), ("every parameter $(...)", f"$(touch {CANARY})"),
+                         ("every parameter lrm://", "lrm://"), ("every parameter a FIFO", world.files["FIFO"])):
+        add(base, label, {n: value for n in every}, {n: value for n in every})
+    ident = [p.name for p in declared if p.unique or p.required]
+    add(base, "identifying parameters missing", {k: v for k, v in bases[base].items() if k not in ident}, {})
+    return trials
+
+
+def expected_problems(trial: Trial, runs: dict[str, Run], seen_product: bool) -> list[tuple[Run, str]]:
+    """The exit codes a trial's runs should have: nothing of the instance can run."""
+    found = []
+    valid = runs["validate-all"].rc
+
+    def want(kind: str, allowed: set, why: str) -> None:
+        run = runs.get(kind)
+        if run is not None and run.rc is not None and run.rc not in allowed:
+            found.append((run, f"exit code {run.rc}, expected {sorted(allowed)}: {why}; reason {run.reason!r}"))
+
+    static = {6} if valid == 6 else set()
+    want("validate-all", {0, 5, 6}, "validate-all says 0, 5 or 6")
+    want("reload-agent", {0, 5, 6}, "reload-agent checks parameters only")
+    want("probe", {7} | static, "nothing of the instance runs here (6 only when validate-all says 6)")
+    want("monitor", {5, 7} | static, "nothing of the instance runs here (6 only when validate-all says 6)")
+    want("start", {1, 5} | static, "the stand-in binaries exit 1 (6 only when validate-all says 6)")
+    want("stop", {0, 1} if seen_product else {0},
+         "nothing of the instance runs" + (" (a process of the product does)" if seen_product else
+                                           " and no process of the product does"))
+    if trial.label == "unchanged" and valid != 0:
+        found.append((runs["validate-all"], f"the base configuration does not validate (harness): {runs['validate-all'].reason}"))
+    return found
+
+
+def reload_advertised(agent: str) -> bool:
+    return AGENTS[agent].reload_action() is not None
+
+
+def check_metadata(run: Run) -> list[str]:
+    if run.rc != 0:
+        return [f"meta-data exited {run.rc}"]
+    try:
+        doc = ET.fromstring(run.stdout)
+    except ET.ParseError as err:
+        return [f"meta-data is not well-formed XML: {err}"]
+    if doc.tag != "resource-agent" or doc.get("version") not in ("1.0", "1.1"):
+        return [f"meta-data root is <{doc.tag} version={doc.get('version')!r}>"]
+    return []
+
+
+HOSTILE_ACTIONS = ["", f"$(touch {CANARY})", "START", "monitor;id", "reload", "promote", "notify", "x" * 5000,
+                   "../../bin/sh", "méta-data", "usage", "-h", "monitor\nstart"]
+OCF_VERSIONS = [("1", "1"), ("1", "0"), ("", ""), ("$(id)", "x"), ("9" * 30, "1"), ("-1", "5"), ("٢", "٣"),
+                ("1", "1.5"), ("2", "")]
+
+
+class Report:
+    """Every violation of a test, one entry per run with all its problems and how to reproduce it."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.problems: dict[int, tuple[Run, list[str]]] = {}
+
+    def add(self, run: Run | None, problem: str) -> None:
+        if run is None:
+            self.lines.append(problem)
+        else:
+            self.problems.setdefault(id(run), (run, []))[1].append(problem)
+
+    def check(self, run: Run, secrets: tuple[str, ...] = SECRETS) -> None:
+        for problem in hostile.run_problems(run, secrets):
+            self.add(run, problem)
+
+    def entries(self) -> list[str]:
+        found = [f"{run.describe()}:\n" + "".join(f"    - {p}\n" for p in problems) + f"    repro: {run.repro()}"
+                 for run, problems in self.problems.values()]
+        return found + self.lines
+
+    def assert_empty(self, title: str, path: Path) -> None:
+        entries = self.entries()
+        path.write_text("\n".join(entries) + "\n")
+        if entries:
+            shown = "\n".join(entries[:30])
+            more = f"\n... and {len(entries) - 30} more" if len(entries) > 30 else ""
+            pytest.fail(f"{title}: {len(entries)} violation(s) (all in {path}):\n{shown}{more}", pytrace=False)
+
+
+def child_records(world: World, report: Report, agent_prefix: str) -> int:
+    """Check what every stand-in the agents launched was given; returns how many ran."""
+    count = 0
+    for pid, environ, cmdline in hostile.recorded(str(world.records)):
+        instance = hostile.environ_value(environ, "OCF_RESOURCE_INSTANCE") or "?"
+        if not instance.startswith(agent_prefix):
+            continue
+        count += 1
+        argv = cmdline.split(b"\0")[1:2]
+        for problem in hostile.child_problems(f"child {b' '.join(argv).decode(errors='replace')} of {instance}",
+                                              environ, cmdline, SECRETS):
+            report.add(None, problem)
+    return count
+
+
+@pytest.mark.parametrize("agent", ["ldap", "gwia", "gwpoa"])
+def test_static_trials(agent, world, root_dir, agent_runner, tmp_path):
+    harness = Harness(str(tmp_path / "runs"), agent_runner)
+    trials = static_trials(agent, world)
+    report = Report()
+    shot = snapshot(world)
+
+    first = []
+    for trial in trials:
+        first += [trial.run("validate-all"), trial.run("monitor", interval=0)]
+        if trial.deep:
+            first.append(trial.run("monitor", interval=10000))
+            if reload_advertised(agent):
+                first.append(trial.run("reload-agent"))
+    extras = [Run(agent, "meta-data", {}, label=f"OCF {major!r}.{minor!r}",
+                  extra={"OCF_RA_VERSION_MAJOR": major, "OCF_RA_VERSION_MINOR": minor})
+              for major, minor in OCF_VERSIONS]
+    extras.append(Run(agent, "meta-data", trials[-2].params, label="meta-data with every parameter a FIFO",
+                      extra={"OCF_RA_VERSION_MAJOR": "1", "OCF_RA_VERSION_MINOR": "1"}))
+    extras += [Run(agent, action, world.bases[agent][sorted(world.bases[agent])[0]], label=f"action {action[:20]!r}")
+               for action in HOSTILE_ACTIONS]
+    # Pacemaker's order: probes and validation first, then start, then stop.
+    done = harness.run_all(first + extras)
+    done += harness.run_all([trial.run("start") for trial in trials])
+    stops = [trial.run("stop") for trial in trials]
+    seen = {}
+
+    def stop_watched(run: Run) -> Run:
+        before = hostile.product_processes(PRODUCT[agent])
+        harness.run(run)
+        seen[id(run)] = bool(before or hostile.product_processes(PRODUCT[agent]))
+        return run
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(hostile.WORKERS) as pool:
+        done += list(pool.map(stop_watched, stops))
+
+    for run in done:
+        report.check(run)
+    for run in extras:
+        if run.action == "meta-data":
+            for problem in check_metadata(run):
+                report.add(run, problem)
+        elif run.rc not in (0, 2, 3):
+            report.add(run, f"exit code {run.rc} for an action the agent does not have (expected 2 or 3; 0 for usage)")
+    by_trial: dict[str, dict[str, Run]] = {}
+    for run in done:
+        by_trial.setdefault(run.instance, {})[run.kind] = run
+    for trial, stop in zip(trials, stops):
+        for run, problem in expected_problems(trial, by_trial[trial.instance], seen[id(stop)]):
+            report.add(run, problem)
+    launched = child_records(world, report, f"hostile-{TOKEN}-{agent}-")
+    for change in shot.changes():
+        report.add(None, f"changed outside the instance's files: {change}")
+    print(f"\n{agent}: {len(trials)} static trials, {harness.count} runs, {launched} stand-in launches checked, "
+          f"{len(report.entries())} violations")
+    report.assert_empty(f"{agent} static hostile-input trials", tmp_path / "violations.txt")
