@@ -53,6 +53,8 @@ class Run:
     stderr: str = ""
     logs: dict[str, str] = field(default_factory=dict)  # file name -> text (log, debug log, traces)
     env: dict[str, str] = field(default_factory=dict)
+    began: float = 0.0  # time.monotonic() around the run
+    ended: float = 0.0
 
     @property
     def kind(self) -> str:
@@ -113,9 +115,15 @@ class Harness:
 
     def __init__(self, base: str, runner_for: Callable[[str], object]) -> None:
         self.base = base
-        self.runner_for = runner_for  # agent name -> tests/conftest.py AgentRunner
+        self._make_runner = runner_for  # agent name -> a tests/conftest.py AgentRunner
+        self._runners: dict[str, object] = {}
         self.count = 0
         os.makedirs(base, exist_ok=True)
+
+    def runner_for(self, agent: str):
+        if agent not in self._runners:
+            self._runners[agent] = self._make_runner(agent)
+        return self._runners[agent]
 
     def run(self, job: Run) -> Run:
         self.count += 1
@@ -135,6 +143,7 @@ class Harness:
         env = runner.env(job.params, job.interval, job.check_level, job.timeout_ms, extra)
         job.env = env
         limit = job.timeout_ms / 1000 + OVERRUN_MARGIN
+        job.began = time.monotonic()
         try:
             done = subprocess.run([runner.path, job.action], env=env, capture_output=True, timeout=limit,
                                   check=False, stdin=subprocess.DEVNULL)
@@ -145,6 +154,7 @@ class Harness:
             job.rc = None
             job.stdout = (err.stdout or b"").decode("utf-8", "backslashreplace")
             job.stderr = (err.stderr or b"").decode("utf-8", "backslashreplace")
+        job.ended = time.monotonic()
         job.logs = read_tree(where)
         return job
 
@@ -247,13 +257,23 @@ class Snapshot:
       and after must keep its mode and owner, and a new entry must belong to root and carry
       none of the trials' tokens.  A chown or chmod of an existing directory is what the
       agents got wrong before (``pidfile=/run/x.pid`` chowned ``/run``).
+
+    *instance_paths* are paths a trial's configuration names as the instance's own (pid files):
+    their missing directories may be created for the server's user, which is the rule (issue 7:
+    "a run directory its configuration names").  :meth:`remove_created` removes them again.
     """
 
     strict_paths: list[str]
     strict_trees: list[tuple[str, tuple[str, ...]]]
     shared_dirs: list[str]
     tokens: tuple[str, ...]
+    instance_paths: set[str] = field(default_factory=set)
     before: dict[str, dict] = field(default_factory=dict)
+
+    def named_by_instance(self, path: str) -> bool:
+        """*path* is a directory on the way to a path the configuration names (or that path)."""
+        path = os.path.normpath(path)
+        return any(p == path or p.startswith(path.rstrip("/") + "/") for p in self.instance_paths)
 
     def take(self) -> dict[str, dict]:
         strict: dict[str, tuple | None] = {p: fingerprint(p) for p in self.strict_paths}
@@ -281,12 +301,24 @@ class Snapshot:
             was, now = old.get(path), new.get(path)
             if was is not None and now is not None and was[:3] != now[:3]:
                 found.append(f"{path}: {describe_fp(was)} -> {describe_fp(now)}")
-            elif was is None and now is not None and (now[1] != 0 or now[2] != 0 or
-                                                      any(t in path for t in self.tokens)):
+            elif was is None and now is not None and not self.named_by_instance(path) and (
+                    now[1] != 0 or now[2] != 0 or any(t in path for t in self.tokens)):
                 found.append(f"{path}: created, {describe_fp(now)}")
             elif now is None and any(t in path for t in self.tokens):
                 found.append(f"{path}: removed")
         return found
+
+
+    def remove_created(self) -> None:
+        """Remove what the trials created, as their configurations allowed, in the shared
+        directories: the machine's /tmp and /run are not the test's to leave things in."""
+        import shutil
+
+        for top in self.shared_dirs:
+            for name in os.listdir(top):
+                path = os.path.join(top, name)
+                if path not in self.before["shared"] and self.named_by_instance(path):
+                    shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.unlink(path)
 
 
 def describe_fp(fp: tuple | None) -> str:
@@ -308,14 +340,17 @@ def read_proc(pid: int, name: str) -> bytes | None:
 
 
 def child_problems(what: str, environ: bytes, cmdline: bytes, secrets: Iterable[str], *,
-                   params_allowed: Sequence[str] = ()) -> list[str]:
+                   params_allowed: Sequence[str] = (), meta_allowed: bool = False) -> list[str]:
     """What is wrong with a process the agent started, from its environment and argv as the
     kernel shows them: an ``OCF_RESKEY_*`` (but those in *params_allowed*, the non-secret
-    parameters a monitor program asked for), no ``LC_ALL=C``, a secret anywhere."""
+    parameters a monitor program asked for, and with *meta_allowed* the operation's
+    ``OCF_RESKEY_CRM_meta_*``, which a monitor program is given), no ``LC_ALL=C``, a secret
+    anywhere."""
     problems = []
     variables = [item for item in environ.split(b"\0") if item]
     names = [item.split(b"=", 1)[0].decode("utf-8", "backslashreplace") for item in variables]
-    reskeys = [n for n in names if n.startswith("OCF_RESKEY_") and n[len("OCF_RESKEY_"):] not in params_allowed]
+    reskeys = [n for n in names if n.startswith("OCF_RESKEY_") and n[len("OCF_RESKEY_"):] not in params_allowed
+               and not (meta_allowed and n.startswith("OCF_RESKEY_CRM_meta_"))]
     if reskeys:
         problems.append(f"{what}: the agent's parameters in its environment: {', '.join(sorted(reskeys))}")
     if b"LC_ALL=C" not in variables:
@@ -341,6 +376,39 @@ def product_processes(names: Sequence[str]) -> list[int]:
     """Pids of every process running one of the product's executables (any instance, anyone's):
     what a stop that cannot identify its instance must not kill and must report."""
     return [info.pid for info in find(ProcessMatch(exe_names=tuple(names)), every=True)]
+
+
+class ProductWatch:
+    """Notes, every few hundredths of a second, which processes of the product run on this node:
+    other sessions on this machine start and stop them at any time, and a stop that cannot
+    identify its instance rightly fails while one runs (see :meth:`seen`)."""
+
+    def __init__(self, names: Sequence[str], every: float = 0.05) -> None:
+        import threading
+
+        self.names, self.every = tuple(names), every
+        self.samples: list[tuple[float, tuple[int, ...]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.monotonic(), tuple(product_processes(self.names))))
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> "ProductWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def seen(self, run: Run) -> bool:
+        """Whether a process of the product ran while *run* did: seen by a sample, or named by
+        the run's exit reason (a process too short-lived for the samples)."""
+        window = [pids for at, pids in self.samples if run.began - self.every <= at <= run.ended + self.every]
+        return any(window) or any(f"({name})" in run.reason for name in self.names)
 
 
 # -- stand-in programs ----------------------------------------------------------------------------
@@ -383,9 +451,3 @@ def environ_value(environ: bytes, name: str) -> str | None:
         if item.startswith(prefix):
             return item[len(prefix):].decode("utf-8", "backslashreplace")
     return None
-
-
-def wait_until(predicate: Callable[[], object], seconds: float) -> bool:
-    from mailha.ocf.budget import wait_until as library_wait
-
-    return library_wait(predicate, time.monotonic() + seconds)

@@ -155,7 +155,7 @@ def test_unmounted_partition_probe_says_not_running_and_start_refuses(gwia, gwla
     assert gwia.probe(dom.params).rc == NOT_RUNNING
     result = gwia("start", dom.params)
     assert result.rc == INSTALLED
-    assert "not on a mounted file system" in result.reason
+    assert "domain_dir is on / (not mounted): mount the GroupWise partition" in result.reason
     assert gwia("validate-all", dom.params).rc == INSTALLED
     assert gwia("stop", dom.params).rc == SUCCESS
     # with the mount point named, an empty mount point directory is refused as well

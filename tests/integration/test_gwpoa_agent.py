@@ -123,7 +123,7 @@ def test_unmounted_partition(gwpoa, gwlab):
     gwlab.unmount()
     assert gwpoa.probe(po.params).rc == NOT_RUNNING
     result = gwpoa("start", po.params)
-    assert result.rc == INSTALLED and "not on a mounted file system" in result.reason
+    assert result.rc == INSTALLED and "post_office_dir is on / (not mounted)" in result.reason
     assert gwpoa("stop", po.params).rc == SUCCESS
 
 

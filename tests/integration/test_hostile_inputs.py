@@ -37,20 +37,19 @@ import os
 import random
 import secrets
 import shutil
-import signal
-import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import hostile
 import pytest
-from gwtest import gwlab_fixture, wait_for  # noqa: F401
+from gwtest import gwlab_fixture  # noqa: F401 (the gwlab fixture)
 from hostile import Harness, Run, Snapshot
 
 from mailha.agents import gwia as gwia_agent
 from mailha.agents import gwpoa as gwpoa_agent
 from mailha.agents import ldap as ldap_agent
+from mailha.proc import ProcessMatch, find
 from mailha.ocf import params as P
 from mailha.sim import layout
 from mailha.tools import dsinstance
@@ -64,12 +63,16 @@ SEED = 7
 #: its type or name (see values_for), of which PATH_SAMPLE of the path values, FILE_SAMPLE of
 #: the hostile files and SECRET_SAMPLE (and two fixed ones) of the secret-shaped values.
 VALUES_PER_PARAM = 2
-PATH_SAMPLE = 3
-FILE_SAMPLE = 5
-SECRET_SAMPLE = 4
+PATH_SAMPLE = 2
+FILE_SAMPLE = 4
+SECRET_SAMPLE = 3
+NUMBER_SAMPLE = ADDRESS_SAMPLE = 3
+#: MAILHA_HOSTILE_FULL=1 tries every value of the table on every parameter instead (about five
+#: times as many static runs, some ten minutes): for a hunt, not for CI.
+FULL = os.environ.get("MAILHA_HOSTILE_FULL", "") == "1"
 #: Of the static trials, every MONITOR_EVERY-th also runs a recurring monitor and reload-agent
 #: (with nothing running they take the probe's and validate-all's paths).
-MONITOR_EVERY = 3
+MONITOR_EVERY = 4
 #: Random trials changing several parameters at once, per agent.
 COMBINED_TRIALS = 6
 
@@ -78,8 +81,11 @@ PW, TPW, HPW = (f"{kind}{secrets.token_hex(8)}" for kind in ("Pw", "Tp", "Hp")) 
 SECRETS = (PW, TPW, HPW)
 #: Created only if a value is ever run through a shell.
 CANARY = f"/run/mailha-hostile-{TOKEN}.pwned"
-#: A root-owned directory, the parent of the pid file: no agent may chown or chmod it.
+#: A root-owned directory, the parent of the pid file: no agent may change it.
 ROOT_DIR = f"/run/mailha-hostile-{TOKEN}"
+#: Another, where a pid file is named in a subdirectory that does not exist: the agent may create
+#: that for the server's user (the configuration names it), but not chown or chmod this one.
+ROOT_DIR_B = f"/run/mailha-hostile-{TOKEN}-b"
 
 AGENTS = {"ldap": ldap_agent.AGENT, "gwia": gwia_agent.AGENT, "gwpoa": gwpoa_agent.AGENT}
 #: Executables of each product, of any instance: what a stop that cannot identify its instance
@@ -295,26 +301,37 @@ def world(tmp_path_factory) -> World:
 
 @pytest.fixture(scope="module")
 def root_dir():
-    """ROOT_DIR, root-owned 0755 with a file in it, for the duration of the module."""
-    os.mkdir(ROOT_DIR, 0o755)
-    os.chown(ROOT_DIR, 0, 0)
-    Path(ROOT_DIR, "keep").write_text("not the agents'\n")
+    """ROOT_DIR and ROOT_DIR_B, root-owned 0755 with a file in each, for the module."""
+    for path in (ROOT_DIR, ROOT_DIR_B):
+        os.mkdir(path, 0o755)
+        os.chown(path, 0, 0)
+        Path(path, "keep").write_text("not the agents'\n")
     try:
         yield ROOT_DIR
     finally:
-        shutil.rmtree(ROOT_DIR, ignore_errors=True)
+        for path in (ROOT_DIR, ROOT_DIR_B):
+            shutil.rmtree(path, ignore_errors=True)
 
 
-def snapshot(world: World | None, *extra_trees: str) -> Snapshot:
+def snapshot(world: World | None, *extra_trees: str, pidfiles: set[str] = frozenset()) -> Snapshot:
+    """Start watching what no trial may change: the sentinels, and *extra_trees*.  *pidfiles*
+    are pid file paths the trials configure (their missing directories may be created)."""
     trees = [(ROOT_DIR, ()), ("/run/resource-agents", ("/run/resource-agents/mailha",))]
     trees += [(t, ()) for t in (world.sentinels if world else [])] + [(t, ()) for t in extra_trees]
-    shot = Snapshot(strict_paths=[CANARY, "/var/lib/heartbeat/trace_ra", "/var/lib/pacemaker/lrm/secrets"],
-                    strict_trees=trees, shared_dirs=["/tmp", "/run"], tokens=(TOKEN,))
+    # Other sessions' cibsecret tests add and remove entries in the secrets directory.
+    shot = Snapshot(strict_paths=[CANARY, "/var/lib/heartbeat/trace_ra"], strict_trees=trees,
+                    shared_dirs=["/tmp", "/run", "/var/lib/pacemaker/lrm/secrets"], tokens=(TOKEN,),
+                    instance_paths={os.path.normpath(p) for p in pidfiles if p.startswith("/")})
     shot.start()
     return shot
 
 
 # -- trials -------------------------------------------------------------------------------------------
+
+
+def pick(rng: random.Random, pool: list, count: int) -> list:
+    """*count* items of *pool* drawn with *rng* (all of them with MAILHA_HOSTILE_FULL=1)."""
+    return list(pool) if FULL or count >= len(pool) else rng.sample(pool, count)
 
 
 def values_for(agent: str, param: P.Param, world: World, rng: random.Random) -> list[tuple[str, str]]:
@@ -324,33 +341,33 @@ def values_for(agent: str, param: P.Param, world: World, rng: random.Random) -> 
     own: list[tuple[str, str]] = []
     if param.secret:
         marker = {"password": PW, "test_password": TPW}.get(param.name, HPW)
-        picked = SECRET_VALUES[-2:] + rng.sample(SECRET_VALUES[:-2], SECRET_SAMPLE)
+        picked = SECRET_VALUES[-2:] + pick(rng, SECRET_VALUES[:-2], SECRET_SAMPLE)
         return [(label, value.replace("{m}", marker)) for label, value in picked]
     if isinstance(kind, P.AbsPath):
-        own = rng.sample(world.path_values(), PATH_SAMPLE)
+        own = pick(rng, world.path_values(), PATH_SAMPLE)
         if param.name == "config_dir":
-            own += [(f"dse.ldif is a {k}", d) for k, d in rng.sample(sorted(world.config_dirs.items()), FILE_SAMPLE)]
+            own += [(f"dse.ldif is a {k}", d) for k, d in pick(rng, sorted(world.config_dirs.items()), FILE_SAMPLE)]
         if param.name in ("config_dir", "domain_dir", "post_office_dir", "instance_root"):
             own += [("parent of the instance", world.parents[agent]), ("/", "/")]
         if param.name in ("domain_dir", "post_office_dir"):
-            own += [(f"startup files are {k}", d) for k, d in rng.sample(sorted(world.gw_dirs.items()), FILE_SAMPLE)]
+            own += [(f"startup files are {k}", d) for k, d in pick(rng, sorted(world.gw_dirs.items()), FILE_SAMPLE)]
         if param.name.endswith(("startup", "gwha_conf", "pidfile", "config_file")):
-            own += [(f"{k} file", path) for k, path in rng.sample(sorted(world.files.items()), FILE_SAMPLE)]
+            own += [(f"{k} file", path) for k, path in pick(rng, sorted(world.files.items()), FILE_SAMPLE)]
         if param.name.endswith("binary") or param.name == "grpwise_script":
             own += [("/", "/"), ("directory", world.files["directory"]), ("FIFO", world.files["FIFO"]),
                     ("not executable", world.files["not executable"]), ("/dev/zero", "/dev/zero")]
         if param.name == "pidfile":
             own += [("in /run itself", f"/run/slapd-hostile-{TOKEN}.pid"),
-                    ("missing directory in the root-owned one", f"{ROOT_DIR}/sub/x.pid")]
+                    ("in a missing directory of a root-owned one", f"{ROOT_DIR_B}/sub/x.pid")]
     elif isinstance(kind, P.Integer):
-        own = rng.sample(NUMBERS, 4)
+        own = pick(rng, NUMBERS, NUMBER_SAMPLE)
     elif isinstance(kind, P.Boolean):
         own = BOOLEANS
     elif isinstance(kind, P.Choice):
         own = [("upper case", kind.values[-1].upper()), ("TRACE", "TRACE"),
                ("fullwidth", "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in kind.values[0]))]
     elif isinstance(kind, P.Address):
-        own = rng.sample(ADDRESSES, 4)
+        own = pick(rng, ADDRESSES, ADDRESS_SAMPLE)
     elif isinstance(kind, P.Command):
         own = [("unclosed quote", "'/bin/true"), ("relative", "bin/check x"), ("/", "/"), ("FIFO", world.files["FIFO"]),
                ("lone backslash", "/bin/true \\"), ("nonexistent", f"/nonexistent-{TOKEN}/check arg")]
@@ -358,7 +375,7 @@ def values_for(agent: str, param: P.Param, world: World, rng: random.Random) -> 
         own = [("slash", "a/b"), ("dot dot", ".."), ("at first", "@x")]
     seen = {value for _, value in own}
     generic = [item for item in GENERIC if item[1] not in seen]
-    return own + rng.sample(generic, VALUES_PER_PARAM)
+    return own + pick(rng, generic, VALUES_PER_PARAM)
 
 
 @dataclass
@@ -510,7 +527,7 @@ def test_static_trials(agent, world, root_dir, agent_runner, tmp_path):
     harness = Harness(str(tmp_path / "runs"), agent_runner)
     trials = static_trials(agent, world)
     report = Report()
-    shot = snapshot(world)
+    shot = snapshot(world, pidfiles={str(t.params.get("pidfile")) for t in trials if t.params.get("pidfile")})
 
     first = []
     for trial in trials:
@@ -530,18 +547,8 @@ def test_static_trials(agent, world, root_dir, agent_runner, tmp_path):
     done = harness.run_all(first + extras)
     done += harness.run_all([trial.run("start") for trial in trials])
     stops = [trial.run("stop") for trial in trials]
-    seen = {}
-
-    def stop_watched(run: Run) -> Run:
-        before = hostile.product_processes(PRODUCT[agent])
-        harness.run(run)
-        seen[id(run)] = bool(before or hostile.product_processes(PRODUCT[agent]))
-        return run
-
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(hostile.WORKERS) as pool:
-        done += list(pool.map(stop_watched, stops))
+    with hostile.ProductWatch(PRODUCT[agent]) as watch:
+        done += harness.run_all(stops)
 
     for run in done:
         report.check(run)
@@ -555,11 +562,355 @@ def test_static_trials(agent, world, root_dir, agent_runner, tmp_path):
     for run in done:
         by_trial.setdefault(run.instance, {})[run.kind] = run
     for trial, stop in zip(trials, stops):
-        for run, problem in expected_problems(trial, by_trial[trial.instance], seen[id(stop)]):
+        for run, problem in expected_problems(trial, by_trial[trial.instance], watch.seen(stop)):
             report.add(run, problem)
     launched = child_records(world, report, f"hostile-{TOKEN}-{agent}-")
     for change in shot.changes():
         report.add(None, f"changed outside the instance's files: {change}")
+    shot.remove_created()
     print(f"\n{agent}: {len(trials)} static trials, {harness.count} runs, {launched} stand-in launches checked, "
           f"{len(report.entries())} violations")
     report.assert_empty(f"{agent} static hostile-input trials", tmp_path / "violations.txt")
+
+
+# -- live trials: real servers started by the agents ---------------------------------------------------
+
+#: Parameters that say which instance this is: changing one names another (or no) instance.
+IDENTITY = {
+    "ldap": ("server_type", "instance", "config_dir", "config_file", "instance_root", "binary"),
+    "gwia": ("domain_dir", "domain", "mta_startup", "gwia_startup", "mta_binary", "gwia_binary"),
+    "gwpoa": ("post_office_dir", "post_office", "startup", "binary"),
+}
+#: Hostile values tried per parameter on monitors of a running service.
+LIVE_VALUES_PER_PARAM = 2
+#: Short operation timeouts on a running service: a probe of an address that drops packets
+#: gives up within them.
+LIVE_TIMEOUT_MS = 6000
+
+
+def secret_file(directory: Path, name: str, value: str) -> str:
+    path = directory / name
+    path.write_text(value)
+    path.chmod(0o600)
+    return str(path)
+
+
+class Live:
+    """One running service of one agent: its good parameters, its processes, and the trials."""
+
+    def __init__(self, agent: str, params: dict, harness: Harness, report: Report, pids,
+                 instance: str) -> None:
+        self.agent, self.params, self.harness, self.report = agent, params, harness, report
+        self.pids = pids  # () -> the pids of the instance's processes
+        self.instance = instance
+
+    def run(self, action: str, params: dict | None = None, label: str = "good parameters", **kw) -> Run:
+        kw.setdefault("timeout_ms", 60000 if action in ("start", "stop") else LIVE_TIMEOUT_MS)
+        run = self.harness.run(Run(self.agent, action, self.params if params is None else params, label=label,
+                                   instance=self.instance, **kw))
+        self.report.check(run)
+        return run
+
+    def expect(self, run: Run, allowed: set, why: str) -> Run:
+        if run.rc not in allowed:
+            self.report.add(run, f"exit code {run.rc}, expected {sorted(allowed)}: {why}; reason {run.reason!r}")
+        return run
+
+    def start(self, label: str = "good parameters") -> None:
+        self.expect(self.run("start", label=label), {0}, "a good configuration starts")
+        self.check_children()
+
+    def check_children(self) -> None:
+        """Every process of the instance: no parameter, no secret, LC_ALL=C."""
+        pids = self.pids()
+        if not pids:
+            self.report.add(None, f"{self.agent}: no process of the instance found after a successful start")
+        for pid in pids:
+            for problem in hostile.process_problems(pid, f"{self.agent} instance process", SECRETS):
+                self.report.add(None, problem)
+
+    def runtime_trials(self, world: World, rng: random.Random) -> int:
+        """Hostile values of every parameter that does not identify the instance, on probes and
+        monitors of the running service: it runs, so never 7; 6 only when validate-all says 6."""
+        jobs = []
+        for param in AGENTS[self.agent].params:
+            if param.name in IDENTITY[self.agent]:
+                continue
+            for label, value in pick(rng, values_for(self.agent, param, world, rng), LIVE_VALUES_PER_PARAM):
+                params = {**self.params, param.name: value}
+                text = f"running; {param.name}={label}"
+                jobs += [Run(self.agent, "validate-all", params, label=text, instance=self.instance,
+                             timeout_ms=LIVE_TIMEOUT_MS),
+                         Run(self.agent, "monitor", params, label=text, instance=self.instance, interval=0,
+                             timeout_ms=LIVE_TIMEOUT_MS),
+                         Run(self.agent, "monitor", params, label=text, instance=self.instance, interval=10000,
+                             check_level=20, timeout_ms=LIVE_TIMEOUT_MS)]
+        done = self.harness.run_all(jobs)
+        for index in range(0, len(done), 3):
+            valid, probe, monitor = done[index:index + 3]
+            static = {6} if valid.rc == 6 else set()
+            for run in (valid, probe, monitor):
+                self.report.check(run)
+            self.expect(valid, {0, 5, 6}, "validate-all says 0, 5 or 6")
+            self.expect(probe, {0} | static, "the service runs (6 only when validate-all says 6)")
+            self.expect(monitor, {0, 1, 5, 190} | static,
+                        "the service runs: 0, 1 (a check fails), 190 (a login is rejected); 6 only when "
+                        "validate-all says 6")
+        return len(jobs)
+
+    def foreign_trials(self, changes: list[tuple[str, dict]]) -> None:
+        """Parameters naming another instance, or none (a parent directory of this one): the probe
+        says not running, the stop kills nothing of this instance."""
+        before = sorted(self.pids())
+        for label, change in changes:
+            params = {**self.params, **change}
+            text = f"running; {label}"
+            valid = self.run("validate-all", params, text)
+            static = {6} if valid.rc == 6 else set()
+            self.expect(self.run("monitor", params, text, interval=0), {7} | static,
+                        "these parameters name no running instance")
+            stop = self.run("stop", params, text)
+            self.expect(stop, {0, 1}, "stop of an instance that is not running")
+            if sorted(self.pids()) != before:
+                self.report.add(stop, f"the stop killed the running instance it did not name: pids {before} -> "
+                                      f"{sorted(self.pids())}")
+                self.start("restart after a wrong kill")
+                before = sorted(self.pids())
+
+    def stop_trials(self, changes: list[tuple[str, dict]]) -> None:
+        """Stops with a bad parameter that does not identify the instance: stop never fails for a
+        parameter, and never lies (0 means the instance is gone)."""
+        for label, change in changes:
+            stop = self.run("stop", {**self.params, **change}, f"running; stop with {label}")
+            self.expect(stop, {0}, "a parameter problem never fails a stop")
+            left = self.pids()
+            if stop.rc == 0 and left:
+                self.report.add(stop, f"stop said 0 but the instance still runs: pids {left}")
+            self.restart(label, left)
+
+    def damaged_trials(self, changes: list[tuple[str, dict]]) -> None:
+        """Parameters that still name this instance (its unique ones are intact) but break another
+        parameter that tells its processes (a binary that is a directory): whatever the probe says,
+        a stop either stops the whole instance (0) or kills nothing of it and says so (1)."""
+        for label, change in changes:
+            params = {**self.params, **change}
+            text = f"running; {label}"
+            valid = self.run("validate-all", params, text)
+            static = {6} if valid.rc == 6 else set()
+            self.expect(self.run("monitor", params, text, interval=0), {0, 1, 7} | static, "an honest answer")
+            before = sorted(self.pids())
+            stop = self.run("stop", params, text)
+            self.expect(stop, {0, 1}, "stop with a parameter that cannot tell the instance's processes")
+            left = sorted(self.pids())
+            if stop.rc == 0 and left:
+                self.report.add(stop, f"stop said 0 but the instance still runs: pids {before} -> {left}")
+            elif stop.rc != 0 and left != before:
+                self.report.add(stop, f"stop failed but killed part of the instance: pids {before} -> {left}")
+            self.restart(label, left)
+
+    def restart(self, label: str, left: list[int]) -> None:
+        """Back to the whole instance running, as the next trial expects it."""
+        if left:
+            self.expect(self.run("stop", label="clean-up stop"), {0}, "a good stop")
+        self.start(f"restart after the stop with {label}")
+
+    def finish(self) -> None:
+        self.expect(self.run("stop"), {0}, "a good stop")
+        if self.pids():
+            self.report.add(None, f"{self.agent}: processes left after stop: {self.pids()}")
+        self.expect(self.run("monitor", interval=10000), {7}, "stopped")
+
+
+def check_program_records(records: Path, report: Report) -> int:
+    """The monitor program got no secret, no secret parameter, LC_ALL=C; the non-secret
+    parameters only when monitor_program_params asked for them (and the operation's
+    OCF_RESKEY_CRM_meta_*, as documented)."""
+    count = 0
+    for pid, environ, cmdline in hostile.recorded(str(records)):
+        count += 1
+        agent = hostile.environ_value(environ, "OCF_RESOURCE_TYPE") or "?"
+        public = [p.name for p in AGENTS[agent].params if not p.secret] if agent in AGENTS else []
+        asked = (hostile.environ_value(environ, "OCF_RESKEY_monitor_program_params") or "").strip().lower()
+        allowed = public if asked in ("true", "yes", "1", "on", "y") else []
+        for problem in hostile.child_problems(f"{agent} monitor_program (pid {pid})", environ, cmdline, SECRETS,
+                                              params_allowed=allowed, meta_allowed=True):
+            report.add(None, problem)
+    return count
+
+
+@pytest.fixture
+def live_harness(agent_runner, tmp_path):
+    return Harness(str(tmp_path / "runs"), agent_runner)
+
+
+def test_live_openldap(openldap_factory, world, root_dir, live_harness, tmp_path):
+    inst = openldap_factory(password_file=secret_file(tmp_path, "root.pw", PW))
+    dn = dsinstance.add_test_user(inst, "probe", secret_file(tmp_path, "probe.pw", TPW))
+    inst.stop()
+    records = tmp_path / "records"
+    records.mkdir()
+    program = hostile.write_recorder(str(tmp_path / "check"), str(records), exit_code=0)
+    params = {"server_type": "openldap", "config_dir": inst.config_dir, "pidfile": inst.pidfile, "port": inst.port,
+              "listen_address": "127.0.0.1", "user": inst.user, "group": inst.group, "bind_dn": inst.root_dn,
+              "password": PW, "test_user_dn": dn, "test_password": TPW, "monitor_program": f"{program} MKT",
+              "monitor_program_params": "true"}
+
+    def pids() -> list[int]:
+        return [i.pid for i in find(ProcessMatch(exe_names=("slapd",), args=(("-F", inst.config_dir),)), every=True)]
+
+    report = Report()
+    shot = snapshot(world)
+    live = Live("ldap", params, live_harness, report, pids, f"hostile-{TOKEN}-live-openldap")
+    try:
+        live.expect(live.run("monitor", interval=0), {7}, "not started yet")
+        live.expect(live.run("validate-all"), {0}, "a good configuration")
+        live.start()
+        live.expect(live.run("monitor", interval=0), {0}, "started")
+        live.expect(live.run("monitor", interval=10000, check_level=20), {0}, "started, the test user logs in")
+        live.expect(live.run("monitor", {**params, "monitor_program_params": "false"}, "no parameters for the program",
+                             interval=10000), {0}, "started")
+        live.expect(live.run("monitor", {**params, "test_password": TPW + "-wrong"}, "wrong test_password",
+                             interval=10000, check_level=20), {190}, "a rejected login is degraded")
+        live.expect(live.run("monitor", {**params, "password": PW + "-wrong"}, "wrong password",
+                             interval=10000), {190}, "a rejected bind is degraded")
+        count = live.runtime_trials(world, random.Random(f"{SEED}-live-openldap"))
+        parent = os.path.dirname(inst.root)
+        live.foreign_trials([("config_dir = the instance root (parent of slapd.d)", {"config_dir": inst.root}),
+                             ("config_dir = its parent", {"config_dir": parent}),
+                             ("config_dir=/", {"config_dir": "/"}),
+                             ("server_type=389ds", {"server_type": "389ds"}),
+                             ("config_dir junk", {"config_dir": "relative/x"})])
+        live.damaged_trials([("binary = a directory", {"binary": "/usr/sbin"}), ("binary=/", {"binary": "/"})])
+        live.stop_trials([("port=-1", {"port": "-1"}), ("password=lrm://", {"password": "lrm://"}),
+                          ("log_level $(...)", {"log_level": f"$(touch {CANARY})"}),
+                          ("pidfile a FIFO", {"pidfile": world.files["FIFO"]}),
+                          ("second_level_monitor huge", {"second_level_monitor": "9" * 40}),
+                          ("listen_address junk", {"listen_address": "999.1.1.1"})])
+        live.finish()
+    finally:
+        live_harness.runner_for("ldap").started.append(params)  # the fixture stops it, whatever happened
+    programs = check_program_records(records, report)
+    for change in shot.changes():
+        report.add(None, f"changed outside the instance's files: {change}")
+    print(f"\nlive OpenLDAP: {live_harness.count} runs ({count} hostile monitors), {programs} monitor programs checked")
+    report.assert_empty("live OpenLDAP hostile-input trials", tmp_path / "violations.txt")
+
+
+def test_live_389ds(ds389_factory, world, root_dir, live_harness, tmp_path):
+    inst = ds389_factory(secure_port=free_port(), password_file=secret_file(tmp_path, "root.pw", PW))
+    dn = dsinstance.add_test_user(inst, "probe", secret_file(tmp_path, "probe.pw", TPW))
+    inst.stop()
+    records = tmp_path / "records"
+    records.mkdir()
+    program = hostile.write_recorder(str(tmp_path / "check"), str(records), exit_code=0)
+    params = {"server_type": "389ds", "instance": inst.name, "config_dir": inst.config_dir, "pidfile": inst.pidfile,
+              "port": inst.port, "ssl_port": inst.secure_port, "bind_dn": inst.root_dn, "password": PW,
+              "test_user_dn": dn, "test_password": TPW, "monitor_program": f"{program} MKT",
+              "monitor_program_params": "true"}
+
+    def pids() -> list[int]:
+        match = ProcessMatch(exe_names=("ns-slapd",), args=(("-D", inst.config_dir),))
+        return [i.pid for i in find(match, every=True)]
+
+    report = Report()
+    shot = snapshot(world)
+    live = Live("ldap", params, live_harness, report, pids, f"hostile-{TOKEN}-live-389ds")
+    try:
+        live.expect(live.run("monitor", interval=0), {7}, "not started yet")
+        live.expect(live.run("validate-all"), {0}, "a good configuration")
+        live.start()
+        live.expect(live.run("monitor", interval=0), {0}, "started")
+        live.expect(live.run("monitor", interval=10000, check_level=20), {0}, "started, the test user logs in")
+        live.expect(live.run("monitor", {**params, "test_password": TPW + "-wrong"}, "wrong test_password",
+                             interval=10000, check_level=20), {190}, "a rejected login is degraded")
+        live.expect(live.run("monitor", {**params, "password": PW + "-wrong"}, "wrong password",
+                             interval=10000), {190}, "a rejected bind is degraded")
+        parent = os.path.dirname(inst.config_dir)  # /etc/dirsrv: every instance of the node is below it
+        live.foreign_trials([("config_dir = /etc/dirsrv, the parent of every instance",
+                              {"config_dir": parent, "instance": "hostile"}),
+                             ("config_dir=/", {"config_dir": "/"}),
+                             ("server_type=openldap", {"server_type": "openldap"})])
+        live.damaged_trials([("binary=/", {"binary": "/"})])
+        live.stop_trials([("test_password=lrm://", {"test_password": "lrm://"}),
+                          ("port=99999", {"port": "99999"})])
+        live.finish()
+    finally:
+        live_harness.runner_for("ldap").started.append(params)
+    programs = check_program_records(records, report)
+    for change in shot.changes():
+        report.add(None, f"changed outside the instance's files: {change}")
+    print(f"\nlive 389-ds: {live_harness.count} runs, {programs} monitor programs checked")
+    report.assert_empty("live 389-ds hostile-input trials", tmp_path / "violations.txt")
+
+
+def with_console(startup: str, password: str, imap_port: int | None = None) -> None:
+    """Give a startup file an HTTP console login (and IMAP4), as an admin would."""
+    with open(startup, "a", encoding="utf-8") as handle:
+        handle.write(f"--httpuser admin\n--httppassword {password}\n")
+        if imap_port:
+            handle.write(f"--imap\n--imapport {imap_port}\n")
+
+
+def test_live_groupwise(gwlab, world, root_dir, live_harness, tmp_path):
+    from gwtest import free_port as gw_free_port
+
+    dom, po = gwlab.domain("dom1"), gwlab.post_office("po1", "dom1")
+    others = [gwlab.domain("dom2"), gwlab.post_office("po2", "dom2")]  # beside them, never named
+    with_console(dom.layout.mta_startup, HPW)
+    with_console(po.layout.poa_startup, HPW, imap_port=gw_free_port(po.ip))
+    records = tmp_path / "records"
+    records.mkdir()
+    program = hostile.write_recorder(str(tmp_path / "check"), str(records), exit_code=0)
+    secret = {"http_user": "admin", "http_password": HPW, "test_user": "probe", "test_password": TPW,
+              "monitor_program": f"{program} GW", "monitor_program_params": "true"}
+    gwia_params, poa_params = {**dom.params, **secret}, {**po.params, **secret}
+
+    def gwia_pids() -> list[int]:
+        return (gwlab.agent_pids("gwmta", dom.layout.mta_startup) + gwlab.agent_pids("gwia", dom.layout.gwia_startup))
+
+    def poa_pids() -> list[int]:
+        return gwlab.agent_pids("gwpoa", po.layout.poa_startup)
+
+    report = Report()
+    shot = snapshot(world, *(o.layout.directory for o in others))
+    gwia = Live("gwia", gwia_params, live_harness, report, gwia_pids, f"hostile-{TOKEN}-live-gwia")
+    gwpoa = Live("gwpoa", poa_params, live_harness, report, poa_pids, f"hostile-{TOKEN}-live-gwpoa")
+    count = 0
+    try:
+        for live in (gwia, gwpoa):
+            live.expect(live.run("monitor", interval=0), {7}, "not started yet")
+            live.expect(live.run("validate-all"), {0}, "a good configuration")
+            live.start()
+            live.expect(live.run("monitor", interval=0), {0}, "started")
+            live.expect(live.run("monitor", interval=10000, check_level=20), {0}, "started, the test user logs in")
+            live.expect(live.run("monitor", {**live.params, "http_password": HPW + "-wrong"}, "wrong http_password",
+                                 interval=10000), {190}, "a rejected console login is degraded")
+        for pid in gwlab.pids():  # everything of the installation, the agents and what they spawned
+            for problem in hostile.process_problems(pid, "GroupWise process", SECRETS):
+                report.add(None, problem)
+        count += gwia.runtime_trials(world, random.Random(f"{SEED}-live-gwia"))
+        count += gwpoa.runtime_trials(world, random.Random(f"{SEED}-live-gwpoa"))
+        gwia.foreign_trials([("domain_dir = the partition, parent of every domain", {"domain_dir": str(gwlab.mount)}),
+                             ("domain_dir = the post office's", {"domain_dir": po.layout.directory}),
+                             ("domain_dir=/", {"domain_dir": "/"}),
+                             ("domain_dir junk", {"domain_dir": "relative/x"})])
+        gwia.damaged_trials([("mta_binary=/", {"mta_binary": "/"}),
+                             ("gwia_binary a FIFO", {"gwia_binary": world.files["FIFO"]})])
+        gwpoa.foreign_trials([("post_office_dir = the partition", {"post_office_dir": str(gwlab.mount)}),
+                              ("startup = the MTA's startup file", {"startup": dom.layout.mta_startup}),
+                              ("post_office_dir=lrm://", {"post_office_dir": "lrm://"})])
+        gwpoa.damaged_trials([("binary=/", {"binary": "/"})])
+        gwia.stop_trials([("http_password=lrm://", {"http_password": "lrm://"}),
+                          ("gwha_binary a FIFO", {"gwha_binary": world.files["FIFO"]})])
+        gwpoa.stop_trials([("launch junk", {"launch": f"$(touch {CANARY})"}),
+                           ("test_password=lrm://", {"test_password": "lrm://"})])
+        gwpoa.finish()
+        gwia.finish()
+    finally:
+        live_harness.runner_for("gwpoa").started.append(poa_params)
+        live_harness.runner_for("gwia").started.append(gwia_params)
+    programs = check_program_records(records, report)
+    for change in shot.changes():
+        report.add(None, f"changed outside the instance's files: {change}")
+    print(f"\nlive GroupWise: {live_harness.count} runs ({count} hostile monitors), {programs} monitor programs checked")
+    report.assert_empty("live GroupWise hostile-input trials", tmp_path / "violations.txt")

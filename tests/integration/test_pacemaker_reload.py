@@ -78,7 +78,7 @@ def test_pacemaker_tools_get_ocf_1_1(agent):
     assert rng.validate(root), rng.error_log
     assert len(root.findall("actions/action[@name='reload-agent']")) == 1
     reloadable = {p.get("name") for p in root.iter("parameter") if p.get("reloadable") == "1"}
-    assert reloadable == {"second_level_monitor", "monitor_program", "log_level"}
+    assert reloadable == {"second_level_monitor", "monitor_program", "monitor_program_params", "log_level"}
 
 
 @pytest.mark.parametrize("agent", AGENTS)

@@ -81,7 +81,6 @@ class GwAgent:
 def any_agent() -> ProcessMatch:
     """Any GroupWise agent process: what a stop that cannot identify its instance looks for."""
     from ..proc import ProcessMatch
-
     from . import paths
 
     return ProcessMatch(exe_names=tuple(os.path.basename(b) for b in (paths.GWMTA, paths.GWIA, paths.GWPOA)))
@@ -412,10 +411,9 @@ def check_common(p: Params) -> None:
 
 def check_installed(p: Params, agents: Sequence[GwAgent], directory: str, what: str) -> None:
     """This node can run the agents: software, storage, gwha (raises NotInstalled)."""
+    from .. import monitor
     from ..files import check_executable
     from ..service.storage import check_mounted
-
-    from .. import monitor
 
     monitor.check_program(p)
     fix = "install GroupWise or set its parameter"
