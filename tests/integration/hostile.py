@@ -10,10 +10,12 @@ time limit: an agent that hangs (a FIFO opened for reading) is a finding, not a 
 
 from __future__ import annotations
 
+import itertools
 import os
 import shlex
 import stat
 import subprocess
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -117,17 +119,21 @@ class Harness:
         self.base = base
         self._make_runner = runner_for  # agent name -> a tests/conftest.py AgentRunner
         self._runners: dict[str, object] = {}
+        self._lock = threading.Lock()
+        self._numbers = itertools.count(1)  # next() is atomic: runs come from several threads
         self.count = 0
         os.makedirs(base, exist_ok=True)
 
     def runner_for(self, agent: str):
-        if agent not in self._runners:
-            self._runners[agent] = self._make_runner(agent)
-        return self._runners[agent]
+        with self._lock:
+            if agent not in self._runners:
+                self._runners[agent] = self._make_runner(agent)
+            return self._runners[agent]
 
     def run(self, job: Run) -> Run:
-        self.count += 1
-        where = os.path.join(self.base, f"run{self.count:05d}")
+        number = next(self._numbers)
+        self.count = max(self.count, number)
+        where = os.path.join(self.base, f"run{number:05d}")
         os.makedirs(where)
         extra = {
             "HA_LOGFILE": os.path.join(where, "agent.log"),
@@ -282,7 +288,7 @@ class Snapshot:
         shared = {}
         for top in self.shared_dirs:
             shared[top] = fingerprint(top)
-            for name in os.listdir(top):
+            for name in os.listdir(top) if os.path.isdir(top) else ():
                 shared[os.path.join(top, name)] = fingerprint(os.path.join(top, name))
         return {"strict": strict, "shared": shared}
 
@@ -315,7 +321,7 @@ class Snapshot:
         import shutil
 
         for top in self.shared_dirs:
-            for name in os.listdir(top):
+            for name in os.listdir(top) if os.path.isdir(top) else ():
                 path = os.path.join(top, name)
                 if path not in self.before["shared"] and self.named_by_instance(path):
                     shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.unlink(path)
@@ -384,8 +390,6 @@ class ProductWatch:
     identify its instance rightly fails while one runs (see :meth:`seen`)."""
 
     def __init__(self, names: Sequence[str], every: float = 0.05) -> None:
-        import threading
-
         self.names, self.every = tuple(names), every
         self.samples: list[tuple[float, tuple[int, ...]]] = []
         self._stop = threading.Event()

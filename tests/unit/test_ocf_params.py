@@ -466,6 +466,19 @@ def test_cibsecret_missing_file_says_to_sync(secrets_dir):
                                    "unreadable; 'cibsecret set rsc password VALUE' stores it again")
 
 
+def test_a_probe_needs_no_cibsecret_but_an_identifying_parameter_is_still_required(secrets_dir):
+    # A probe never logs in: a password this node cannot load must not make it say "not running"
+    # about a running instance.  A parameter that identifies the instance is not guessed at.
+    declared = SECRET_DECL + [Param("home", AbsPath(), "Home", unique=True)]
+    env = {"OCF_RESKEY_password": "lrm://", "OCF_RESKEY_port": "1389", "OCF_RESKEY_home": "/srv/a"}
+    params = parse_params(declared, env, "rsc", secrets_optional=True)
+    assert params.password is None and params.port == 1389 and params.unusable == {"password"}
+    with pytest.raises(NotInstalled):
+        parse_params(declared, dict(env, OCF_RESKEY_home="lrm://"), "rsc", secrets_optional=True)
+    with pytest.raises(Misconfigured):  # only cibsecret references are optional, not junk
+        parse_params(declared, dict(env, OCF_RESKEY_port="x"), "rsc", secrets_optional=True)
+
+
 def test_cibsecret_with_a_bad_value_does_not_show_it(secrets_dir):
     _store(secrets_dir, "rsc", "password", "first line\nsecond-line-secret")
     with pytest.raises(Misconfigured) as caught:

@@ -151,11 +151,14 @@ def identity(p: Params) -> tuple[str, str]:
 
 
 def process_match(p: Params) -> ProcessMatch:
+    """The instance's server: its option and path (:func:`identity`) on the command line of
+    the product's server program, whether the configured ``binary`` or the product's own name
+    (a ``binary`` that names no program must not hide the running server from stop)."""
     from ..proc import ProcessMatch
 
-    # start-slapd runs ./ns-slapd -D <instance root>
-    exe = "ns-slapd" if p.server_type == SUNDS else os.path.basename(binary(p))
-    return ProcessMatch(exe_names=(exe,), args=(identity(p),), pidfile=pidfile(p))
+    product = "slapd" if p.server_type == OPENLDAP else "ns-slapd"  # start-slapd runs ./ns-slapd
+    names = (product,) if p.server_type == SUNDS else (binary(p), product)
+    return ProcessMatch(exe_names=names, args=(identity(p),), pidfile=pidfile(p))
 
 
 #: Parameters besides the unique ones whose default could name another instance's processes.
@@ -290,11 +293,16 @@ def prepare_389ds(ctx: Context) -> None:
         account = pwd.getpwnam(user)
     except KeyError:
         raise NotInstalled(f"user {user} (nsslapd-localuser) does not exist on this node") from None
-    pid_path = pidfile(p)
-    for directory in filter(None, (config.get("nsslapd-rundir"), config.get("nsslapd-lockdir"),
-                                   os.path.dirname(pid_path) if pid_path else None)):
+    # Only the directories the instance's configuration names are created (a fresh /run lacks
+    # /run/dirsrv); a pid file elsewhere must be in a directory that exists.
+    named = [d for d in (config.get("nsslapd-rundir"), config.get("nsslapd-lockdir")) if d]
+    for directory in named:
         for made in make_missing_dirs(directory, account.pw_uid, account.pw_gid):
             ctx.log.info("created %s for %s", made, user)
+    pid_dir = os.path.dirname(pidfile(p) or "/")
+    if not os.path.isdir(pid_dir):
+        raise NotInstalled(f"pidfile's directory {pid_dir} does not exist here: create it, or put the pid file "
+                           f"in nsslapd-rundir")
     if config.get("nsslapd-lockdir"):
         clear_stale_locks(ctx, os.path.join(config["nsslapd-lockdir"], "server"), process_match(p))
 

@@ -65,10 +65,14 @@ class GwAgent:
     def match(self) -> ProcessMatch:
         """Its process: the binary run with exactly this startup file (``@file`` as the products
         take it; a relative one resolved against the process's working directory).  The
-        emulator's ``#!`` scripts are recognised too."""
+        product's own program name counts as well as the configured binary, so that a wrong
+        binary parameter never hides a running agent from stop.  The emulator's ``#!`` scripts
+        are recognised too."""
         from ..proc import ProcessMatch
 
-        return ProcessMatch(exe_names=(self.binary,), args=(("@", self.startup),))
+        from .paths import PROGRAMS
+
+        return ProcessMatch(exe_names=(self.binary, PROGRAMS[self.kind]), args=(("@", self.startup),))
 
     @property
     def home(self) -> str:
@@ -81,9 +85,9 @@ class GwAgent:
 def any_agent() -> ProcessMatch:
     """Any GroupWise agent process: what a stop that cannot identify its instance looks for."""
     from ..proc import ProcessMatch
-    from . import paths
+    from .paths import PROGRAMS
 
-    return ProcessMatch(exe_names=tuple(os.path.basename(b) for b in (paths.GWMTA, paths.GWIA, paths.GWPOA)))
+    return ProcessMatch(exe_names=tuple(PROGRAMS.values()))
 
 
 # -- startup files -----------------------------------------------------------------------------

@@ -7,6 +7,8 @@ GWMTA = f"{AGENTS_BIN}/gwmta"
 GWPOA = f"{AGENTS_BIN}/gwpoa"
 GWIA = f"{AGENTS_BIN}/gwia"
 GWHA = f"{AGENTS_BIN}/gwha"
+#: Each agent kind's program name.
+PROGRAMS = {"mta": "gwmta", "poa": "gwpoa", "gwia": "gwia"}
 GRPWISE_INIT = "/etc/init.d/grpwise"
 GWHA_CONF = "/etc/opt/novell/groupwise/gwha.conf"
 # Linux GWIA before GW2014: the one startup file of the node's GWIA (product facts §1.2).

@@ -23,7 +23,9 @@ class AgentKind(str, enum.Enum):
 
     @property
     def binary(self) -> str:
-        return {"mta": "gwmta", "poa": "gwpoa", "gwia": "gwia"}[self.value]
+        from .paths import PROGRAMS
+
+        return PROGRAMS[self.value]
 
     @classmethod
     def from_binary(cls, path: str) -> "AgentKind | None":

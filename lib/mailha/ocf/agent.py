@@ -263,7 +263,8 @@ class Agent:
         # Stop never fails for a parameter: a failed stop is a fenced node, and Pacemaker runs
         # stop even when it cannot load the CIB secrets.  What stop cannot use counts as not
         # set (params.unusable tells the handler which), with one warning each.
-        params = parse_params(self.params, environ, instance, tolerant=action == "stop")
+        probe = action == "monitor" and environ.get("OCF_RESKEY_CRM_meta_interval") == "0"
+        params = parse_params(self.params, environ, instance, tolerant=action == "stop", secrets_optional=probe)
         level = params.log_level if "log_level" in params.as_dict() else None
         self._log = ocflog.setup(self.name, instance, environ, level, params.secret_values)
         self._redact = self._log.redact
@@ -273,8 +274,10 @@ class Agent:
         ctx = Context(self, action, environ, params, budget, self._log)
 
         # Stop never runs the cross-parameter checks: a stop that fails is a fenced node, and a
-        # configuration edited while the resource runs must not keep it from stopping.
-        if action != "stop":
+        # configuration edited while the resource runs must not keep it from stopping.  Nor
+        # does a probe that lacks a secret this node cannot load: "bind_dn needs password"
+        # would then be untrue, and the probe needs neither.
+        if action != "stop" and not (probe and params.unusable):
             for check in self.checks:
                 check(params)
         if action in ("start", "validate-all"):

@@ -412,7 +412,7 @@ def _bad_value(param: Param, shown: str, why: object) -> Misconfigured:
 
 
 def parse_params(declared: Sequence[Param], environ: Mapping[str, str], instance: str,
-                 tolerant: bool = False) -> Params:
+                 tolerant: bool = False, secrets_optional: bool = False) -> Params:
     """Parse every declared parameter from *environ*.
 
     Strict (every action but stop): raise :class:`Misconfigured` naming the first parameter that
@@ -422,11 +422,17 @@ def parse_params(declared: Sequence[Param], environ: Mapping[str, str], instance
     *tolerant* (stop): raise nothing.  A value that does not parse, a cibsecret reference that
     cannot be resolved (Pacemaker runs stop even when it cannot load the CIB secrets, and the
     agent then sees the literal ``lrm://``) and a missing required parameter count as not set:
-    the default applies.  :attr:`Params.unusable` names them, :attr:`Params.problems` says why."""
+    the default applies.  :attr:`Params.unusable` names them, :attr:`Params.problems` says why.
+
+    *secrets_optional* (probes): only an unresolvable cibsecret reference counts as not set, for
+    a parameter that does not identify the instance (neither unique nor required): a probe
+    checks processes, never logs in, and must not say "not running" about a running instance
+    because this node lacks a password."""
     problems: dict[str, str] = {}
 
-    def unusable(param: Param, err: OcfError) -> None:
-        if not tolerant:
+    def unusable(param: Param, err: OcfError, secret_reference: bool = False) -> None:
+        optional = secrets_optional and secret_reference and not (param.unique or param.required)
+        if not (tolerant or optional):
             raise err from None
         if param.default in (None, ""):
             fallback = "taken as not set"
@@ -441,7 +447,7 @@ def parse_params(declared: Sequence[Param], environ: Mapping[str, str], instance
             try:
                 raw = _resolve_cibsecret(instance, param.name)
             except NotInstalled as err:
-                unusable(param, err)
+                unusable(param, err, secret_reference=True)
                 raw = None
         raws[param.name] = raw
     # Known before any message is built: a password pasted into the wrong parameter must not
