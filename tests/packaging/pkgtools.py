@@ -34,7 +34,11 @@ def lab_modules() -> tuple[str, ...]:
 
 
 def is_lab_path(relpath: str) -> bool:
-    """Whether *relpath* (below lib/, e.g. ``mailha/lab/cli.py``) belongs to mailha-lab."""
+    """Whether *relpath* (below lib/, e.g. ``mailha/lab/cli.py``, or its byte-code
+    ``mailha/__pycache__/demo.cpython-36.pyc``) belongs to mailha-lab."""
+    head, _, name = relpath.rpartition("/__pycache__/")
+    if head:
+        relpath = head + "/" + name.split(".", 1)[0] + ".py"
     module = relpath[:-3].replace("/", ".") if relpath.endswith(".py") else relpath.replace("/", ".")
     module = module[:-len(".__init__")] if module.endswith(".__init__") else module
     return any(module == lab or module.startswith(lab + ".") for lab in lab_modules())

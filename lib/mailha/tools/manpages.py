@@ -251,7 +251,8 @@ def agent_page(xml: str, source: str, date: str, provider: str = PROVIDER,
 
 def read_metadata(executable: str, python: str = sys.executable, pythonpath: str = "") -> str:
     """Run an agent's ``meta-data`` as ``crm_resource --show-metadata`` does (OCF 1.1)."""
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C",
+    # No byte-code written into the tree being packaged: it would be installed with the modules.
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "PYTHONDONTWRITEBYTECODE": "1",
            "OCF_RA_VERSION_MAJOR": "1", "OCF_RA_VERSION_MINOR": "1", "OCF_ROOT": "/usr/lib/ocf"}
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
