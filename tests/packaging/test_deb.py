@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import os
+import shlex
 import subprocess
 import sys
 
@@ -187,6 +188,19 @@ def test_man_ocf_mailha_ldap(production_root):
                     "EXAMPLE CRM SHELL", "EXAMPLE PCS"):
         assert f"\n{heading}\n" in done.stdout
     assert "ocf_mailha_ldap - " in done.stdout and "server_type" in done.stdout
+
+
+@pytest.mark.parametrize("name", AGENTS)
+def test_the_pcs_example_of_the_man_page_creates_the_resource(production_root, name):
+    page = production_root.run(["man", f"ocf_mailha_{name}"]).stdout
+    example = page.split("\nEXAMPLE PCS\n")[1].split("\nSEE ALSO\n")[0]
+    command = shlex.split(example[example.index("pcs resource create"):].replace("\\\n", " "))
+    cib = f"/tmp/{name}-cib.xml"
+    assert production_root.run(["sh", "-c", f"cibadmin --empty > {cib}"]).returncode == 0
+    done = production_root.run(command[:1] + ["-f", cib] + command[1:])
+    assert done.returncode == 0, f"{command}: {done.stderr}"
+    shown = production_root.run(["pcs", "-f", cib, "resource", "config", f"p_{name}"])
+    assert f"(class=ocf provider=mailha type={name})" in shown.stdout, shown.stdout + shown.stderr
 
 
 def test_man_mailha(production_root):

@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 PROVIDER = "mailha"
 DOCDIR = "/usr/share/doc/mailha"
-AGENT_DIR = "/usr/lib/ocf/resource.d/mailha"
+OCF_RESOURCE_DIR = "/usr/lib/ocf/resource.d"
+AGENT_DIR = OCF_RESOURCE_DIR + "/" + PROVIDER
 
 #: What resource-agents' pages say about each action; unknown actions get no sentence.
 ACTION_TEXT = {
@@ -76,6 +77,11 @@ def _body(text: str) -> "List[str]":
             lines.append(".sp")
         lines.append(escape(paragraph))
     return lines
+
+
+def _continued(lines: "Sequence[str]") -> "List[str]":
+    """Shell lines joined by backslash continuations."""
+    return [line + " \\" for line in lines[:-1]] + list(lines[-1:])
 
 
 def _literal(lines: "Sequence[str]") -> "List[str]":
@@ -201,7 +207,7 @@ def agent_page(xml: str, source: str, date: str, provider: str = PROVIDER,
         escape(name), escape(" | ".join(a.name for a in actions)))]
     out += [".SH DESCRIPTION", ".PP"] + _body(root.findtext("longdesc") or "")
     out += [".PP", "Pacemaker runs the agent as \\fB{}\\fR from {}.".format(
-        escape(agent), escape(AGENT_DIR + "/" + name))]
+        escape(agent), escape("{}/{}/{}".format(OCF_RESOURCE_DIR, provider, name)))]
 
     out.append(".SH \"SUPPORTED PARAMETERS\"")
     for param in params:
@@ -219,27 +225,22 @@ def agent_page(xml: str, source: str, date: str, provider: str = PROVIDER,
     required = [p for p in params if p.required]
     resource = "p_" + name
     by_name = {a.name: a for a in actions}
-    crm = ["primitive {} {} \\".format(resource, agent)]
+    crm = ["primitive {} {}".format(resource, agent)]
     if required:
-        crm.append("  params \\")
-        crm += ['    {}="{}" \\'.format(p.name, p.example_value()) for p in required]
-    ops = [by_name[op] for op in CRM_OPS if op in by_name]
-    crm += ["  op {} {}{}".format(op.name, op.op_words("depth"), " \\" if i < len(ops) - 1 else "")
-            for i, op in enumerate(ops)]
+        crm.append("  params")
+        crm += ['    {}="{}"'.format(p.name, p.example_value()) for p in required]
+    crm += ["  op {} {}".format(op, by_name[op].op_words("depth")) for op in CRM_OPS if op in by_name]
     out += [".SH \"EXAMPLE CRM SHELL\"", ".PP",
             "The following is an example configuration for an {} resource using the".format(escape(agent)),
-            "\\fBcrm\\fR(8) shell:"] + _literal(crm)
+            "\\fBcrm\\fR(8) shell:"] + _literal(_continued(crm))
 
-    pcs = ["pcs resource create {} {}{}".format(resource, agent, " \\" if required or "monitor" in by_name
-                                                 else "")]
-    pcs += ['  {}="{}"{}'.format(p.name, p.example_value(), " \\" if i < len(required) - 1
-                                 or "monitor" in by_name else "")
-            for i, p in enumerate(required)]
+    pcs = ["pcs resource create {} {}".format(resource, agent)]
+    pcs += ['  {}="{}"'.format(p.name, p.example_value()) for p in required]
     if "monitor" in by_name:
         pcs.append("  op monitor {}".format(by_name["monitor"].op_words("OCF_CHECK_LEVEL")))
     out += [".SH \"EXAMPLE PCS\"", ".PP",
             "The following is an example configuration for an {} resource using".format(escape(agent)),
-            "\\fBpcs\\fR(8) (it takes the other operations' timeouts from the metadata):"] + _literal(pcs)
+            "\\fBpcs\\fR(8) (it takes the other operations' timeouts from the metadata):"] + _literal(_continued(pcs))
 
     out += [".SH \"SEE ALSO\"", ".PP",
             "The guide with every parameter, examples and the exit codes: {}; configuration "
