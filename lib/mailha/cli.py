@@ -5,7 +5,9 @@
     mailha sim ...         the GroupWise emulator (see ``mailha sim --help``)
     mailha version
 
-Sub-commands are imported only when used.
+Sub-commands are imported only when used.  The lab, the emulator and the demo ship in the
+``mailha-lab`` package, which production nodes do not install: there ``mailha lab`` says so
+instead of failing with an ImportError.
 """
 
 from __future__ import annotations
@@ -21,12 +23,33 @@ COMMANDS = {
     "lab": ("mailha.lab.cli", "a real Pacemaker cluster in network namespaces on this machine"),
     "sim": ("mailha.sim.cli", "the GroupWise emulator: install it, run agents"),
 }
+#: The package that carries the tools (what the ``mailha`` package leaves out) and their modules.
+LAB_PACKAGE = "mailha-lab"
+LAB_MODULES = ("mailha.lab", "mailha.sim", "mailha.tools", "mailha.demo")
+
+
+def _in_lab(module: str) -> bool:
+    return any(module == lab or module.startswith(lab + ".") for lab in LAB_MODULES)
+
+
+def needs_lab(name: str) -> bool:
+    """Whether the command *name* comes with the mailha-lab package."""
+    return name in COMMANDS and _in_lab(COMMANDS[name][0])
+
+
+def lab_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("mailha.lab") is not None
 
 
 def usage() -> str:
     lines = ["usage: mailha COMMAND [ARGS...]", "", "commands:"]
     lines += [f"  {name:<8} {text}" for name, (_, text) in COMMANDS.items()]
     lines.append(f"  {'version':<8} print the version")
+    missing = [name for name in COMMANDS if needs_lab(name)]
+    if missing and not lab_installed():
+        lines += ["", f"{', '.join(missing)}: not installed here; they come with the {LAB_PACKAGE} package."]
     return "\n".join(lines) + "\n"
 
 
@@ -46,7 +69,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     import importlib
 
-    module = importlib.import_module(COMMANDS[name][0])
+    try:
+        module = importlib.import_module(COMMANDS[name][0])
+    except ModuleNotFoundError as exc:
+        # Only the command's own modules missing means "not installed"; a dependency a lab
+        # module lacks is a different problem and keeps its own message.
+        module_name = COMMANDS[name][0]
+        if not (exc.name and _in_lab(exc.name)
+                and (module_name == exc.name or module_name.startswith(exc.name + "."))):
+            raise
+        sys.stderr.write(f"mailha: '{name}' needs the {LAB_PACKAGE} package (the lab, the GroupWise "
+                         f"emulator and the demo), which is not installed here: install {LAB_PACKAGE} "
+                         "on a test machine, never on a production node\n")
+        return 2
     return int(module.main(rest) or 0)
 
 
