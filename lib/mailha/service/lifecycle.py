@@ -14,6 +14,7 @@
 Product commands run with :func:`mailha.run.product_env`: no ``OCF_RESKEY_*``, ``LC_ALL=C``.
 """
 
+import os
 import time
 
 from ..ocf.codes import GenericError
@@ -72,17 +73,17 @@ def start(ctx: "Context", service: "Service", prepare: "Optional[Callable[[], No
     from .. import monitor
 
     require_addresses(service)
-    running = {member.label: every_process(member) for member in service.members}
-    if not all(running.values()):
-        own = {info.pid for found in running.values() for info in found}
-        require_free_ports(service, [m for m in service.members if not running[m.label]], own)
+    running = [every_process(member) for member in service.members]
+    if not all(running):
+        own = {info.pid for found in running for info in found}
+        require_free_ports(service, [m for m, up in zip(service.members, running) if not up], own)
         if prepare is not None:
             prepare()
     budget = ctx.budget
     for index, member in enumerate(service.members):
         later = len(service.members) - index - 1
         deadline = budget.until(budget.remaining() * later / (later + 1))
-        if running[member.label]:
+        if running[index]:
             ctx.log.info("the %s is already running", member.label)
         elif member.launch is not None:
             launch(ctx, member.label, member.launch)
@@ -130,10 +131,11 @@ def launch(ctx: "Context", label: str, command: "Command") -> None:
     ctx.log.info("starting the %s: %s", label, " ".join(command.argv))
     # "/" as the usual working directory: a daemon keeping ours would hold storage busy at umount.
     result = run_command(command.argv, timeout=timeout, cwd=command.cwd, env=product_env(ctx.environ))
+    program = os.path.basename(command.argv[0])  # the whole command is in the log line above
     if result.timed_out:
-        raise GenericError(f"{command.argv[0]} did not return within {timeout:.0f}s starting the {label}")
+        raise GenericError(f"{program} did not return within {timeout:.0f}s starting the {label}")
     if result.returncode not in command.ok:
-        raise GenericError(f"{command.argv[0]} exited {result.returncode} starting the {label}: "
+        raise GenericError(f"{program} exited {result.returncode} starting the {label}: "
                            f"{result.last_line or 'no output'}")
 
 
