@@ -431,12 +431,15 @@ def find(match: ProcessMatch, *, every: bool = False, known_pid: int | None = No
     The pid file comes first (or, for a product that writes none, *known_pid*: where the caller
     last found it): if it names a live process that matches, that process is the answer (cheap,
     for monitors) -- or, with *every*, the first of the list.  Otherwise, or with *every*, the
-    process table is scanned.  A stale pid file or a reused pid never counts.
+    process table is scanned.  A stale pid file or a reused pid never counts, and neither does
+    the calling process: an agent may bear its product's name (``ocf:mailha:gwpoa`` runs as
+    ``python3 .../gwpoa``, comm ``gwpoa``) and must never find, or stop, itself.
     """
     uid = match._uid()
     found: list[ProcInfo] = []
+    me = os.getpid()
     pid = read_pid(match.pidfile) if match.pidfile else known_pid
-    if pid is not None:
+    if pid is not None and pid != me:
         info = read_process(pid)
         if info is not None and info.argv is None and info.state == "D":
             # Cannot read the command line of a D-state process: the pid file and the
@@ -448,6 +451,7 @@ def find(match: ProcessMatch, *, every: bool = False, known_pid: int | None = No
         if found and not every:
             return found
     seen = {p.pid for p in found}
+    seen.add(me)
     for pid in _pids():
         if pid in seen:
             continue

@@ -380,8 +380,10 @@ def process_problems(pid: int, what: str, secrets: Iterable[str]) -> list[str]:
 
 def product_processes(names: Sequence[str]) -> list[int]:
     """Pids of every process running one of the product's executables (any instance, anyone's):
-    what a stop that cannot identify its instance must not kill and must report."""
-    return [info.pid for info in find(ProcessMatch(exe_names=tuple(names)), every=True)]
+    what a stop that cannot identify its instance must not kill and must report.  The agents
+    themselves are not the product, although gwia and gwpoa bear its names."""
+    return [info.pid for info in find(ProcessMatch(exe_names=tuple(names)), every=True)
+            if not any("/resource.d/" in arg for arg in info.argv or ())]
 
 
 class ProductWatch:

@@ -404,12 +404,18 @@ def test_command_line_read_of_a_blocked_process_is_bounded(monkeypatch):
 
 
 def test_d_state_process_named_by_pid_file_counts(monkeypatch, tmp_path):
-    me = proc.read_process(os.getpid())
-    d_state = ProcInfo(me.pid, me.ppid, me.comm, "D", me.start_ticks, me.uid, me.exe, None)
-    monkeypatch.setattr(proc, "read_process", lambda pid, need_argv=True: d_state if pid == me.pid else None)
-    pidfile = str(tmp_path / "d.pid")
-    proc.write_pid(pidfile, me.pid)
-    assert proc.find(match_for(tmp_path / "d", pidfile=pidfile)) == [d_state]
+    # A child stands for the server (the caller itself is never found): shown in D state.
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        seen = wait_for(lambda: proc.read_process(child.pid), what="the child")
+        d_state = ProcInfo(seen.pid, seen.ppid, seen.comm, "D", seen.start_ticks, seen.uid, seen.exe, None)
+        monkeypatch.setattr(proc, "read_process", lambda pid, need_argv=True: d_state if pid == child.pid else None)
+        pidfile = str(tmp_path / "d.pid")
+        proc.write_pid(pidfile, child.pid)
+        assert proc.find(match_for(tmp_path / "d", pidfile=pidfile)) == [d_state]
+    finally:
+        child.kill()
+        child.wait()
 
 
 # --- stop ----------------------------------------------------------------------------------
@@ -574,3 +580,14 @@ def test_stop_kills_a_d_state_process_that_blocks_sigterm(d_state_process):
     assert time.monotonic() <= deadline
     assert result.steps == ["term", "kill"] and child.pid in result.killed
     assert result.stopped and gone(child.pid) and all(gone(p.pid) for p in spawned)
+
+
+def test_the_caller_never_finds_itself(tmp_path):
+    # The GroupWise agents are named like their products (comm "gwpoa"): a match of the product
+    # alone must not find the agent process that asks, or a stop would count or kill itself.
+    me = ProcessMatch(exe_names=(os.path.basename(sys.executable), sys.executable))
+    assert os.getpid() not in [p.pid for p in proc.find(me, every=True)]
+    pidfile = tmp_path / "self.pid"
+    pidfile.write_text(f"{os.getpid()}\n")
+    by_pidfile = ProcessMatch(exe_names=(sys.executable,), pidfile=str(pidfile))
+    assert os.getpid() not in [p.pid for p in proc.find(by_pidfile, every=True)]

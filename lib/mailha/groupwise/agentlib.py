@@ -82,12 +82,17 @@ class GwAgent:
         return f"; see its log in {os.path.join(home or self.home, LOG_HINTS.get(self.kind, ''))}"
 
 
-def any_agent() -> ProcessMatch:
-    """Any GroupWise agent process: what a stop that cannot identify its instance looks for."""
-    from ..proc import ProcessMatch
-    from .paths import PROGRAMS
+def any_agent(p: Params) -> ProcessMatch:
+    """Any GroupWise agent process: what a stop that cannot identify its instance looks for.
 
-    return ProcessMatch(exe_names=tuple(PROGRAMS.values()))
+    By path (the products' own and those the parameters name), not by program name: the
+    resource agents ``gwia`` and ``gwpoa`` bear the products' names, and another resource's
+    monitor running meanwhile is no product process."""
+    from ..proc import ProcessMatch
+    from . import paths
+
+    given = {v for v in (p.as_dict().get(n) for n in ("binary", "mta_binary", "gwia_binary")) if v}
+    return ProcessMatch(exe_names=tuple(sorted({paths.GWMTA, paths.GWIA, paths.GWPOA} | given)))
 
 
 # -- startup files -----------------------------------------------------------------------------
@@ -533,7 +538,7 @@ def stop(ctx: Context, agents: Callable[[], Sequence[GwAgent]], identity: Sequen
 
     p = ctx.params
     with Suspended(gwha_processes(p.gwha_binary), ctx.log):
-        lifecycle.stop(ctx, lambda: service(ctx, agents()), any_agent(), identity)
+        lifecycle.stop(ctx, lambda: service(ctx, agents()), any_agent(p), identity)
 
 
 def monitor(ctx: Context, agents: Sequence[GwAgent]) -> int:
