@@ -384,6 +384,9 @@ def test_secrets_never_leak_and_a_rejected_console_password_is_degraded(gwia, gw
             with open(f"/proc/{pid}/{name}", "rb") as handle:
                 data = handle.read()
             assert b"Probe-Pw-4471" not in data and b"Wrong-Pw-3390" not in data
+            if name == "environ":  # the MTA and the GWIA get no parameter at all, and the C locale
+                variables = data.split(b"\0")
+                assert not [v for v in variables if v.startswith(b"OCF_RESKEY_")] and b"LC_ALL=C" in variables
     for text in [r.stderr + r.stdout for r in results] + [debuglog.read_text()]:
         for secret in (console, "Probe-Pw-4471", "Wrong-Pw-3390"):
             assert secret not in text
