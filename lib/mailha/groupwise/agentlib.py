@@ -153,7 +153,7 @@ def endpoints(agent: GwAgent, cache: StateFile | None = None) -> tuple[str | Non
     stamp = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
     key = ENDPOINTS_PREFIX + agent.kind
     if cache is not None:
-        raw = cache.load().get(key, "")
+        raw = cache.get(key)
         if raw.startswith(stamp + "|"):
             decoded = _decode(raw[len(stamp) + 1:])
             if decoded is not None:
@@ -163,13 +163,8 @@ def endpoints(agent: GwAgent, cache: StateFile | None = None) -> tuple[str | Non
     except NotInstalled as err:
         raise GenericError(err.reason) from None
     address, points = listen_address(sf), endpoints_from(agent, sf)
-    if cache is not None:
-        data = cache.load()
-        data[key] = f"{stamp}|{address or ''}|" + ",".join(f"{p.name}:{p.protocol}:{p.port}" for p in points)
-        try:
-            cache.save(data)
-        except OSError:
-            pass  # no state directory: the next monitor parses again
+    if cache is not None:  # without a state directory the next monitor parses again
+        cache.put(key, f"{stamp}|{address or ''}|" + ",".join(f"{p.name}:{p.protocol}:{p.port}" for p in points))
     return address, points
 
 

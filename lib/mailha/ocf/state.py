@@ -87,33 +87,28 @@ class StateFile:
         """Set *key*, writing the file only when the value changes.  Losing state is harmless
         (the next run recomputes it), so a missing state directory is not an error."""
         data = self.load()
-        if data.get(key) == value:
-            return
-        data[key] = value
-        try:
-            self.save(data)
-        except OSError:
-            pass
+        if data.get(key) != value:
+            data[key] = value
+            self._save_quietly(data)
 
     def forget(self, prefix: str) -> None:
         """Drop every key that starts with *prefix* (one user's keys), keeping the others."""
         data = self.load()
         kept = {k: v for k, v in data.items() if not k.startswith(prefix)}
-        if len(kept) == len(data):
-            return
-        try:
-            self.save(kept)
-        except OSError:
-            pass
+        if len(kept) != len(data):
+            self._save_quietly(kept)
 
     def tick(self, key: str) -> int:
         """Return the counter *key* and advance it by one (the first call returns 0)."""
         data = self.load()
         raw = data.get(key, "0")
         value = int(raw) if raw.isdigit() and len(raw) < 12 else 0
-        data[key] = str(value + 1)
+        # No state dir: every monitor is then a "first" one, which is the safe side.
+        self.put(key, str(value + 1))
+        return value
+
+    def _save_quietly(self, data: Mapping[str, object]) -> None:
         try:
             self.save(data)
         except OSError:
-            pass  # no state dir: every monitor is then a "first" one, which is the safe side
-        return value
+            pass  # no state directory: the next run recomputes what was lost
