@@ -1,7 +1,5 @@
 """Protocol probes against small in-test servers on 127.0.0.1 and a real OpenLDAP slapd."""
 
-from __future__ import annotations
-
 import os
 import signal
 import socket
@@ -10,14 +8,14 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable
+from typing import Callable, List, Optional, Tuple
 
 import pytest
 
 from mailha import ber
 from mailha.probes import AUTH, PROTOCOL, REFUSED, TIMEOUT, TLS, UNAVAILABLE, ProbeError
 from mailha.probes import http, imap, ldap, pop3, smtp, tcp
-from testkit import free_port, wait_for
+from testkit import CAPTURE_TEXT, free_port, listening_socket, wait_for
 
 SLAPD = "/usr/sbin/slapd"
 PASSWORD = "s3cret-Probe-pw"
@@ -33,17 +31,17 @@ class Server:
     waits at most 0.2 s per turn and the server stops when the test ends.
     """
 
-    def __init__(self, handler: Callable[[socket.socket], None], tls_context: ssl.SSLContext | None = None,
+    def __init__(self, handler: "Callable[[socket.socket], None]",
+                 tls_context: "Optional[ssl.SSLContext]" = None,
                  host: str = "127.0.0.1"):
         self.handler = handler
         self.tls_context = tls_context
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.listener = socket.create_server((host, 0), family=family)
+        self.listener = listening_socket(host)
         self.listener.settimeout(0.2)
         self.port = self.listener.getsockname()[1]
         self.stopping = threading.Event()
-        self.threads: list[threading.Thread] = []
-        self.errors: list[BaseException] = []
+        self.threads: List[threading.Thread] = []
+        self.errors: List[BaseException] = []
         self.acceptor = threading.Thread(target=self._accept, daemon=True)
         self.acceptor.start()
 
@@ -80,9 +78,9 @@ class Server:
 
 @pytest.fixture
 def serve():
-    servers: list[Server] = []
+    servers: List[Server] = []
 
-    def start(handler, tls_context=None, host="127.0.0.1") -> Server:
+    def start(handler, tls_context=None, host="127.0.0.1") -> "Server":
         server = Server(handler, tls_context, host)
         servers.append(server)
         return server
@@ -119,7 +117,7 @@ def refused_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def certificate(tmp_path_factory) -> tuple[str, str]:
+def certificate(tmp_path_factory) -> "Tuple[str, str]":
     """A self-signed certificate for 127.0.0.1, made now with openssl."""
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
@@ -127,7 +125,7 @@ def certificate(tmp_path_factory) -> tuple[str, str]:
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
          "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
          "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=60,
+        check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
     )
     os.chmod(key, 0o644)  # slapd may read it as another user
     return str(cert), str(key)
@@ -182,9 +180,10 @@ def test_tcp_connect_refused():
 # --- smtp ----------------------------------------------------------------------------------
 
 
-def smtp_server(banner: str = "220 mail.test ESMTP ready", starttls_context: ssl.SSLContext | None = None):
+def smtp_server(banner: str = "220 mail.test ESMTP ready",
+                starttls_context: "Optional[ssl.SSLContext]" = None):
     def handle(conn: socket.socket) -> None:
-        upgraded: list[ssl.SSLSocket] = []
+        upgraded: List[ssl.SSLSocket] = []
         try:
             converse(conn, upgraded)
         finally:
@@ -241,7 +240,7 @@ def test_smtp_silent_server_times_out(serve):
 
 
 def test_smtp_trickling_server_is_cut_by_the_overall_deadline(serve):
-    # Every single read succeeds within the per-read timeout; only the watchdog can end this.
+    # Every single read succeeds within a per-read timeout; only the overall deadline ends this.
     def dribble(conn: socket.socket) -> None:
         for _ in range(400):
             conn.sendall(b"2")
@@ -270,7 +269,7 @@ def test_smtps_verifies_against_ca_file_when_given(serve, server_tls, certificat
     other = tmp_path / "other.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                     "-nodes", "-keyout", str(tmp_path / "k"), "-out", str(other), "-subj", "/CN=other"],
-                   check=True, capture_output=True, timeout=60)
+                   check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     with pytest.raises(ProbeError) as caught:
         smtp.probe("127.0.0.1", server.port, timeout=5, tls=True, ca_file=str(other))
     assert caught.value.kind == TLS
@@ -421,7 +420,7 @@ def test_pop3_silent_server_times_out(serve):
 # --- http ----------------------------------------------------------------------------------
 
 
-def http_server(status: str = "200 OK", need_auth: str | None = None):
+def http_server(status: str = "200 OK", need_auth: "Optional[str]" = None):
     def handle(conn: socket.socket) -> None:
         request = b""
         while b"\r\n\r\n" not in request and len(request) < 65536:
@@ -462,6 +461,23 @@ def test_http_basic_auth(serve):
     assert caught.value.kind == AUTH
 
 
+# Pacemaker hands parameters over as UTF-8 bytes.  Python 3.6 in Pacemaker's C locale decodes
+# the environment as ASCII, so "é" arrives as the two surrogates of its bytes; 3.7 and later
+# decode it as UTF-8.  Either way the server must get the bytes the admin typed.
+ESCAPED_UTF8_PASSWORD = "pw-\udcc3\udca9"  # "pw-é" as Python 3.6 reads it from a C-locale environment
+
+
+@pytest.mark.parametrize("password", ["pw-\u00e9", ESCAPED_UTF8_PASSWORD])
+def test_http_basic_auth_sends_the_passwords_utf8_bytes(serve, password):
+    server = serve(http_server(need_auth="probe:pw-\u00e9"))
+    assert http.probe("127.0.0.1", server.port, timeout=5, user="probe", password=password).details["status"] == 200
+
+
+@pytest.mark.parametrize("text", ["cn=\u00e9", "cn=\udcc3\udca9"])
+def test_ber_strings_are_the_parameters_utf8_bytes(text):
+    assert ber.decode(ber.octet_string(text)).as_bytes() == "cn=\u00e9".encode("utf-8")
+
+
 def test_https_and_silent(serve, server_tls):
     server = serve(http_server(), tls_context=server_tls)
     assert http.probe("127.0.0.1", server.port, timeout=5, tls=True).details["status"] == 200
@@ -478,7 +494,7 @@ def test_http_garbage_answer(serve):
     assert caught.value.kind == PROTOCOL
 
 
-def read_request(conn: socket.socket) -> list[str]:
+def read_request(conn: socket.socket) -> "List[str]":
     """The request line and headers the client sent, up to the blank line."""
     lines = []
     for line in lines_of(conn):
@@ -489,7 +505,7 @@ def read_request(conn: socket.socket) -> list[str]:
 
 
 def test_http_request_and_a_status_line_sent_byte_by_byte(serve):
-    seen: list[list[str]] = []
+    seen: List[List[str]] = []
 
     def handle(conn: socket.socket) -> None:
         seen.append(read_request(conn))
@@ -573,7 +589,7 @@ def ldap_result(tag: int, code: int, message: str = "") -> bytes:
     return ber.sequence(ber.enumerated(code), ber.octet_string(""), ber.octet_string(message), tag=tag)
 
 
-def ldap_fake(answer: Callable[[int, int], bytes | None]):
+def ldap_fake(answer: "Callable[[int, int], Optional[bytes]]"):
     """An LDAP server answering each request (message id, op tag) with answer(...) bytes."""
 
     def handle(conn: socket.socket) -> None:
@@ -833,7 +849,7 @@ def test_ber_refuses_indefinite_and_huge_lengths():
     assert ber.read_header(b"\x04\x82\x01") is None  # incomplete, not wrong: read more
 
 
-def _tlvs(body: st.SearchStrategy) -> st.SearchStrategy:
+def _tlvs(body: "st.SearchStrategy") -> "st.SearchStrategy":
     tags = st.sampled_from([0x02, 0x04, 0x0A, 0x30, 0x31, 0x61, 0x64, 0x65, 0x73, 0x78, 0x80, 0xA3])
     return st.builds(ber.tlv, tags, body)
 
@@ -872,7 +888,7 @@ def test_tcp_http_and_ldap_probes_of_an_address_stay_off_heavy_modules():
     script = (
         "import socket, sys\n"
         "from mailha.probes import http, ldap, tcp, ProbeError\n"
-        "srv = socket.create_server(('127.0.0.1', 0)); port = srv.getsockname()[1]\n"
+        "srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(); port = srv.getsockname()[1]\n"
         "tcp.probe('127.0.0.1', port, timeout=2)\n"
         "for probe in (http.probe, ldap.probe):\n"
         "    try: probe('127.0.0.1', port, timeout=0.3)\n"
@@ -881,6 +897,6 @@ def test_tcp_http_and_ldap_probes_of_an_address_stay_off_heavy_modules():
         "print(sorted(heavy & set(sys.modules)))\n"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=30)
+    out = subprocess.run([sys.executable, "-c", script], **CAPTURE_TEXT, env=env, timeout=30)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[0] == "[]"

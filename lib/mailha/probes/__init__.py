@@ -10,7 +10,9 @@ in a result, an error or a log.
 The modules are imported on demand: ``from mailha.probes import smtp`` costs only what SMTP needs.
 """
 
-from __future__ import annotations
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Optional
 
 
 # What went wrong, coarsely, for the agent's choice of exit code.
@@ -40,7 +42,7 @@ class ProbeError(Exception):
         return f"{self.service} {where}: {self.reason}"
 
 
-def redact(error: ProbeError, secret: str | None) -> ProbeError:
+def redact(error: "ProbeError", secret: "Optional[str]") -> "ProbeError":
     """Blank *secret* out of *error*'s reason, in case a server echoed it back."""
     if secret and secret in error.reason:
         error.reason = error.reason.replace(secret, "***")
@@ -62,7 +64,8 @@ class ProbeResult:
 
     __slots__ = ("service", "address", "port", "greeting", "details")
 
-    def __init__(self, service: str, address: str, port: int, greeting: str = "", details: dict | None = None):
+    def __init__(self, service: str, address: str, port: int, greeting: str = "",
+                 details: "Optional[dict]" = None):
         self.service = service
         self.address = address
         self.port = port

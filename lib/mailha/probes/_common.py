@@ -1,13 +1,14 @@
 """What every probe shares: a connected socket within a deadline, TLS, and error translation.
 
-The standard library clients (smtplib, imaplib, poplib, http.client) put one timeout on each
-socket operation, so a server that trickles a byte now and then could hold them far past the
-probe's timeout.  :class:`Watchdog` enforces the overall deadline: when it passes, it shuts the
-socket down from a timer thread, which ends any blocked read at once.
+The standard library clients (smtplib, imaplib, poplib) put one fixed timeout on each socket
+operation, so a server that trickles a byte now and then could hold them far past the probe's
+timeout.  They get a :class:`DeadlineSocket` instead: each of its reads and writes may wait
+only for the time that remains, TLS included (the ssl module bounds one call as a whole), so
+the deadline holds without a watchdog thread (a thread costs a monitor a few milliseconds, on
+Python 3.6 also ``traceback`` and ``re``).
 """
 
-from __future__ import annotations
-
+import io
 import socket
 import time
 
@@ -16,12 +17,10 @@ from . import AUTH, NETWORK, PROTOCOL, REFUSED, TIMEOUT, TLS, ProbeError, redact
 TYPE_CHECKING = False  # not typing's: a monitor should not pay 4 ms for it
 if TYPE_CHECKING:
     import ssl
-    import threading
-    from collections.abc import Callable
-    from typing import Self
+    from typing import Callable, List, Optional, Union
 
 
-def tls_context(ca_file: str | None) -> "ssl.SSLContext":
+def tls_context(ca_file: "Optional[str]") -> "ssl.SSLContext":
     """Verify against *ca_file* when given; otherwise encrypt without verifying.
 
     Cluster services commonly use self-signed certificates, and a probe checks that the service
@@ -51,21 +50,23 @@ def connect(host: str, port: int, deadline: float) -> socket.socket:
     """A TCP connection to *host*:*port* (IPv4, IPv6 or a name), made before *deadline*."""
     # getaddrinfo() passes a str host through the idna codec, which imports re and unicodedata
     # (about 3 ms a monitor); an ASCII address or name means the same as bytes.
-    name = host.encode("ascii") if host.isascii() else host
+    try:
+        name = host.encode("ascii")  # type: Union[bytes, str]
+    except UnicodeEncodeError:
+        name = host
     return socket.create_connection((name, port), timeout=remaining(deadline))
 
 
-def tls_wrap(sock: socket.socket, deadline: float, ca_file: str | None, host: str) -> socket.socket:
+def tls_wrap(sock: socket.socket, deadline: float, ca_file: "Optional[str]", host: str) -> socket.socket:
     """Run the TLS handshake on *sock* before *deadline*; return the TLS socket."""
     sock.settimeout(remaining(deadline))
     server_hostname = None if is_ip(host) else host  # SNI takes names only
     return tls_context(ca_file).wrap_socket(sock, server_hostname=server_hostname)
 
 
-def open_connection(
-    host: str, port: int, deadline: float, tls: bool, ca_file: str | None, watchdog: Watchdog | None = None
-) -> socket.socket:
-    """Connect (and with *tls*, handshake) before *deadline*; put *watchdog* on the socket."""
+def open_connection(host: str, port: int, deadline: float, tls: bool,
+                    ca_file: "Optional[str]") -> socket.socket:
+    """Connect (and with *tls*, handshake) before *deadline*."""
     sock = connect(host, port, deadline)
     if tls:
         try:
@@ -73,12 +74,10 @@ def open_connection(
         except BaseException:
             sock.close()
             raise
-    if watchdog is not None:
-        watchdog.watch(sock)
     return sock
 
 
-def require_password(service: str, host: str, port: int, login: str | None, password: str | None,
+def require_password(service: str, host: str, port: int, login: "Optional[str]", password: "Optional[str]",
                      label: str = "user") -> None:
     """Refuse a *login* without a password before connecting.
 
@@ -91,11 +90,11 @@ def require_password(service: str, host: str, port: int, login: str | None, pass
 
 class OnProbeSocket:
     """Mixin for an smtplib/imaplib/poplib client: instead of connecting, it uses the socket
-    the probe opened, so that the deadline, TLS and watchdog are the probe's."""
+    the probe opened, so that the deadline and TLS are the probe's."""
 
-    _probe_sock: socket.socket
+    _probe_sock: "DeadlineSocket"
 
-    def _create_socket(self, timeout):  # imaplib's and poplib's hook
+    def _create_socket(self, timeout=None):  # imaplib's and poplib's hook (3.6: no timeout)
         return self._probe_sock
 
     def _get_socket(self, host, port, timeout):  # smtplib's hook
@@ -112,43 +111,84 @@ def is_ip(host: str) -> bool:
     return False
 
 
-class Watchdog:
-    """Shut *sock* down when *deadline* passes, unblocking whatever reads or writes it."""
+class DeadlineSocket:
+    """A connected socket (plain or TLS) whose every read and write waits at most until
+    *deadline*; what the stdlib clients need of a socket, and ``makefile`` for their reads.
 
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-        self.fired = False
-        self._sock: socket.socket | None = None
-        self._timer: threading.Timer | None = None
+    ``expired`` tells afterwards that the deadline cut a call short: the client library may
+    have turned the timeout into an error of its own ("connection unexpectedly closed").
+    """
 
-    def watch(self, sock: socket.socket) -> socket.socket:
-        """Guard *sock* (again after a STARTTLS upgrade, which replaces the socket object)."""
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.sock, self.deadline, self.expired = sock, deadline, False
+
+    def _arm(self) -> None:
+        try:
+            self.sock.settimeout(remaining(self.deadline))
+        except socket.timeout:
+            self.expired = True
+            raise
+
+    def recv_into(self, buffer: "Union[bytearray, memoryview]", size: int = 0) -> int:
+        self._arm()
+        try:
+            return self.sock.recv_into(buffer, size)
+        except socket.timeout:
+            self.expired = True
+            raise
+
+    def sendall(self, data: bytes) -> None:
+        self._arm()
+        try:
+            self.sock.sendall(data)
+        except socket.timeout:
+            self.expired = True
+            raise
+
+    def makefile(self, mode: str = "rb") -> "io.BufferedReader":
+        if mode != "rb":
+            raise ValueError(f"DeadlineSocket reads bytes only, not {mode!r}")
+        return io.BufferedReader(_Reader(self))
+
+    def shutdown(self, how: int) -> None:
+        self.sock.shutdown(how)
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+
+class _Reader(io.RawIOBase):
+    """The raw stream under a :class:`DeadlineSocket`'s ``makefile``; closing it leaves the
+    socket open (the client closes that itself)."""
+
+    def __init__(self, sock: DeadlineSocket) -> None:
+        super().__init__()
         self._sock = sock
-        if self._timer is not None:
-            return sock
-        import threading  # about 2 ms; only the standard-library probes need a watchdog
 
-        self._timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: "Union[bytearray, memoryview]") -> int:
+        return self._sock.recv_into(buffer)
+
+
+class _StartTls:
+    """What the stdlib clients' ``starttls``/``stls`` take as a context: the handshake runs
+    within the deadline and the upgraded connection stays a :class:`DeadlineSocket`."""
+
+    def __init__(self, ca_file: "Optional[str]", host: str) -> None:
+        self.ca_file, self.host = ca_file, host
+
+    def wrap_socket(self, sock: DeadlineSocket, server_hostname: "Optional[str]" = None) -> DeadlineSocket:
+        sock.sock = tls_wrap(sock.sock, sock.deadline, self.ca_file, self.host)
         return sock
-
-    def _fire(self) -> None:
-        self.fired = True
-        sock = self._sock
-        if sock is not None:
-            try:
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket, even under TLS
-            except OSError:
-                pass
-
-    def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
 
 
 class Conversation:
-    """One standard-library probe's connection: deadline, watchdog, clean-up and error translation.
+    """One standard-library probe's connection: deadline, clean-up and error translation.
 
     ::
 
@@ -157,12 +197,12 @@ class Conversation:
             talk.close_later(client.close)
             ...
 
-    On the way out it cancels the watchdog, runs the ``close_later`` callbacks (newest first,
-    ignoring OSError) and closes the socket -- also when the client failed before owning it.
-    Any Exception leaving the block becomes a :class:`ProbeError`: *explain* gives the reason for
-    the client library's own exceptions, a protocol failure (it is asked only while the watchdog
-    has not fired, and returns None for what it does not know); :func:`translate` does the rest.
-    *secret* is blanked out of the reason.
+    On the way out it runs the ``close_later`` callbacks (newest first, ignoring OSError) and
+    closes the socket -- also when the client failed before owning it.  Any Exception leaving
+    the block becomes a :class:`ProbeError`: *explain* gives the reason for the client
+    library's own exceptions, a protocol failure (it is asked only while the deadline has not
+    cut a call short, and returns None for what it does not know); :func:`translate` does the
+    rest.  *secret* is blanked out of the reason.
     """
 
     def __init__(
@@ -171,37 +211,41 @@ class Conversation:
         host: str,
         port: int,
         timeout: float,
-        explain: Callable[[Exception], str | None],
-        secret: str | None = None,
+        explain: "Callable[[Exception], Optional[str]]",
+        secret: "Optional[str]" = None,
     ) -> None:
         self.service, self.host, self.port = service, host, port
         self.deadline = time.monotonic() + timeout
-        self.watchdog = Watchdog(self.deadline)
         self._explain = explain
         self._secret = secret
-        self._sock: socket.socket | None = None
-        self._closers: list[Callable[[], object]] = []
+        self._sock: Optional[DeadlineSocket] = None
+        self._closers: List[Callable[[], object]] = []
 
-    def open(self, tls: bool, ca_file: str | None) -> socket.socket:
-        """Connect (and with *tls*, handshake) within the deadline, under the watchdog."""
-        self._sock = open_connection(self.host, self.port, self.deadline, tls, ca_file, self.watchdog)
+    def open(self, tls: bool, ca_file: "Optional[str]") -> DeadlineSocket:
+        """Connect (and with *tls*, handshake) within the deadline."""
+        sock = open_connection(self.host, self.port, self.deadline, tls, ca_file)
+        self._sock = DeadlineSocket(sock, self.deadline)
         return self._sock
 
-    def close_later(self, close: Callable[[], object]) -> None:
+    def starttls(self, ca_file: "Optional[str]") -> _StartTls:
+        """The context to hand a client's ``starttls``/``stls``."""
+        return _StartTls(ca_file, self.host)
+
+    def close_later(self, close: "Callable[[], object]") -> None:
         self._closers.append(close)
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> "Conversation":
         return self
 
-    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+    def __exit__(self, kind: object, error: "Optional[BaseException]", traceback: object) -> None:
         failure = None
         if isinstance(error, Exception):
-            reason = None if self.watchdog.fired else self._explain(error)
+            expired = self._sock is not None and self._sock.expired
+            reason = None if expired else self._explain(error)
             if reason is not None:
                 failure = ProbeError(self.service, self.host, self.port, reason, PROTOCOL)
             else:
-                failure = translate(error, self.service, self.host, self.port, self.watchdog)
-        self.watchdog.cancel()
+                failure = translate(error, self.service, self.host, self.port, expired)
         for close in reversed(self._closers):
             try:
                 close()
@@ -213,11 +257,12 @@ class Conversation:
             raise redact(failure, self._secret) from None
 
 
-def translate(error: BaseException, service: str, host: str, port: int, watchdog: Watchdog | None = None) -> ProbeError:
+def translate(error: BaseException, service: str, host: str, port: int,
+              expired: bool = False) -> "ProbeError":
     """Turn a socket/TLS/library exception into a :class:`ProbeError` with a clear reason."""
-    # Once the watchdog has cut the connection, whatever broke next is the timeout's doing:
-    # even a "wrong banner" made of the half line read before the cut.
-    if (watchdog is not None and watchdog.fired) or isinstance(error, (socket.timeout, TimeoutError)):
+    # Once the deadline has cut a call short, whatever broke next is the timeout's doing: even
+    # a "wrong banner" made of the half line read before the cut.
+    if expired or isinstance(error, (socket.timeout, TimeoutError)):
         return ProbeError(service, host, port, "no answer within the timeout", TIMEOUT)
     if isinstance(error, ProbeError):
         return error
@@ -238,7 +283,7 @@ def translate(error: BaseException, service: str, host: str, port: int, watchdog
     return ProbeError(service, host, port, f"{type(error).__name__}: {error}")
 
 
-def _ssl_error_type() -> type | None:
+def _ssl_error_type() -> "Optional[type]":
     import sys
 
     ssl = sys.modules.get("ssl")  # if ssl was never imported, no TLS error can have happened

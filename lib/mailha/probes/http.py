@@ -9,13 +9,13 @@ after the answer -- so one status line, headers up to a blank line, and a body t
 its Content-Length or at end of file.  The limits are http.client's.
 """
 
-from __future__ import annotations
-
 from . import AUTH, PROTOCOL, ProbeError, ProbeResult
 from ._common import Conversation
 
 TYPE_CHECKING = False  # not typing's: a monitor should not pay for it
 if TYPE_CHECKING:
+    from typing import Optional, Tuple
+
     from io import BufferedReader
 
 SERVICE = "http"
@@ -37,12 +37,12 @@ def probe(
     *,
     path: str = "/",
     method: str = "GET",
-    expect_status: tuple[int, ...] = (200,),
-    user: str | None = None,
-    password: str | None = None,
-    host_header: str | None = None,
-    ca_file: str | None = None,
-) -> ProbeResult:
+    expect_status: "Tuple[int, ...]" = (200,),
+    user: "Optional[str]" = None,
+    password: "Optional[str]" = None,
+    host_header: "Optional[str]" = None,
+    ca_file: "Optional[str]" = None,
+) -> "ProbeResult":
     """Request *path*; succeed if the status is in *expect_status*.
 
     A 401 or 403 when *user* was given raises a ProbeError of kind ``auth``.  Returns
@@ -73,28 +73,31 @@ def _authority(host: str, port: int, tls: bool) -> str:
     return name if port == (443 if tls else 80) else f"{name}:{port}"
 
 
-def _request(method: str, path: str, authority: str, user: str | None, password: str | None) -> bytes:
+def _request(method: str, path: str, authority: str, user: "Optional[str]",
+             password: "Optional[str]") -> bytes:
     for what, text in (("method", method), ("path", path), ("host header", authority)):
-        if not text or not text.isascii() or any(c <= " " or c == "\x7f" for c in text):
+        if not text or any(c <= " " or c >= "\x7f" for c in text):
             raise ValueError(f"HTTP {what} must be printable ASCII without blanks: {text!r}")
     lines = [f"{method} {path} HTTP/1.0", f"Host: {authority}", "User-Agent: mailha-probe"]
     lines.append("Connection: close")  # HTTP/1.0 means it, but some servers keep the connection without it
     if user is not None:
         import binascii  # about 0.2 ms, and only with credentials
 
-        token = binascii.b2a_base64(f"{user}:{password or ''}".encode(), newline=False).decode("ascii")
+        # surrogateescape: the bytes of a parameter Python 3.6 decoded as ASCII (C locale)
+        credentials = f"{user}:{password or ''}".encode("utf-8", "surrogateescape")
+        token = binascii.b2a_base64(credentials, newline=False).decode("ascii")
         lines.append(f"Authorization: Basic {token}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
 
 
-def _read_line(answer: BufferedReader, what: str) -> bytes:
+def _read_line(answer: "BufferedReader", what: str) -> bytes:
     line = answer.readline(MAX_LINE + 1)
     if len(line) > MAX_LINE:
         raise _BadAnswer(f"{what} longer than {MAX_LINE} bytes")
     return line
 
 
-def _read_status(answer: BufferedReader) -> tuple[int, str]:
+def _read_status(answer: "BufferedReader") -> "Tuple[int, str]":
     """``HTTP/1.x NNN reason`` -> (NNN, reason as one short line)."""
     line = _read_line(answer, "status line")
     if not line:
@@ -108,10 +111,10 @@ def _read_status(answer: BufferedReader) -> tuple[int, str]:
 
 
 def _is_status_code(text: str) -> bool:
-    return len(text) == 3 and text.isascii() and text.isdigit()
+    return len(text) == 3 and not text.strip("0123456789")  # not isdigit(): "²" is a digit
 
 
-def _read_headers(answer: BufferedReader) -> int | None:
+def _read_headers(answer: "BufferedReader") -> "Optional[int]":
     """Read the headers up to the blank line; return the Content-Length, if one is valid."""
     length = None
     for _ in range(MAX_HEADERS + 1):
@@ -124,7 +127,7 @@ def _read_headers(answer: BufferedReader) -> int | None:
     raise _BadAnswer(f"more than {MAX_HEADERS} headers")
 
 
-def _discard_body(answer: BufferedReader, length: int | None) -> None:
+def _discard_body(answer: "BufferedReader", length: "Optional[int]") -> None:
     left = MAX_BODY if length is None else min(length, MAX_BODY)
     while left > 0:
         chunk = answer.read1(left)
@@ -133,7 +136,7 @@ def _discard_body(answer: BufferedReader, length: int | None) -> None:
         left -= len(chunk)
 
 
-def _explain(error: Exception) -> str | None:
+def _explain(error: Exception) -> "Optional[str]":
     if isinstance(error, _BadAnswer):
         return f"bad HTTP answer: {' '.join(str(error).split())[:200]}"
     return None

@@ -3,20 +3,22 @@
 ``tls=True`` is implicit TLS (IMAPS, port 993); ``starttls=True`` upgrades a plain session.
 """
 
-from __future__ import annotations
-
 import imaplib
 
 from . import AUTH, ProbeError, ProbeResult
-from ._common import Conversation, OnProbeSocket, require_password, tls_context
+from ._common import Conversation, OnProbeSocket, require_password
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Optional
 
 SERVICE = "imap"
 
 
 class _IMAP4(OnProbeSocket, imaplib.IMAP4):
-    def __init__(self, sock, host, port, timeout):
+    def __init__(self, sock, host, port):
         self._probe_sock = sock
-        super().__init__(host, port, timeout)
+        super().__init__(host, port)  # the socket's deadline is the timeout (3.6: no argument)
 
 
 def probe(
@@ -26,10 +28,10 @@ def probe(
     tls: bool = False,
     *,
     starttls: bool = False,
-    ca_file: str | None = None,
-    user: str | None = None,
-    password: str | None = None,
-) -> ProbeResult:
+    ca_file: "Optional[str]" = None,
+    user: "Optional[str]" = None,
+    password: "Optional[str]" = None,
+) -> "ProbeResult":
     """Check that an IMAP server greets (OK or PREAUTH) and answers CAPABILITY.
 
     With *user* and *password*, also LOGIN: a rejected login raises a ProbeError of kind
@@ -37,12 +39,11 @@ def probe(
     """
     require_password(SERVICE, host, port, user, password)
     with Conversation(SERVICE, host, port, timeout, _explain, secret=password) as talk:
-        client = _IMAP4(talk.open(tls, ca_file), host, port, timeout)  # reads the greeting; BYE raises
+        client = _IMAP4(talk.open(tls, ca_file), host, port)  # reads the greeting; BYE raises
         talk.close_later(client.shutdown)
         greeting = client.welcome.decode("utf-8", "replace")
         if starttls and not tls:
-            client.starttls(ssl_context=tls_context(ca_file))
-            talk.watchdog.watch(client.sock)
+            client.starttls(ssl_context=talk.starttls(ca_file))
         status, _ = client.capability()
         if status != "OK":
             raise ProbeError(SERVICE, host, port, f"CAPABILITY answered {status}")
@@ -62,7 +63,7 @@ def probe(
                            {"capabilities": capabilities, "logged_in": logged_in})
 
 
-def _explain(error: Exception) -> str | None:
+def _explain(error: Exception) -> "Optional[str]":
     if isinstance(error, imaplib.IMAP4.abort):  # connection-level trouble
         return f"connection aborted: {_text(error)}"
     if isinstance(error, imaplib.IMAP4.error):

@@ -16,14 +16,16 @@ configuration error; ``51 busy``, ``52 unavailable``, ``53 unwillingToPerform`` 
     'dc=example,dc=com'
 """
 
-from __future__ import annotations
-
 import socket
 import time
 
 from .. import ber
 from . import AUTH, PROTOCOL, REFUSED, UNAVAILABLE, ProbeError, ProbeResult, redact
 from ._common import connect, remaining, require_password, tls_wrap, translate
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Dict, List, Optional, Tuple, Union
 
 SERVICE = "ldap"
 
@@ -80,7 +82,7 @@ class Entry:
 
     __slots__ = ("dn", "attributes")
 
-    def __init__(self, dn: str, attributes: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, dn: str, attributes: "Optional[Dict[str, List[str]]]" = None) -> None:
         self.dn = dn
         self.attributes = {} if attributes is None else attributes
 
@@ -90,7 +92,7 @@ class Entry:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Entry) and (self.dn, self.attributes) == (other.dn, other.attributes)
 
-    def get(self, name: str) -> list[str]:
+    def get(self, name: str) -> "List[str]":
         """All values of attribute *name* (case-insensitive, as LDAP attribute names are)."""
         wanted = name.lower()
         for key, values in self.attributes.items():
@@ -98,7 +100,7 @@ class Entry:
                 return values
         return []
 
-    def first(self, name: str, default: str | None = None) -> str | None:
+    def first(self, name: str, default: "Optional[str]" = None) -> "Optional[str]":
         values = self.get(name)
         return values[0] if values else default
 
@@ -125,13 +127,14 @@ class LdapConnection:
         self.host = host
         self.port = port
         self.deadline = deadline
-        self.sock: socket.socket | None = None
+        self.sock: Optional[socket.socket] = None
         self._buffer = bytearray()
         self._next_id = 1
 
     # --- connection ------------------------------------------------------------------------
 
-    def connect(self, *, tls: bool = False, ca_file: str | None = None, ldapi: str | None = None) -> None:
+    def connect(self, *, tls: bool = False, ca_file: "Optional[str]" = None,
+                ldapi: "Optional[str]" = None) -> None:
         """Open the TCP (or unix, for *ldapi*) connection; *tls* means ldaps (implicit TLS)."""
         if ldapi:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -150,7 +153,7 @@ class LdapConnection:
         if tls:
             self.sock = tls_wrap(sock, self.deadline, ca_file, self.host)
 
-    def start_tls(self, ca_file: str | None = None) -> None:
+    def start_tls(self, ca_file: "Optional[str]" = None) -> None:
         """The StartTLS extended operation (RFC 4511 4.14), then the TLS handshake."""
         message_id = self._send(ber.sequence(ber.octet_string(START_TLS_OID, 0x80), tag=EXTENDED_REQUEST))
         response = self._expect(message_id, EXTENDED_RESPONSE)
@@ -183,9 +186,9 @@ class LdapConnection:
         base: str = "",
         scope: str = "base",
         filter: str = "(objectClass=*)",
-        attrs: tuple[str, ...] | list[str] = ("*", "+"),
+        attrs: "Union[Tuple[str, ...], List[str]]" = ("*", "+"),
         size_limit: int = 100,
-    ) -> list[Entry]:
+    ) -> "List[Entry]":
         """Search and return the entries; raise :class:`LdapResultError` unless it succeeds."""
         if scope not in SCOPES:
             raise ValueError(f"LDAP scope must be one of {', '.join(SCOPES)}, not {scope!r}")
@@ -202,7 +205,7 @@ class LdapConnection:
             tag=SEARCH_REQUEST,
         )
         message_id = self._send(request)
-        entries: list[Entry] = []
+        entries: List[Entry] = []
         while True:
             op = self._expect(message_id, SEARCH_RESULT_ENTRY, SEARCH_RESULT_DONE, SEARCH_RESULT_REFERENCE)
             if op.tag == SEARCH_RESULT_DONE:
@@ -231,7 +234,7 @@ class LdapConnection:
         self.sock.sendall(ber.sequence(ber.integer(message_id), operation))
         return message_id
 
-    def _read_message(self) -> tuple[int, ber.Element]:
+    def _read_message(self) -> "Tuple[int, ber.Element]":
         """The next LDAPMessage: (messageID, protocolOp); controls are ignored."""
         assert self.sock is not None, "not connected"
         while True:
@@ -253,7 +256,7 @@ class LdapConnection:
             raise ber.BerError("not an LDAPMessage")
         return parts[0].as_int(), parts[1]
 
-    def _expect(self, message_id: int, *tags: int) -> ber.Element:
+    def _expect(self, message_id: int, *tags: int) -> "ber.Element":
         """The next operation for *message_id*, which must have one of *tags*."""
         for _ in range(10_000):  # bounded: a server could stream unsolicited messages forever
             got_id, op = self._read_message()
@@ -267,7 +270,7 @@ class LdapConnection:
             return op
         raise ProbeError(SERVICE, self.host, self.port, "too many unrelated LDAP messages")
 
-    def _check_result(self, op: ber.Element, operation: str) -> None:
+    def _check_result(self, op: "ber.Element", operation: str) -> None:
         parts = op.children()
         if len(parts) < 3 or parts[0].tag != ber.ENUMERATED:
             raise ber.BerError("not an LDAPResult")
@@ -276,7 +279,7 @@ class LdapConnection:
             raise LdapResultError(self.host, self.port, operation, code, parts[2].as_str())
 
     @staticmethod
-    def _entry(op: ber.Element) -> Entry:
+    def _entry(op: "ber.Element") -> "Entry":
         parts = op.children()
         if len(parts) != 2:
             raise ber.BerError("not a SearchResultEntry")
@@ -296,16 +299,16 @@ def probe(
     tls: bool = False,
     *,
     starttls: bool = False,
-    ca_file: str | None = None,
-    bind_dn: str | None = None,
-    password: str | None = None,
+    ca_file: "Optional[str]" = None,
+    bind_dn: "Optional[str]" = None,
+    password: "Optional[str]" = None,
     base: str = "",
     scope: str = "base",
     filter: str = "(objectClass=*)",
-    attrs: tuple[str, ...] | list[str] = ("*", "+"),
+    attrs: "Union[Tuple[str, ...], List[str]]" = ("*", "+"),
     size_limit: int = 100,
-    ldapi: str | None = None,
-) -> ProbeResult:
+    ldapi: "Optional[str]" = None,
+) -> "ProbeResult":
     """Bind and search once; return the entries in ``result.details["entries"]``.
 
     *tls* is ldaps (implicit TLS, port 636); *starttls* upgrades a plain connection.  With

@@ -3,12 +3,14 @@
 ``tls=True`` is implicit TLS (POP3S, port 995); ``starttls=True`` upgrades with STLS.
 """
 
-from __future__ import annotations
-
 import poplib
 
 from . import AUTH, ProbeError, ProbeResult
-from ._common import Conversation, OnProbeSocket, require_password, tls_context
+from ._common import Conversation, OnProbeSocket, require_password
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Optional
 
 SERVICE = "pop3"
 
@@ -32,10 +34,10 @@ def probe(
     tls: bool = False,
     *,
     starttls: bool = False,
-    ca_file: str | None = None,
-    user: str | None = None,
-    password: str | None = None,
-) -> ProbeResult:
+    ca_file: "Optional[str]" = None,
+    user: "Optional[str]" = None,
+    password: "Optional[str]" = None,
+) -> "ProbeResult":
     """Check that a POP3 server greets with +OK; with *user*/*password* also log in.
 
     A rejected login raises a ProbeError of kind ``auth``.
@@ -46,8 +48,7 @@ def probe(
         talk.close_later(client.close)
         greeting = client.getwelcome().decode("utf-8", "replace")
         if starttls and not tls:
-            client.stls(context=tls_context(ca_file))
-            talk.watchdog.watch(client.sock)
+            client.stls(context=talk.starttls(ca_file))
         logged_in = False
         if user:
             try:
@@ -63,7 +64,7 @@ def probe(
         return ProbeResult(SERVICE, host, port, " ".join(greeting.split())[:200], {"logged_in": logged_in})
 
 
-def _explain(error: Exception) -> str | None:
+def _explain(error: Exception) -> "Optional[str]":
     return _text(error) if isinstance(error, poplib.error_proto) else None
 
 

@@ -4,12 +4,14 @@
 (ports 25/587) when the server offers STARTTLS, and fails if it does not.
 """
 
-from __future__ import annotations
-
 import smtplib
 
 from . import ProbeError, ProbeResult
-from ._common import Conversation, OnProbeSocket, is_ip, tls_context
+from ._common import Conversation, OnProbeSocket, is_ip
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Optional, Union
 
 SERVICE = "smtp"
 
@@ -27,9 +29,9 @@ def probe(
     tls: bool = False,
     *,
     starttls: bool = False,
-    ca_file: str | None = None,
+    ca_file: "Optional[str]" = None,
     helo_name: str = "mailha.probe",
-) -> ProbeResult:
+) -> "ProbeResult":
     """Check that an SMTP server greets with 220 and accepts EHLO/HELO and NOOP.
 
     Returns the banner as ``greeting`` and the EHLO extensions in ``details["extensions"]``.
@@ -50,9 +52,7 @@ def probe(
         if starttls and not tls:
             if not client.has_extn("starttls"):
                 raise ProbeError(SERVICE, host, port, "server does not offer STARTTLS")
-            client.starttls(context=tls_context(ca_file))  # then smtplib forgets the old EHLO
-            assert client.sock is not None
-            talk.watchdog.watch(client.sock)
+            client.starttls(context=talk.starttls(ca_file))  # then smtplib forgets the old EHLO
             client.ehlo()
         code, answer = client.noop()
         if code != 250:
@@ -65,7 +65,7 @@ def probe(
         return ProbeResult(SERVICE, host, port, _text(banner), {"extensions": extensions})
 
 
-def _explain(error: Exception) -> str | None:
+def _explain(error: Exception) -> "Optional[str]":
     if isinstance(error, smtplib.SMTPServerDisconnected):
         return f"server closed the connection: {error}"
     if isinstance(error, smtplib.SMTPResponseException):
@@ -75,7 +75,7 @@ def _explain(error: Exception) -> str | None:
     return None
 
 
-def _text(answer: bytes | str) -> str:
+def _text(answer: "Union[bytes, str]") -> str:
     if isinstance(answer, bytes):
         answer = answer.decode("utf-8", "replace")
     return " ".join(answer.split())[:200]

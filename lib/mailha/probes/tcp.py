@@ -1,7 +1,5 @@
 """TCP probe: can a connection be opened to the port?  The cheapest check there is."""
 
-from __future__ import annotations
-
 import time
 
 from . import ProbeResult
@@ -9,7 +7,7 @@ from ._common import connect as _connect
 from ._common import translate
 
 
-def connect(host: str, port: int, timeout: float = 5.0) -> ProbeResult:
+def connect(host: str, port: int, timeout: float = 5.0) -> "ProbeResult":
     """Open and close a TCP connection to *host*:*port* within *timeout* seconds.
 
     Raises :class:`~mailha.probes.ProbeError` (kind ``refused``, ``timeout`` or ``network``).
