@@ -1,26 +1,28 @@
-"""Shared test helpers: run an installed agent the way Pacemaker runs it."""
+"""Shared test helpers: run an installed agent the way Pacemaker runs it.
 
-from __future__ import annotations
+The agents run are those in ``/usr/lib/ocf/resource.d/mailha`` (the .deb's), or those in
+``$MAILHA_AGENT_DIR`` when set (:data:`testkit.AGENT_DIR`).
+"""
 
 import os
 import subprocess
-from dataclasses import dataclass
+from collections import namedtuple
 
 import pytest
+from testkit import AGENT_DIR as PROVIDER_DIR, CAPTURE_TEXT, OCF_ROOT
 
-OCF_ROOT = "/usr/lib/ocf"
-PROVIDER_DIR = os.path.join(OCF_ROOT, "resource.d", "mailha")
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Dict, List, Optional
+
 PYTHON = "/usr/bin/python3"
 
 
-@dataclass
-class AgentResult:
-    rc: int
-    stdout: str
-    stderr: str
+class AgentResult(namedtuple("AgentResult", "rc stdout stderr")):
+    __slots__ = ()
 
     @property
-    def exit_reasons(self) -> list[str]:
+    def exit_reasons(self) -> "List[str]":
         return [line.split(":", 1)[1] for line in self.stderr.splitlines() if line.startswith("ocf-exit-reason:")]
 
     @property
@@ -35,10 +37,10 @@ class AgentRunner:
         self.path = os.path.join(PROVIDER_DIR, name)
         self.rsctmp = rsctmp
         self.instance = instance
-        self.started: list[dict[str, object]] = []
+        self.started: List[Dict[str, object]] = []
 
-    def env(self, params: dict[str, object], interval: int | None = None, check_level: int | None = None,
-            timeout_ms: int = 20000, extra: dict[str, str] | None = None) -> dict[str, str]:
+    def env(self, params: "Dict[str, object]", interval: "Optional[int]" = None, check_level: "Optional[int]" = None,
+            timeout_ms: int = 20000, extra: "Optional[Dict[str, str]]" = None) -> "Dict[str, str]":
         env = {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
             "OCF_ROOT": OCF_ROOT,
@@ -56,9 +58,9 @@ class AgentRunner:
         env.update(extra or {})
         return env
 
-    def __call__(self, action: str, params: dict[str, object], *, interval: int | None = None,
-                 check_level: int | None = None, timeout_ms: int = 20000,
-                 extra: dict[str, str] | None = None, enforce_timeout: bool = False) -> AgentResult:
+    def __call__(self, action: str, params: "Dict[str, object]", *, interval: "Optional[int]" = None,
+                 check_level: "Optional[int]" = None, timeout_ms: int = 20000,
+                 extra: "Optional[Dict[str, str]]" = None, enforce_timeout: bool = False) -> "AgentResult":
         """Run *action*.  With *enforce_timeout* the agent is held to its operation timeout as
         Pacemaker holds it (an overrun fails the test); otherwise the limit is a safety net."""
         if action == "start":
@@ -66,17 +68,17 @@ class AgentRunner:
         env = self.env(params, interval, check_level, timeout_ms, extra)
         limit = timeout_ms / 1000 if enforce_timeout else timeout_ms / 1000 + 30
         try:
-            done = subprocess.run([self.path, action], env=env, capture_output=True, text=True,
+            done = subprocess.run([self.path, action], env=env, **CAPTURE_TEXT,
                                   timeout=limit, check=False)
         except subprocess.TimeoutExpired:
             pytest.fail(f"{self.path} {action} overran its {limit:g}s operation timeout")
         assert "Traceback" not in done.stderr, done.stderr
         return AgentResult(done.returncode, done.stdout, done.stderr)
 
-    def probe(self, params: dict[str, object], **kw) -> AgentResult:
+    def probe(self, params: "Dict[str, object]", **kw) -> "AgentResult":
         return self("monitor", params, interval=0, **kw)
 
-    def monitor(self, params: dict[str, object], **kw) -> AgentResult:
+    def monitor(self, params: "Dict[str, object]", **kw) -> "AgentResult":
         return self("monitor", params, interval=kw.pop("interval", 10000), **kw)
 
 
@@ -91,9 +93,9 @@ class AgentRunner:
 def agent_runner(tmp_path):
     """Factory: ``agent_runner("ldap")`` gives an :class:`AgentRunner` for that agent.
     Everything started through it is stopped at the end of the test."""
-    runners: list[AgentRunner] = []
+    runners: List[AgentRunner] = []
 
-    def make(name: str, instance: str = "test") -> AgentRunner:
+    def make(name: str, instance: str = "test") -> "AgentRunner":
         if not os.access(os.path.join(PROVIDER_DIR, name), os.X_OK):
             pytest.fail(f"agent {name} is not installed in {PROVIDER_DIR}: run ./run tests")
         runner = AgentRunner(name, str(tmp_path / "rsctmp"), instance)

@@ -8,11 +8,9 @@ The standard library has no LDAP client and ``ldap3`` costs about 100 ms to impo
 whole monitor may take; this module and :mod:`mailha.probes.ldap` replace it for probing.
 """
 
-from __future__ import annotations
-
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing costs a monitor 4 ms to import
 if TYPE_CHECKING:
-    from typing import Iterator
+    from typing import Iterator, List, Optional, Tuple, Union
 
 # Universal tags (X.690 8.x), as LDAP uses them.
 BOOLEAN = 0x01
@@ -75,8 +73,10 @@ def boolean(value: bool) -> bytes:
     return tlv(BOOLEAN, b"\xff" if value else b"\x00")
 
 
-def octet_string(value: bytes | str, tag: int = OCTET_STRING) -> bytes:
-    return tlv(tag, value.encode("utf-8") if isinstance(value, str) else value)
+def octet_string(value: "Union[bytes, str]", tag: int = OCTET_STRING) -> bytes:
+    """A str is sent as UTF-8 (LDAP's strings); surrogates stand for the bytes they escape, as
+    Python 3.6 reads a parameter's non-ASCII bytes from an environment in the C locale."""
+    return tlv(tag, value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value)
 
 
 def sequence(*items: bytes, tag: int = SEQUENCE) -> bytes:
@@ -102,7 +102,7 @@ class Element:
     def constructed(self) -> bool:
         return bool(self.tag & CONSTRUCTED)
 
-    def children(self) -> list["Element"]:
+    def children(self) -> "List[Element]":
         """The elements inside a constructed element (SEQUENCE, SET, [APPLICATION n] ...)."""
         return list(iter_elements(self.content))
 
@@ -122,7 +122,7 @@ class Element:
         return self.content[0] != 0
 
 
-def decode_integer(content: bytes | memoryview) -> int:
+def decode_integer(content: "Union[bytes, memoryview]") -> int:
     if len(content) == 0:
         raise BerError("INTEGER with no content octets")
     if len(content) > 16:
@@ -130,7 +130,7 @@ def decode_integer(content: bytes | memoryview) -> int:
     return int.from_bytes(content, "big", signed=True)
 
 
-def read_header(buf: bytes | bytearray | memoryview, pos: int = 0) -> tuple[int, int, int] | None:
+def read_header(buf: "Union[bytes, bytearray, memoryview]", pos: int = 0) -> "Optional[Tuple[int, int, int]]":
     """Parse the tag and length at *pos*.
 
     Returns ``(tag, content_start, content_end)``, or None when *buf* holds too few bytes to
@@ -162,7 +162,7 @@ def read_header(buf: bytes | bytearray | memoryview, pos: int = 0) -> tuple[int,
     return tag, pos, pos + length
 
 
-def read_element(buf: bytes | memoryview, pos: int = 0) -> tuple[Element, int]:
+def read_element(buf: "Union[bytes, memoryview]", pos: int = 0) -> "Tuple[Element, int]":
     """Decode the complete element at *pos*; return it and the position after it."""
     header = read_header(buf, pos)
     if header is None or header[2] > len(buf):
@@ -172,7 +172,7 @@ def read_element(buf: bytes | memoryview, pos: int = 0) -> tuple[Element, int]:
     return Element(tag, view[start:end]), end
 
 
-def iter_elements(buf: bytes | memoryview) -> Iterator[Element]:
+def iter_elements(buf: "Union[bytes, memoryview]") -> "Iterator[Element]":
     """Every element laid end to end in *buf*, which must hold nothing else."""
     pos = 0
     while pos < len(buf):
@@ -180,7 +180,7 @@ def iter_elements(buf: bytes | memoryview) -> Iterator[Element]:
         yield element
 
 
-def decode(buf: bytes | memoryview) -> Element:
+def decode(buf: "Union[bytes, memoryview]") -> "Element":
     """Decode exactly one element that fills *buf*."""
     element, end = read_element(buf, 0)
     if end != len(buf):

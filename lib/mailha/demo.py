@@ -6,14 +6,12 @@ client sees on the virtual IP, and takes the lab down again (``--keep`` leaves i
 with ``mailha lab status``, ``mailha lab exec``, ``mailha lab drill``).
 """
 
-from __future__ import annotations
-
 import argparse
 import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Sequence
+    from typing import Optional, Sequence
 
 #: The demo, as the lab commands an admin would type.
 STEPS = (
@@ -52,7 +50,7 @@ def description() -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: "Optional[Sequence[str]]" = None) -> int:
     parser = argparse.ArgumentParser(prog="mailha demo", description=description(),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", action="store_true",

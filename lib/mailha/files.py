@@ -16,7 +16,7 @@ import stat
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Tuple, Union
+    from typing import Optional, Tuple, Union
 
     PathArg = Union[str, "os.PathLike[str]"]
 
@@ -60,7 +60,7 @@ def _not_regular(mode: int, path: str, what: str) -> FileRefused:
     return FileRefused(code, f"{kind}, not a regular file", path, what)
 
 
-def _too_big(path: str, what: str, limit: int, size: "int | None") -> FileRefused:
+def _too_big(path: str, what: str, limit: int, size: "Optional[int]") -> FileRefused:
     # The size is unknown when the file grew while being read (or stat said 0, as in /proc).
     # Just past the limit, "1.0 KiB, more than the 1 KiB" would read as a contradiction: bytes.
     if size is None:

@@ -14,14 +14,12 @@ The levels follow seed 004's agents, in Pacemaker's terms:
 A probe (interval 0) asks only "is it running here?": first level only.
 """
 
-from __future__ import annotations
-
 from .ocf.codes import GenericError, Rc
 from .ocf.params import Boolean, Command, Integer, Param
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Callable, Sequence
+    from typing import Callable, Dict, Optional, Sequence, Tuple
 
     from .ocf.agent import Context
     from .ocf.params import Params
@@ -38,7 +36,7 @@ STATE_PREFIX = "monitor."
 COUNTER = STATE_PREFIX + "count"
 
 
-def cadence_param(what: str) -> Param:
+def cadence_param(what: str) -> "Param":
     """The ``second_level_monitor`` parameter every agent has; *what* says what level 2 checks."""
     return Param("second_level_monitor", Integer(0, 1000), "Second-level monitor cadence",
                  f"{what} every Nth monitor: 1 every time, 3 every third, 0 never (seed 004's "
@@ -62,9 +60,9 @@ class MonitorPlan:
     """What one agent checks at each level.  Deep checks get a timeout in seconds and raise
     :class:`~mailha.ocf.codes.OcfError` on failure."""
 
-    def __init__(self, running: Callable[[], bool], service: Callable[[float], None] | None = None,
-                 transaction: Callable[[float], None] | None = None, every: int = 1,
-                 program: Sequence[str] | None = None) -> None:
+    def __init__(self, running: "Callable[[], bool]", service: "Optional[Callable[[float], None]]" = None,
+                 transaction: "Optional[Callable[[float], None]]" = None, every: int = 1,
+                 program: "Optional[Sequence[str]]" = None) -> None:
         self.running = running
         self.service = service
         self.transaction = transaction
@@ -72,7 +70,7 @@ class MonitorPlan:
         self.program = program
 
 
-def levels_due(ctx: Context, every: int) -> tuple[bool, bool]:
+def levels_due(ctx: "Context", every: int) -> "Tuple[bool, bool]":
     """Which deep levels this monitor runs: (service, transaction)."""
     if ctx.check_level >= CHECK_LEVEL_TRANSACTION:
         return True, True
@@ -86,7 +84,7 @@ def levels_due(ctx: Context, every: int) -> tuple[bool, bool]:
     return due, due
 
 
-def run(ctx: Context, plan: MonitorPlan) -> int:
+def run(ctx: "Context", plan: "MonitorPlan") -> int:
     """Run the levels of *plan* that are due and return the OCF result."""
     if not plan.running():
         return Rc.NOT_RUNNING
@@ -102,13 +100,13 @@ def run(ctx: Context, plan: MonitorPlan) -> int:
     return Rc.SUCCESS
 
 
-def reset(ctx: Context) -> None:
+def reset(ctx: "Context") -> None:
     """Forget the cadence (after start): the first monitor then runs every level.  Only the
     monitor's own keys: what the start remembered (pids, endpoints) stays."""
     ctx.state.forget(STATE_PREFIX)
 
 
-def check_program(p: Params) -> None:
+def check_program(p: "Params") -> None:
     """A local check for start and validate-all: the monitor program can be run here."""
     argv = p.as_dict().get("monitor_program")
     if argv:
@@ -117,7 +115,7 @@ def check_program(p: Params) -> None:
         check_executable(argv[0], "monitor_program", "install it here or correct monitor_program")
 
 
-def program_env(ctx: Context) -> dict[str, str]:
+def program_env(ctx: "Context") -> "Dict[str, str]":
     """The monitor program's environment: a product command's (:func:`mailha.run.product_env`),
     the resource's name and operation (``OCF_RESKEY_CRM_meta_*``: interval, timeout), and its
     non-secret parameters when ``monitor_program_params`` asks."""
@@ -136,7 +134,7 @@ def program_env(ctx: Context) -> dict[str, str]:
     return env
 
 
-def run_program(ctx: Context, argv: Sequence[str]) -> int:
+def run_program(ctx: "Context", argv: "Sequence[str]") -> int:
     """Run the admin's monitor program within the budget and map its exit code."""
     from .run import run_command
 

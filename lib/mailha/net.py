@@ -11,8 +11,6 @@ Both answers come from the kernel of this network namespace, cheaply, without ru
   asked (``with_owner=True``).
 """
 
-from __future__ import annotations
-
 import ipaddress
 import os
 import socket
@@ -22,7 +20,7 @@ from collections import namedtuple
 # Not typing/dataclasses: together about 20 ms of imports, half a monitor's budget.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Union
+    from typing import Dict, List, Optional, Set, Tuple, Union
 
     IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
@@ -35,7 +33,7 @@ class NetlinkError(OSError):
     """The kernel refused or garbled a netlink request (rtnetlink or sock_diag)."""
 
 
-def parse_address(text: str) -> IPAddress:
+def parse_address(text: str) -> "IPAddress":
     """An IPv4 or IPv6 address from *text*; ``[::1]`` brackets are accepted.
 
     IPv4-mapped IPv6 addresses (``::ffff:10.0.0.1``) become the IPv4 address, as the kernel
@@ -90,7 +88,7 @@ class LocalAddress(namedtuple("LocalAddress", "address prefixlen ifindex label s
         return not self.flags & IFA_F_DADFAILED
 
     @property
-    def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    def network(self) -> "Union[ipaddress.IPv4Network, ipaddress.IPv6Network]":
         return ipaddress.ip_network(f"{self.address}/{self.prefixlen}", strict=False)
 
 
@@ -127,7 +125,7 @@ def _netlink_dump(protocol: int, request_type: int, answer_type: int, body: byte
         raise NetlinkError("netlink dump did not end")
 
 
-def local_addresses(timeout: float = 2.0) -> list[LocalAddress]:
+def local_addresses(timeout: float = 2.0) -> "List[LocalAddress]":
     """Every address configured in this network namespace (IPv4 and IPv6)."""
     body = _IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
     found = []
@@ -138,7 +136,7 @@ def local_addresses(timeout: float = 2.0) -> list[LocalAddress]:
     return found
 
 
-def _parse_newaddr(msg: bytes) -> LocalAddress | None:
+def _parse_newaddr(msg: bytes) -> "Optional[LocalAddress]":
     family, prefixlen, flags, scope, ifindex = _IFADDRMSG.unpack_from(msg, 0)
     attrs = _attributes(msg, _IFADDRMSG.size)
     # IFA_LOCAL is the local end of a point-to-point link; IFA_ADDRESS is then the peer.
@@ -151,7 +149,7 @@ def _parse_newaddr(msg: bytes) -> LocalAddress | None:
     return LocalAddress(ipaddress.ip_address(raw), prefixlen, ifindex, label, scope, flags)
 
 
-def is_local_address(ip: str | IPAddress) -> bool:
+def is_local_address(ip: "Union[str, IPAddress]") -> bool:
     """Is *ip* configured on an interface of this network namespace?
 
     Also true for addresses inside a host-scope network (``127.0.0.0/8`` on ``lo``), which
@@ -183,7 +181,7 @@ _DIAG_ATTRS_OFFSET = _DIAG_INODE_OFFSET + 4  # the netlink attributes follow ine
 INET_DIAG_SKV6ONLY = 11  # attribute: the socket's IPV6_V6ONLY, sent for every IPv6 socket
 
 
-class Listener(namedtuple("Listener", "address port inode pid process v6only", defaults=(None, None, None))):
+class Listener(namedtuple("Listener", "address port inode pid process v6only")):
     """A socket listening on (tcp) or bound to (udp) a port.
 
     ``address`` (ipaddress object; IPv4-mapped IPv6 shown as IPv4), ``port``, ``inode``; when
@@ -204,13 +202,17 @@ class Listener(namedtuple("Listener", "address port inode pid process v6only", d
         return f"{where}{owner}"
 
 
-def _decode_proc_address(text: str) -> IPAddress:
+# namedtuple(defaults=...) is Python 3.7 and later
+Listener.__new__.__defaults__ = (None, None, None)
+
+
+def _decode_proc_address(text: str) -> "IPAddress":
     """``/proc/net/tcp`` prints each 32-bit word of the address in host byte order, in hex."""
     words = [int(text[i : i + 8], 16) for i in range(0, len(text), 8)]
     return _unmapped(ipaddress.ip_address(b"".join(struct.pack("=I", w) for w in words)))
 
 
-def listeners(port: int, proto: str = "tcp", *, with_owner: bool = False) -> list[Listener]:
+def listeners(port: int, proto: str = "tcp", *, with_owner: bool = False) -> "List[Listener]":
     """The sockets listening on *port* (tcp: LISTEN state; udp: bound), IPv4 and IPv6.
 
     With *with_owner*, each listener also names the process holding it (``pid``, ``process``)
@@ -234,7 +236,7 @@ def listeners(port: int, proto: str = "tcp", *, with_owner: bool = False) -> lis
     return found
 
 
-def _diag_listeners(port: int, proto: str) -> list[Listener]:
+def _diag_listeners(port: int, proto: str) -> "List[Listener]":
     """Ask the kernel (NETLINK_SOCK_DIAG, as ``ss`` does) for listening sockets only.
 
     Much cheaper than /proc/net/tcp, whose reading walks every socket of the host (about 5 ms
@@ -242,7 +244,7 @@ def _diag_listeners(port: int, proto: str) -> list[Listener]:
     """
     protocol = socket.IPPROTO_TCP if proto == "tcp" else socket.IPPROTO_UDP
     states = 1 << (TCP_LISTEN if proto == "tcp" else UDP_UNCONNECTED)
-    found: list[Listener] = []
+    found: List[Listener] = []
     for family in (socket.AF_INET, socket.AF_INET6):
         body = _DIAG_REQ.pack(family, protocol, 0, states)
         for payload in _netlink_dump(NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY, SOCK_DIAG_BY_FAMILY, body):
@@ -259,9 +261,9 @@ def _diag_listeners(port: int, proto: str) -> list[Listener]:
     return found
 
 
-def _attributes(msg: bytes, pos: int) -> dict[int, bytes]:
+def _attributes(msg: bytes, pos: int) -> "Dict[int, bytes]":
     """Netlink attributes (rtattr/nlattr: length, type, value) from *pos* to the end."""
-    attrs: dict[int, bytes] = {}
+    attrs: Dict[int, bytes] = {}
     while pos + _RTATTR.size <= len(msg):
         length, kind = _RTATTR.unpack_from(msg, pos)
         if length < _RTATTR.size:
@@ -271,17 +273,17 @@ def _attributes(msg: bytes, pos: int) -> dict[int, bytes]:
     return attrs
 
 
-def _unmapped(address: IPAddress) -> IPAddress:
+def _unmapped(address: "IPAddress") -> "IPAddress":
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
 
 
-def _proc_listeners(port: int, proto: str) -> list[Listener]:
+def _proc_listeners(port: int, proto: str) -> "List[Listener]":
     """The same from ``/proc/net/{tcp,udp}{,6}``."""
     state = f"{TCP_LISTEN if proto == 'tcp' else UDP_UNCONNECTED:02X}"
     wanted_port = f"{port:04X}"
-    found: list[Listener] = []
+    found: List[Listener] = []
     for table in (f"/proc/net/{proto}", f"/proc/net/{proto}6"):
         try:
             with open(table) as f:
@@ -300,10 +302,10 @@ def _proc_listeners(port: int, proto: str) -> list[Listener]:
     return found
 
 
-def socket_owners(inodes: set[int]) -> dict[int, tuple[int, str]]:
+def socket_owners(inodes: "Set[int]") -> "Dict[int, Tuple[int, str]]":
     """Map socket inodes to (pid, comm) by scanning ``/proc/*/fd``; stops when all are found."""
     wanted = {f"socket:[{inode}]": inode for inode in inodes}
-    owners: dict[int, tuple[int, str]] = {}
+    owners: Dict[int, Tuple[int, str]] = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -327,7 +329,7 @@ def socket_owners(inodes: set[int]) -> dict[int, tuple[int, str]]:
 
 def _comm(pid: str) -> str:
     try:
-        with open(f"/proc/{pid}/comm") as f:
+        with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as f:  # any bytes, any locale
             return f.read().strip()
     except OSError:
         return "?"
@@ -341,7 +343,7 @@ OTHER = "other"  # bound, but only on other addresses
 NONE = "none"  # nothing listens on the port
 
 
-class Binding(namedtuple("Binding", "kind listeners", defaults=((),))):
+class Binding(namedtuple("Binding", "kind listeners")):
     """How a port is bound with respect to one address: ``kind`` is one of :data:`SPECIFIC`,
     :data:`WILDCARD`, :data:`OTHER`, :data:`NONE`; ``listeners`` are the relevant ones (for
     SPECIFIC and WILDCARD those covering the address, for OTHER all of them)."""
@@ -354,7 +356,11 @@ class Binding(namedtuple("Binding", "kind listeners", defaults=((),))):
         return f"{self.kind}: " + ", ".join(str(item) for item in self.listeners)
 
 
-def bound_on(port: int, ip: str | IPAddress, proto: str = "tcp", *, with_owner: bool = False) -> Binding:
+Binding.__new__.__defaults__ = ((),)
+
+
+def bound_on(port: int, ip: "Union[str, IPAddress]", proto: str = "tcp", *,
+             with_owner: bool = False) -> "Binding":
     """Is *port* bound on *ip* itself, on the wildcard, only on other addresses, or not at all?
 
     A socket bound to ``::`` counts as a wildcard for IPv4 too, unless it set IPV6_V6ONLY
@@ -379,7 +385,7 @@ def bound_on(port: int, ip: str | IPAddress, proto: str = "tcp", *, with_owner: 
     return Binding(OTHER, tuple(items))
 
 
-def port_holders(port: int, ip: str | None = None) -> list[Listener]:
+def port_holders(port: int, ip: "Optional[str]" = None) -> "List[Listener]":
     """The listeners (with their owners) that stop a server from binding *port* on *ip*
     (on every address when *ip* is ``None``): what to name when a start cannot bind."""
     if ip is None:

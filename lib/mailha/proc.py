@@ -16,8 +16,6 @@ processes in uninterruptible sleep (D state: running; reading their command line
 so it is read with a bound).
 """
 
-from __future__ import annotations
-
 import os
 import time
 from collections import namedtuple
@@ -26,7 +24,7 @@ from collections import namedtuple
 # cost a monitor more than the work it does here.  Type checkers treat this name the same way.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, Iterable
+    from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple, Union
 
     import psutil
 
@@ -43,7 +41,7 @@ D_STATE_READ_TIMEOUT = 0.5  # seconds to wait for the command line of a D-state 
 # --- pid files -----------------------------------------------------------------------------
 
 
-def read_pid(path: str) -> int | None:
+def read_pid(path: str) -> "Optional[int]":
     """The pid in a pid file, or None when the file is missing, unreadable, empty or garbage,
     or not a small regular file (a FIFO there must not hang the monitor)."""
     from .files import KiB, read_bytes
@@ -59,7 +57,7 @@ def read_pid(path: str) -> int | None:
     return pid if 0 < pid <= PID_MAX else None
 
 
-def write_pid(path: str, pid: int | None = None) -> None:
+def write_pid(path: str, pid: "Optional[int]" = None) -> None:
     """Write *pid* (default: this process) atomically: readers never see a partial file."""
     pid = os.getpid() if pid is None else pid
     if not 0 < pid <= PID_MAX:
@@ -121,7 +119,7 @@ def _read(path: str, limit: int = 1 << 20) -> bytes:
         os.close(fd)
 
 
-def _read_stat(pid: int) -> tuple[str, int, str, int, int] | None:
+def _read_stat(pid: int) -> "Optional[Tuple[str, int, str, int, int]]":
     """(comm, ppid, state, start_ticks, flags) from ``/proc/PID/stat``; None if it is gone."""
     try:
         fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
@@ -143,7 +141,7 @@ def _read_stat(pid: int) -> tuple[str, int, str, int, int] | None:
     return comm, int(fields[1]), fields[0].decode("ascii", "replace"), int(fields[19]), int(fields[6])
 
 
-def _read_cmdline(pid: int) -> tuple[str, ...]:
+def _read_cmdline(pid: int) -> "Tuple[str, ...]":
     data = _read(f"/proc/{pid}/cmdline")
     if data.endswith(b"\0"):
         data = data[:-1]
@@ -151,7 +149,7 @@ def _read_cmdline(pid: int) -> tuple[str, ...]:
     return tuple(a.decode("utf-8", "surrogateescape") for a in data.split(b"\0")) if data else ()
 
 
-def _read_cmdline_bounded(pid: int, timeout: float) -> tuple[str, ...] | None:
+def _read_cmdline_bounded(pid: int, timeout: float) -> "Optional[Tuple[str, ...]]":
     """Read the command line in a helper thread, giving up after *timeout* seconds.
 
     Reading ``/proc/PID/cmdline`` takes the target's memory-map lock; if that process is stuck
@@ -160,7 +158,7 @@ def _read_cmdline_bounded(pid: int, timeout: float) -> tuple[str, ...] | None:
     """
     import threading
 
-    result: list[tuple[str, ...] | None] = [None]
+    result: List[Optional[Tuple[str, ...]]] = [None]
 
     def read() -> None:
         try:
@@ -174,7 +172,7 @@ def _read_cmdline_bounded(pid: int, timeout: float) -> tuple[str, ...] | None:
     return result[0]
 
 
-def read_process(pid: int, *, need_argv: bool = True) -> ProcInfo | None:
+def read_process(pid: int, *, need_argv: bool = True) -> "Optional[ProcInfo]":
     """Read one process; None if it does not exist (or vanished while being read)."""
     stat = _read_stat(pid)
     if stat is None:
@@ -184,14 +182,14 @@ def read_process(pid: int, *, need_argv: bool = True) -> ProcInfo | None:
         uid = os.stat(f"/proc/{pid}").st_uid
     except OSError:
         return None
-    exe: str | None
+    exe: Optional[str]
     try:
         exe = os.readlink(f"/proc/{pid}/exe")
         if exe.endswith(" (deleted)"):  # binary replaced by an upgrade: still the same daemon
             exe = exe[: -len(" (deleted)")]
     except OSError:  # kernel thread, zombie, or not ours to see
         exe = None
-    argv: tuple[str, ...] | None = ()
+    argv: Optional[Tuple[str, ...]] = ()
     if need_argv and state != "Z" and not flags & PF_KTHREAD:
         try:
             if state == "D":
@@ -203,7 +201,7 @@ def read_process(pid: int, *, need_argv: bool = True) -> ProcInfo | None:
     return ProcInfo(pid, ppid, comm, state, start_ticks, uid, exe, argv)
 
 
-def _pids() -> list[int]:
+def _pids() -> "List[int]":
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]
 
 
@@ -235,7 +233,7 @@ def _normpath(path: str) -> str:
     return path.rstrip("/") or path  # "//x/" keeps its POSIX "//"; "/" stays "/"
 
 
-def _flag_values(argv: tuple[str, ...], flag: str) -> list[str]:
+def _flag_values(argv: "Tuple[str, ...]", flag: str) -> "List[str]":
     """Every value *flag* is given in ``argv[1:]``: ``@file`` for ``@``; for a short option
     ``-D /x`` or ``-D/x``; for a long one ``--home /x`` or ``--home=/x``."""
     if flag == "@":
@@ -253,7 +251,7 @@ def _flag_values(argv: tuple[str, ...], flag: str) -> list[str]:
     return values
 
 
-def _cwd(pid: int) -> str | None:
+def _cwd(pid: int) -> "Optional[str]":
     """The working directory of *pid*, or None when it cannot be read (gone, not permitted).
 
     readlink only: the kernel names the directory without touching the storage behind it,
@@ -286,22 +284,22 @@ class ProcessMatch:
     """
 
     __slots__ = ("exe_names", "cmdline_contains", "pidfile", "user", "args", "_paths", "_bases", "_comms")
-    exe_names: tuple[str, ...]
-    cmdline_contains: tuple[str, ...]
-    pidfile: str | None
-    user: str | int | None
-    args: tuple[tuple[str, str], ...]
-    _paths: frozenset[str]
-    _bases: frozenset[str]
-    _comms: frozenset[str]
+    exe_names: "Tuple[str, ...]"
+    cmdline_contains: "Tuple[str, ...]"
+    pidfile: "Optional[str]"
+    user: "Optional[Union[str, int]]"
+    args: "Tuple[Tuple[str, str], ...]"
+    _paths: "FrozenSet[str]"
+    _bases: "FrozenSet[str]"
+    _comms: "FrozenSet[str]"
 
     def __init__(
         self,
-        exe_names: tuple[str, ...] | list[str] | str,
-        cmdline_contains: tuple[str, ...] | list[str] | str = (),
-        pidfile: str | None = None,
-        user: str | int | None = None,
-        args: tuple[tuple[str, str], ...] | list[tuple[str, str]] = (),
+        exe_names: "Union[Tuple[str, ...], List[str], str]",
+        cmdline_contains: "Union[Tuple[str, ...], List[str], str]" = (),
+        pidfile: "Optional[str]" = None,
+        user: "Optional[Union[str, int]]" = None,
+        args: "Union[Tuple[Tuple[str, str], ...], List[Tuple[str, str]]]" = (),
     ) -> None:
         names = (exe_names,) if isinstance(exe_names, str) else tuple(exe_names)
         needles = (cmdline_contains,) if isinstance(cmdline_contains, str) else tuple(cmdline_contains)
@@ -349,7 +347,7 @@ class ProcessMatch:
         return ("ProcessMatch(exe_names={!r}, cmdline_contains={!r}, pidfile={!r}, user={!r}, args={!r})"
                 .format(*self._key()))
 
-    def _uid(self) -> int | None:
+    def _uid(self) -> "Optional[int]":
         if self.user is None or isinstance(self.user, int):
             return self.user
         if self.user.isdigit():
@@ -361,7 +359,7 @@ class ProcessMatch:
         except KeyError:
             return -1  # an unknown user owns no process
 
-    def exe_matches(self, comm: str, exe: str | None, argv: tuple[str, ...] | None) -> bool:
+    def exe_matches(self, comm: str, exe: "Optional[str]", argv: "Optional[Tuple[str, ...]]") -> bool:
         """Is this the binary?  For a ``#!`` script the kernel runs the interpreter, with the
         script's path as argv[1] and its name as comm, so that counts too."""
         argv = argv or ()
@@ -379,7 +377,7 @@ class ProcessMatch:
                 return True
         return False
 
-    def matches(self, info: ProcInfo, uid: int | None = None) -> bool:
+    def matches(self, info: "ProcInfo", uid: "Optional[int]" = None) -> bool:
         """Does *info* belong to this instance?  Zombies and kernel threads never do."""
         if info.state == "Z" or info.argv == ():
             return False
@@ -393,8 +391,8 @@ class ProcessMatch:
             return False
         return self._args_match(info)
 
-    def _args_match(self, info: ProcInfo) -> bool:
-        cwd: str | None = None  # read at most once, and only for a relative value
+    def _args_match(self, info: "ProcInfo") -> bool:
+        cwd: Optional[str] = None  # read at most once, and only for a relative value
         for flag, wanted in self.args:
             for given in _flag_values(info.argv, flag):  # type: ignore[arg-type]
                 if not given:
@@ -412,7 +410,7 @@ class ProcessMatch:
         return True
 
 
-def _may_match(match: ProcessMatch, comm: str, pid: int) -> bool:
+def _may_match(match: "ProcessMatch", comm: str, pid: int) -> bool:
     """Cheap pre-filter before reading a command line: comm or executable might match."""
     if comm in match._comms:
         return True
@@ -425,7 +423,8 @@ def _may_match(match: ProcessMatch, comm: str, pid: int) -> bool:
     return exe in match._paths or os.path.basename(exe) in match._bases
 
 
-def find(match: ProcessMatch, *, every: bool = False, known_pid: int | None = None) -> list[ProcInfo]:
+def find(match: "ProcessMatch", *, every: bool = False,
+         known_pid: "Optional[int]" = None) -> "List[ProcInfo]":
     """The running processes of the instance described by *match*.
 
     The pid file comes first (or, for a product that writes none, *known_pid*: where the caller
@@ -436,7 +435,7 @@ def find(match: ProcessMatch, *, every: bool = False, known_pid: int | None = No
     ``python3 .../gwpoa``, comm ``gwpoa``) and must never find, or stop, itself.
     """
     uid = match._uid()
-    found: list[ProcInfo] = []
+    found: List[ProcInfo] = []
     me = os.getpid()
     pid = read_pid(match.pidfile) if match.pidfile else known_pid
     if pid is not None and pid != me:
@@ -467,14 +466,14 @@ def find(match: ProcessMatch, *, every: bool = False, known_pid: int | None = No
     return found
 
 
-def children(pid: int) -> list[ProcInfo]:
+def children(pid: int) -> "List[ProcInfo]":
     """All live descendants of *pid*, read from /proc (ppid links)."""
-    by_parent: dict[int, list[int]] = {}
+    by_parent: Dict[int, List[int]] = {}
     for other in _pids():
         stat = _read_stat(other)
         if stat is not None and stat[2] != "Z":
             by_parent.setdefault(stat[1], []).append(other)
-    result: list[ProcInfo] = []
+    result: List[ProcInfo] = []
     todo = list(by_parent.get(pid, ()))
     while todo and len(result) < 100_000:
         child = todo.pop()
@@ -503,13 +502,13 @@ class StopResult:
 
     def __init__(
         self,
-        pids: tuple[int, ...] = (),
-        steps: list[str] | None = None,
-        termed: tuple[int, ...] = (),
-        killed: tuple[int, ...] = (),
-        survivors: tuple[tuple[int, str], ...] = (),
+        pids: "Tuple[int, ...]" = (),
+        steps: "Optional[List[str]]" = None,
+        termed: "Tuple[int, ...]" = (),
+        killed: "Tuple[int, ...]" = (),
+        survivors: "Tuple[Tuple[int, str], ...]" = (),
         seconds: float = 0.0,
-        graceful_error: str | None = None,
+        graceful_error: "Optional[str]" = None,
     ) -> None:
         self.pids = pids
         self.steps = [] if steps is None else steps
@@ -544,7 +543,7 @@ class StopResult:
 _STATE_NAMES = {"D": "uninterruptible sleep, D state", "T": "stopped", "Z": "zombie"}
 
 
-def _capture(processes: Iterable[ProcInfo | int]) -> list["psutil.Process"]:
+def _capture(processes: "Iterable[Union[ProcInfo, int]]") -> "List[psutil.Process]":
     """psutil handles for the given processes and all their descendants, taken now.
 
     A :class:`ProcInfo` whose pid now belongs to another process (different start time) is
@@ -552,7 +551,7 @@ def _capture(processes: Iterable[ProcInfo | int]) -> list["psutil.Process"]:
     """
     import psutil
 
-    tree: dict[int, psutil.Process] = {}
+    tree: Dict[int, psutil.Process] = {}
     for item in processes:
         if isinstance(item, ProcInfo):
             if not item.is_same():
@@ -584,7 +583,7 @@ def _alive(proc: "psutil.Process") -> bool:
         return True
 
 
-def _wait_gone(procs: list["psutil.Process"], until: float) -> list["psutil.Process"]:
+def _wait_gone(procs: "List[psutil.Process]", until: float) -> "List[psutil.Process]":
     """Wait until every process in *procs* has ended or *until* passes; return the living.
 
     Polls with a growing interval (5 ms to 100 ms) rather than os.waitpid: the processes of a
@@ -596,7 +595,7 @@ def _wait_gone(procs: list["psutil.Process"], until: float) -> list["psutil.Proc
     return [p for p in procs if _alive(p)]
 
 
-def _signal(procs: list["psutil.Process"], sig: int) -> list[int]:
+def _signal(procs: "List[psutil.Process]", sig: int) -> "List[int]":
     import psutil
 
     sent = []
@@ -612,13 +611,13 @@ def _signal(procs: list["psutil.Process"], sig: int) -> list[int]:
 
 
 def stop(
-    processes: Iterable[ProcInfo | int],
+    processes: "Iterable[Union[ProcInfo, int]]",
     deadline: float,
     *,
-    graceful: Callable[[float], object] | None = None,
+    graceful: "Optional[Callable[[float], object]]" = None,
     term_signal: int = SIGTERM,
-    kill_reserve: float | None = None,
-) -> StopResult:
+    kill_reserve: "Optional[float]" = None,
+) -> "StopResult":
     """Stop *processes* and everything they spawned, escalating, before *deadline*.
 
     *processes*: every process of the instance (``find(match, every=True)``), or pids.

@@ -7,22 +7,20 @@ agent's own environment holds the resource's parameters, secrets among them, and
 environment can be read by other root tools for as long as it runs.
 """
 
-from __future__ import annotations
-
 import os
 import signal
 import subprocess
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Mapping, Sequence
+    from typing import Dict, Mapping, Optional, Sequence
 
 
 #: What every product command runs with: messages and number formats a parser can rely on.
 PRODUCT_LOCALE = "C"
 
 
-def product_env(environ: "Mapping[str, str] | None" = None) -> "dict[str, str]":
+def product_env(environ: "Optional[Mapping[str, str]]" = None) -> "Dict[str, str]":
     """*environ* (default: this process's) without any ``OCF_RESKEY_*`` and with ``LC_ALL=C``.
 
     The resource's parameters, the secret ones among them, stay in the agent."""
@@ -35,7 +33,7 @@ def product_env(environ: "Mapping[str, str] | None" = None) -> "dict[str, str]":
 class CommandResult:
     __slots__ = ("argv", "returncode", "output", "timed_out")
 
-    def __init__(self, argv: Sequence[str], returncode: int, output: str, timed_out: bool) -> None:
+    def __init__(self, argv: "Sequence[str]", returncode: int, output: str, timed_out: bool) -> None:
         self.argv = list(argv)
         self.returncode = returncode
         self.output = output
@@ -47,8 +45,8 @@ class CommandResult:
         return lines[-1].strip() if lines else ""
 
 
-def run_command(argv: Sequence[str], timeout: float, cwd: str = "/",
-                env: Mapping[str, str] | None = None) -> CommandResult:
+def run_command(argv: "Sequence[str]", timeout: float, cwd: str = "/",
+                env: "Optional[Mapping[str, str]]" = None) -> "CommandResult":
     """Run *argv* for at most *timeout* seconds; on timeout kill its whole process group.
 
     Output goes to an anonymous temporary file, not a pipe: a daemon forked by the command may

@@ -4,11 +4,9 @@ Both are session-scoped fixtures returning plain functions, so hypothesis tests 
 (hypothesis refuses function-scoped fixtures, which it would not reset between examples).
 """
 
-from __future__ import annotations
-
 import contextlib
 import io
-from typing import Callable, Mapping, NamedTuple, Sequence
+from typing import Callable, List, Mapping, NamedTuple, Sequence
 
 import pytest
 
@@ -28,7 +26,7 @@ class Outcome(NamedTuple):
     stderr: str
 
     @property
-    def exit_reasons(self) -> list[str]:
+    def exit_reasons(self) -> "List[str]":
         return [line[len(EXIT_REASON):] for line in self.stderr.splitlines() if line.startswith(EXIT_REASON)]
 
     @property
@@ -36,7 +34,7 @@ class Outcome(NamedTuple):
         return self.stdout + self.stderr
 
 
-def run_agent(agent: Agent, argv: Sequence[str], environ: Mapping[str, str]) -> Outcome:
+def run_agent(agent: "Agent", argv: "Sequence[str]", environ: "Mapping[str, str]") -> "Outcome":
     """Run *agent* in this process the way its executable would, capturing both streams."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -44,7 +42,7 @@ def run_agent(agent: Agent, argv: Sequence[str], environ: Mapping[str, str]) -> 
     return Outcome(rc, out.getvalue(), err.getvalue())
 
 
-def sample_params() -> list[Param]:
+def sample_params() -> "List[Param]":
     """One parameter of every type, with defaults that need XML escaping."""
     return [
         Param("name", Name(), "Instance name", "Names the instance & its <files>.", required=True,
@@ -65,7 +63,7 @@ def sample_params() -> list[Param]:
     ]
 
 
-def declare_sample_agent() -> Agent:
+def declare_sample_agent() -> "Agent":
     """A fresh small agent: a cross-parameter check, a local check and a monitor handler.
 
     ``monitor`` reports NOT_RUNNING, or raises NotInstalled when ``root`` is set but missing
@@ -106,11 +104,11 @@ def declare_sample_agent() -> Agent:
 
 
 @pytest.fixture(scope="session")
-def ocf_run() -> Callable[[Agent, Sequence[str], Mapping[str, str]], Outcome]:
+def ocf_run() -> "Callable[[Agent, Sequence[str], Mapping[str, str]], Outcome]":
     return run_agent
 
 
 @pytest.fixture(scope="session")
-def sample_agent() -> Callable[[], Agent]:
+def sample_agent() -> "Callable[[], Agent]":
     """Factory: each call declares a fresh sample agent (tests add their own handlers)."""
     return declare_sample_agent

@@ -1,7 +1,5 @@
 """The ``mailha`` command on a production node: the mailha package without mailha-lab."""
 
-from __future__ import annotations
-
 import importlib
 import sys
 

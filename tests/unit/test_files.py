@@ -5,8 +5,6 @@ state file or a pid file must give a clear error at once: never a hang in ``open
 for a writer), never an agent that grows without limit (``/dev/zero``).
 """
 
-from __future__ import annotations
-
 import errno
 import os
 import subprocess
@@ -21,14 +19,19 @@ from mailha.files import FileRefused, read_bytes, read_bytes_and_stat, read_text
 from mailha.groupwise import gwha
 from mailha.groupwise.startup import StartupFile
 from mailha.ocf.state import StateFile
+from testkit import CAPTURE_TEXT
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Dict, Optional
 
 DSE = "dn: cn=config\nnsslapd-port: 389\nnsslapd-localuser: dirsrv\n\ndn: cn=monitor\ncn: monitor\n"
 
 
-def promptly(call, fifo: str | None = None):
+def promptly(call, fifo: "Optional[str]" = None):
     """Run *call* in a thread and return ``(value, error)``; fail if it is still running after a
     bound far beyond what reading a small file takes (then it blocks, in ``open()`` of *fifo*)."""
-    result: dict[str, object] = {}
+    result: Dict[str, object] = {}
 
     def target() -> None:
         try:
@@ -108,8 +111,7 @@ def load_in_child(path: str) -> str:
 
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
-    done = subprocess.run([sys.executable, "-c", code, path], preexec_fn=limit_memory, capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = subprocess.run([sys.executable, "-c", code, path], preexec_fn=limit_memory, **CAPTURE_TEXT, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 

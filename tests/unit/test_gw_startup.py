@@ -1,7 +1,5 @@
 """GroupWise startup files: grammar, document model, byte-exact editing, atomic write."""
 
-from __future__ import annotations
-
 import os
 import stat
 import subprocess
@@ -15,6 +13,11 @@ from hypothesis import strategies as st
 
 from mailha.groupwise import gwha, switches
 from mailha.groupwise.startup import StartupFile, StartupFileError, normalize_name
+from testkit import CAPTURE_TEXT
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import List, Optional, Tuple
 
 TYPICAL_GWIA = (
     ";-------------------------------------------------------------\r\n"
@@ -39,11 +42,11 @@ TYPICAL_GWIA = (
 )
 
 
-def parse(text: str) -> StartupFile:
+def parse(text: str) -> "StartupFile":
     return StartupFile.parse(text)
 
 
-def summary(sf: StartupFile) -> list[tuple[str, str | None, bool]]:
+def summary(sf: "StartupFile") -> "List[Tuple[str, Optional[str], bool]]":
     return [(s.key, s.value, s.commented) for s in sf.switches]
 
 
@@ -108,7 +111,7 @@ def test_later_occurrence_is_the_one_in_effect() -> None:
         ("--home \\\n/x\n", ("home", "/x")),
     ],
 )
-def test_value_forms(text: str, expected: tuple[str, str]) -> None:
+def test_value_forms(text: str, expected: "Tuple[str, str]") -> None:
     sf = parse(text)
     assert [(s.key, s.value) for s in sf.switches] == [expected]
     assert sf.render() == text
@@ -239,7 +242,7 @@ EOL = st.sampled_from(["\n", "\r\n"])
 
 
 @st.composite
-def a_switch(draw: st.DrawFn, continuation: bool = True) -> tuple[str, tuple[str, str | None]]:
+def a_switch(draw: "st.DrawFn", continuation: bool = True) -> "Tuple[str, Tuple[str, Optional[str]]]":
     name = draw(NAME)
     if draw(st.booleans()):
         style = draw(st.sampled_from(["--", "/"]))
@@ -258,7 +261,7 @@ def a_switch(draw: st.DrawFn, continuation: bool = True) -> tuple[str, tuple[str
 
 
 @st.composite
-def a_file(draw: st.DrawFn) -> tuple[str, list[tuple[str, str | None, bool]]]:
+def a_file(draw: "st.DrawFn") -> "Tuple[str, List[Tuple[str, Optional[str], bool]]]":
     lines, expected = [], []
     for _ in range(draw(st.integers(0, 12))):
         kind = draw(st.sampled_from(["blank", "comment", "commented", "switches"]))
@@ -293,7 +296,7 @@ PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 @PROPERTY
 @given(a_file())
-def test_round_trip_is_byte_identical_and_reads_what_was_written(doc: tuple[str, list]) -> None:
+def test_round_trip_is_byte_identical_and_reads_what_was_written(doc: "Tuple[str, list]") -> None:
     text, expected = doc
     sf = parse(text)
     assert sf.render() == text
@@ -303,7 +306,7 @@ def test_round_trip_is_byte_identical_and_reads_what_was_written(doc: tuple[str,
 
 @PROPERTY
 @given(a_file(), st.data())
-def test_set_touches_only_that_switch(doc: tuple[str, list], data: st.DataObject) -> None:
+def test_set_touches_only_that_switch(doc: "Tuple[str, list]", data: "st.DataObject") -> None:
     text, expected = doc
     names = sorted({key for key, _, commented in expected if not commented})
     if not names:
@@ -324,7 +327,7 @@ def test_set_touches_only_that_switch(doc: tuple[str, list], data: st.DataObject
 
 @PROPERTY
 @given(a_file(), st.data())
-def test_remove_touches_only_that_switch(doc: tuple[str, list], data: st.DataObject) -> None:
+def test_remove_touches_only_that_switch(doc: "Tuple[str, list]", data: "st.DataObject") -> None:
     text, expected = doc
     names = sorted({key for key, _, commented in expected if not commented})
     if not names:
@@ -389,10 +392,10 @@ def test_load_cached_reuses_the_parse_and_sees_edits(tmp_path) -> None:
         "print(sf.ip, 'pyparsing' in sys.modules)"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", probe], **CAPTURE_TEXT, env=env, check=True).stdout
     assert out.split() == ["10.0.0.5", "False"]  # a hit neither imports pyparsing nor parses
     path.write_text("--home /g\n--ip 10.0.0.6\n")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", probe], **CAPTURE_TEXT, env=env, check=True).stdout
     assert out.split() == ["10.0.0.6", "True"]
 
 
@@ -409,7 +412,7 @@ def test_load_cached_survives_a_corrupt_entry(tmp_path) -> None:
 
 @PROPERTY
 @given(a_file())
-def test_load_cached_hit_gives_the_switches_a_parse_gives(doc: tuple[str, list]) -> None:
+def test_load_cached_hit_gives_the_switches_a_parse_gives(doc: "Tuple[str, list]") -> None:
     text, _ = doc
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "po.poa")
@@ -459,7 +462,7 @@ def test_import_and_cache_hit_stay_off_heavy_modules(tmp_path) -> None:
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     StartupFile.load_cached(path, tmp_path / "cache")  # the entry the script then hits
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", script], **CAPTURE_TEXT, env=env, check=True).stdout
     assert out.split() == ["[]", "9850", "[]"]
 
 

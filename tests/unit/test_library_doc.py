@@ -1,13 +1,12 @@
 """docs/library.md's example agent runs as printed."""
 
-from __future__ import annotations
-
 import os
 import re
 import subprocess
 import sys
 
 import pytest
+from testkit import CAPTURE_TEXT
 
 DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "library.md")
 
@@ -24,8 +23,7 @@ def example(tmp_path_factory):
 
 def run(example: str, action: str, **env: str) -> subprocess.CompletedProcess:
     base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HA_RSCTMP": os.path.dirname(example)}
-    return subprocess.run([sys.executable, example, action], env=dict(base, **env), capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run([sys.executable, example, action], env=dict(base, **env), **CAPTURE_TEXT, timeout=60)
 
 
 def test_the_example_declares_an_agent_without_mistakes(example):

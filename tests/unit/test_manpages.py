@@ -1,7 +1,5 @@
 """The man pages the packages ship: ocf_mailha_NAME(7) from each agent's metadata, mailha(8)."""
 
-from __future__ import annotations
-
 import importlib
 import os
 import subprocess
@@ -10,6 +8,7 @@ import pytest
 
 from mailha import cli
 from mailha.tools import manpages
+from testkit import CAPTURE_TEXT
 
 OCF_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "ocf")
 AGENTS = sorted(name for name in os.listdir(OCF_DIR) if not name.startswith("."))
@@ -21,7 +20,7 @@ def render(page: str, tmp_path) -> str:
     """The page as ``man`` shows it; fails on any groff or man warning."""
     path = tmp_path / "page.man"
     path.write_text(page)
-    done = subprocess.run(["man", "--warnings", "-l", str(path)], capture_output=True, text=True,
+    done = subprocess.run(["man", "--warnings", "-l", str(path)], **CAPTURE_TEXT,
                           env={"PATH": "/usr/bin:/bin", "MANWIDTH": "80", "LC_ALL": "C"}, timeout=60)
     assert done.returncode == 0 and done.stderr == "", done.stderr
     return done.stdout

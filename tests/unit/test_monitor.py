@@ -1,7 +1,5 @@
 """Monitor depths, the second-level cadence, OCF_CHECK_LEVEL and the monitor_program hook."""
 
-from __future__ import annotations
-
 import os
 import signal
 import stat
@@ -16,11 +14,15 @@ from mailha.ocf.budget import Budget
 from mailha.ocf.codes import GenericError, Misconfigured, Rc
 from mailha.ocf.params import Command, Integer, Param, Text, parse_params
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import List, Optional
+
 PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def make_ctx(tmp_path, interval: str | None = "10000", check_level: str | None = None,
-             timeout_ms: str = "20000") -> Context:
+def make_ctx(tmp_path, interval: "Optional[str]" = "10000", check_level: "Optional[str]" = None,
+             timeout_ms: str = "20000") -> "Context":
     """The context of one monitor invocation (each call is a new invocation, as under Pacemaker)."""
     environ = {"PATH": PATH, "OCF_RESOURCE_INSTANCE": "rsc", "HA_RSCTMP": str(tmp_path / "rsctmp"),
                "OCF_RESKEY_CRM_meta_timeout": timeout_ms}
@@ -38,8 +40,8 @@ class Checks:
 
     def __init__(self, up: bool = True) -> None:
         self.up = up
-        self.calls: list[str] = []
-        self.timeouts: list[float] = []
+        self.calls: List[str] = []
+        self.timeouts: List[float] = []
 
     def running(self) -> bool:
         self.calls.append("running")
@@ -53,12 +55,12 @@ class Checks:
         self.calls.append("transaction")
         self.timeouts.append(timeout)
 
-    def plan(self, every: int = 1, program=None, transaction: bool = True) -> MonitorPlan:
+    def plan(self, every: int = 1, program=None, transaction: bool = True) -> "MonitorPlan":
         return MonitorPlan(self.running, self.service, self.transaction if transaction else None, every,
                            program)
 
 
-def monitors(tmp_path, count: int, every: int, **ctx_args) -> list[list[str]]:
+def monitors(tmp_path, count: int, every: int, **ctx_args) -> "List[List[str]]":
     """Run *count* monitors in a row; return the levels each one ran."""
     runs = []
     for _ in range(count):
@@ -155,7 +157,7 @@ def test_first_level_failure_is_not_running_and_nothing_else_runs(tmp_path):
 # --- failures of deep checks through an agent ----------------------------------------------------
 
 
-def monitored_agent(service) -> Agent:
+def monitored_agent(service) -> "Agent":
     agent = Agent("mon", "Monitor test", "Monitor test",
                   [Param("every", Integer(0, 100), "Cadence", default="1"),
                    Param("program", Command(), "Monitor program")],
@@ -282,7 +284,7 @@ def test_monitor_program_runs_after_the_checks_on_every_recurring_monitor(tmp_pa
     assert checks.calls == DEEP
 
 
-def _state(pid: int) -> str | None:
+def _state(pid: int) -> "Optional[str]":
     """The process state letter, or None when the pid is gone."""
     try:
         with open(f"/proc/{pid}/stat") as handle:

@@ -1,7 +1,5 @@
 """Address checks against this host's real network namespace; sockets on loopback only."""
 
-from __future__ import annotations
-
 import ipaddress
 import json
 import os
@@ -12,18 +10,22 @@ import pytest
 
 from mailha import net
 from mailha.net import NONE, OTHER, SPECIFIC, WILDCARD, AddressError
-from testkit import free_port
+from testkit import CAPTURE_TEXT, free_port
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import List, Set, Union
 
 
-def ip_addr_oracle() -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def ip_addr_oracle() -> "Set[Union[ipaddress.IPv4Address, ipaddress.IPv6Address]]":
     """What iproute2 says is configured: an independent reading of the same kernel state."""
-    out = subprocess.run(["ip", "-j", "addr"], check=True, capture_output=True, text=True, timeout=30).stdout
+    out = subprocess.run(["ip", "-j", "addr"], check=True, **CAPTURE_TEXT, timeout=30).stdout
     return {ipaddress.ip_address(a["local"]) for link in json.loads(out) for a in link.get("addr_info", [])}
 
 
 @pytest.fixture
 def sockets():
-    opened: list[socket.socket] = []
+    opened: List[socket.socket] = []
 
     def listen(address: str, port: int, family=socket.AF_INET, kind=socket.SOCK_STREAM, v6only=True) -> socket.socket:
         sock = socket.socket(family, kind)

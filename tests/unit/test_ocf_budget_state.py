@@ -1,7 +1,5 @@
 """The action's time budget and the per-resource state file."""
 
-from __future__ import annotations
-
 import os
 import time
 
@@ -131,6 +129,15 @@ def test_tick_counts_from_zero_and_persists(rsctmp):
     assert StateFile("ldap", "rsc", rsctmp).tick("monitor_count") == 4  # a new invocation
     assert StateFile("ldap", "rsc", rsctmp).tick("other") == 0
     assert StateFile("ldap", "rsc:1", rsctmp).tick("monitor_count") == 0  # clone instances apart
+
+
+def test_a_value_holding_a_parameters_escaped_bytes_is_kept(rsctmp):
+    """Python 3.6 in the C locale reads a parameter's "é" as two surrogates: the state keeps its bytes."""
+    state = StateFile("ldap", "rsc", rsctmp)
+    state.save({"endpoints.a": "h\udcc3\udca9st:389", "plain": "x"})
+    with open(state.path, "rb") as handle:
+        assert handle.read() == b"endpoints.a=h\xc3\xa9st:389\nplain=x\n"
+    assert StateFile("ldap", "rsc", rsctmp).load() == {"endpoints.a": "h\u00e9st:389", "plain": "x"}
 
 
 def test_save_is_atomic_and_leaves_no_temporary_file(rsctmp):

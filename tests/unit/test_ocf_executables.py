@@ -1,12 +1,11 @@
 """The thin executables in ocf/: even without their library they answer in OCF terms."""
 
-from __future__ import annotations
-
 import os
 import subprocess
 import sys
 
 import pytest
+from testkit import CAPTURE_TEXT
 
 OCF = os.path.join(os.path.dirname(__file__), "..", "..", "ocf")
 AGENTS = sorted(os.listdir(OCF))
@@ -18,7 +17,7 @@ def test_an_unloadable_library_is_not_installed_with_a_reason_and_no_traceback(a
     # -S -I: no site-packages, no PYTHONPATH: the library cannot be found, as when an upgrade
     # has half-replaced it.
     done = subprocess.run([sys.executable, "-S", "-I", os.path.join(OCF, agent), "monitor"],
-                          capture_output=True, text=True, timeout=30, cwd=str(tmp_path))
+                          **CAPTURE_TEXT, timeout=30, cwd=str(tmp_path))
     assert done.returncode == 5
     assert "Traceback" not in done.stderr
     reasons = [line[len(MARK):] for line in done.stderr.splitlines() if line.startswith(MARK)]

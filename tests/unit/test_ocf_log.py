@@ -1,7 +1,5 @@
 """Logging like resource-agents: HA_LOGFACILITY, HA_LOGFILE, HA_DEBUGLOG, stderr by hand, redaction."""
 
-from __future__ import annotations
-
 import os
 import sys
 import types
@@ -14,6 +12,10 @@ from mailha.ocf import log as ocflog
 from mailha.ocf.codes import GenericError
 from mailha.ocf.log import REDACTED, Redactor
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import List, Tuple
+
 
 class FakeSyslog(types.ModuleType):
     """Stands in for the ``syslog`` module: records what would reach the system log."""
@@ -22,8 +24,8 @@ class FakeSyslog(types.ModuleType):
 
     def __init__(self) -> None:
         super().__init__("syslog")
-        self.opened: list[tuple] = []
-        self.lines: list[tuple[int, str]] = []
+        self.opened: List[tuple] = []
+        self.lines: List[Tuple[int, str]] = []
 
     def openlog(self, ident, option, facility) -> None:
         self.opened.append((ident, option, facility))
@@ -33,7 +35,7 @@ class FakeSyslog(types.ModuleType):
 
 
 @pytest.fixture
-def fake_syslog(monkeypatch) -> FakeSyslog:
+def fake_syslog(monkeypatch) -> "FakeSyslog":
     fake = FakeSyslog()
     monkeypatch.setitem(sys.modules, "syslog", fake)
     return fake
@@ -46,7 +48,7 @@ def emit_all(logger) -> None:
     logger.error("an error")
 
 
-def lines(path) -> list[str]:
+def lines(path) -> "List[str]":
     """The log file's lines without the time stamp and pid: ``ident: label: text``."""
     out = []
     for line in path.read_text().splitlines():

@@ -5,8 +5,6 @@ ocf-1.0.rng; OCF 1.1 (``OCF_RA_VERSION_MINOR=1``: Pacemaker 2.1, crm_resource, p
 ocf-1.1.rng, with reloadable, unique-group, deprecated and select.
 """
 
-from __future__ import annotations
-
 import importlib
 import pkgutil
 import subprocess
@@ -22,6 +20,11 @@ from mailha.ocf import metadata
 from mailha.ocf.agent import Action, Agent
 from mailha.ocf.codes import Rc
 from mailha.ocf.params import Choice, Integer, Param, Port, Seconds, Text
+from testkit import CAPTURE_TEXT
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Dict, List
 
 RA_DTD_DIR = "/usr/share/resource-agents"
 RA_DTD = f"{RA_DTD_DIR}/ra-api-1.dtd"
@@ -39,30 +42,30 @@ def xmllint_valid(document: str) -> subprocess.CompletedProcess:
     """What ocf-tester runs:
     ``agent meta-data | (cd $DATADIR/resource-agents && xmllint --noout --valid -)``."""
     return subprocess.run(["xmllint", "--noout", "--valid", "-"], input=document, cwd=RA_DTD_DIR,
-                          capture_output=True, text=True, timeout=60)
+                          **CAPTURE_TEXT, timeout=60)
 
 
 @pytest.fixture(scope="module")
-def relaxng() -> etree.RelaxNG:
+def relaxng() -> "etree.RelaxNG":
     return etree.RelaxNG(etree.parse(PCS_RNG))
 
 
 @pytest.fixture(scope="module")
-def relaxng_1_1() -> etree.RelaxNG:
+def relaxng_1_1() -> "etree.RelaxNG":
     return etree.RelaxNG(etree.parse(PCS_RNG_1_1))
 
 
 @pytest.fixture(scope="module")
-def dtd() -> etree.DTD:
+def dtd() -> "etree.DTD":
     return etree.DTD(RA_DTD)
 
 
-def parse(document: str) -> etree._Element:
+def parse(document: str) -> "etree._Element":
     assert document.startswith('<?xml version="1.0"?>\n<!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">\n')
     return etree.fromstring(document.encode())
 
 
-def parse_1_1(document: str) -> etree._Element:
+def parse_1_1(document: str) -> "etree._Element":
     # No DOCTYPE: the document does not follow ra-api-1.dtd, and no encoding= (crmsh).
     assert document.startswith('<?xml version="1.0"?>\n<resource-agent ')
     root = etree.fromstring(document.encode())
@@ -70,15 +73,15 @@ def parse_1_1(document: str) -> etree._Element:
     return root
 
 
-def agents_to_check(sample_agent) -> list[Agent]:
+def agents_to_check(sample_agent) -> "List[Agent]":
     return [sample_agent()] + [importlib.import_module(f"mailha.agents.{n}").AGENT for n in REAL_AGENTS]
 
 
-def real(name: str) -> Agent:
+def real(name: str) -> "Agent":
     return importlib.import_module(f"mailha.agents.{name}").AGENT
 
 
-def ocf_1_1_agent() -> Agent:
+def ocf_1_1_agent() -> "Agent":
     """Every OCF 1.1 feature once: reloadable, a unique group of two, a lone unique, a renamed
     parameter, a choice, a duration, a secret."""
     agent = Agent("eleven", "OCF 1.1 agent", "Uses every OCF 1.1 feature.", [
@@ -173,7 +176,7 @@ def test_1_1_is_what_the_dtd_rejects_so_1_0_callers_never_get_it(dtd, relaxng):
 # --- what 1.1 says and 1.0 does not -------------------------------------------------------------
 
 
-def params_of(root: etree._Element) -> dict[str, etree._Element]:
+def params_of(root: "etree._Element") -> "Dict[str, etree._Element]":
     return {n.get("name"): n for n in root.findall("parameters/parameter")}
 
 
@@ -307,8 +310,7 @@ def test_the_metadata_module_is_loaded_for_meta_data_only():
     with tempfile.TemporaryDirectory() as rsctmp:
         loaded = {}
         for action in ("monitor", "reload-agent", "meta-data"):
-            done = subprocess.run([sys.executable, "-c", code, action, rsctmp], capture_output=True,
-                                  text=True, timeout=60)
+            done = subprocess.run([sys.executable, "-c", code, action, rsctmp], **CAPTURE_TEXT, timeout=60)
             assert done.returncode == 0, done.stderr
             loaded[action] = done.stdout.split()[-3:]
     assert loaded["monitor"] == [str(int(Rc.NOT_RUNNING)), "False", "False"]

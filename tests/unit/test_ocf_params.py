@@ -1,7 +1,5 @@
 """Parameter types, ``OCF_RESKEY_*`` parsing, error messages and cibsecret."""
 
-from __future__ import annotations
-
 import os
 
 import pytest

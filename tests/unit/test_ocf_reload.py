@@ -5,8 +5,6 @@ reloadable, and runs ``reload-agent`` for the others.  The monitor's cadence and
 log level are read afresh by every action, so the framework's own reload-agent only validates.
 """
 
-from __future__ import annotations
-
 import importlib
 import os
 import pkgutil
@@ -20,11 +18,15 @@ from mailha.ocf.codes import Misconfigured, NotInstalled, Rc
 from mailha.ocf.log import level_param
 from mailha.ocf.params import Integer, Param, Port, Text
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import List
+
 REAL_AGENTS = sorted(m.name for m in pkgutil.iter_modules(mailha.agents.__path__)
                      if not m.name.startswith("_"))
 
 
-def reloading_agent(calls: list[str]) -> Agent:
+def reloading_agent(calls: "List[str]") -> "Agent":
     """An agent with one reloadable parameter, a cross-parameter check and a check of this node."""
     agent = Agent("rl", "Reloading agent", "Has a reloadable cadence.", [
         Param("home", Text(), "Home", required=True, unique=True),
@@ -57,7 +59,7 @@ def env(tmp_path):
 
 
 def test_the_default_reload_agent_succeeds_and_touches_no_service(ocf_run, env):
-    calls: list[str] = []
+    calls: List[str] = []
     out = ocf_run(reloading_agent(calls), ["rl", "reload-agent"], env)
     assert (out.rc, out.exit_reasons, calls) == (Rc.SUCCESS, [], [])
     assert "reload-agent: every apply from the next action on" in out.stderr

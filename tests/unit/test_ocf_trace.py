@@ -6,8 +6,6 @@ password included.  The mailha trace goes to the same place and holds the action
 parameters, every log line at debug level, the exit reason and the rc, and never a secret.
 """
 
-from __future__ import annotations
-
 import io
 import os
 import re
@@ -22,13 +20,18 @@ from mailha.ocf import params as ocfparams
 from mailha.ocf.agent import Action, Agent
 from mailha.ocf.codes import GenericError, Rc
 from mailha.ocf.params import Param, Port, Text
+from testkit import CAPTURE_TEXT
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Dict, List
 
 SECRET = "Tr4ce-S3cret!"
 LIB = os.path.dirname(os.path.dirname(os.path.abspath(mailha.__file__)))
 STAMP = r"\d{4}-\d\d-\d\d\.\d\d:\d\d:\d\d"  # date +%F.%T, as ocf_default_trace_dest names them
 
 
-def tracing_agent() -> Agent:
+def tracing_agent() -> "Agent":
     agent = Agent("tr", "Traced agent", "Logs at every level.", [
         Param("home", Text(), "Home"),
         Param("port", Port(), "Port", default="389"),
@@ -66,7 +69,7 @@ def env(tmp_path):
             "OCF_RESKEY_trace_dir": str(tmp_path / "traces")}
 
 
-def trace_files(directory) -> list[str]:
+def trace_files(directory) -> "List[str]":
     return sorted(os.path.join(d, f) for d, _, files in os.walk(directory) for f in files)
 
 
@@ -209,7 +212,7 @@ agent.main()
 """
 
 
-def run_script(tmp_path, env: dict[str, str], redirect: str = "") -> subprocess.CompletedProcess:
+def run_script(tmp_path, env: "Dict[str, str]", redirect: str = "") -> subprocess.CompletedProcess:
     """The agent as its own process, as Pacemaker runs it (stdin not a terminal)."""
     script = tmp_path / "agent.py"
     script.write_text(AGENT_SCRIPT)
@@ -217,7 +220,7 @@ def run_script(tmp_path, env: dict[str, str], redirect: str = "") -> subprocess.
     if redirect:  # the caller opens a descriptor for the trace, as OCF_TRACE_FILE=3..9 means
         argv = ["/bin/sh", "-c", f'"$@" {redirect}', "sh", *argv]
     return subprocess.run(argv, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": LIB, **env},
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+                          stdin=subprocess.DEVNULL, **CAPTURE_TEXT, timeout=60)
 
 
 def test_the_executable_flushes_the_trace_before_it_exits(tmp_path, env):

@@ -1,7 +1,5 @@
 """Process discovery and stop escalation, with real child processes."""
 
-from __future__ import annotations
-
 import ctypes
 import os
 import select
@@ -16,6 +14,10 @@ import pytest
 from mailha import proc
 from mailha.proc import ProcessMatch, ProcInfo
 from testkit import wait_for
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import List, Optional, Tuple
 
 PYTHON = sys.executable
 # A stand-in daemon: its instance directory is argv[1]; it says "ready" once its signal
@@ -38,7 +40,7 @@ while True:
 """
 
 
-def state_of(pid: int) -> str | None:
+def state_of(pid: int) -> "Optional[str]":
     info = proc.read_process(pid, need_argv=False)
     return info.state if info else None
 
@@ -56,11 +58,11 @@ class Daemons:
     """Starts stand-in daemons and ends every one of them (by PID) when the test ends."""
 
     def __init__(self) -> None:
-        self.popens: list[subprocess.Popen] = []
-        self.extra: list[int] = []
+        self.popens: List[subprocess.Popen] = []
+        self.extra: List[int] = []
 
-    def start(self, instance_dir: str, mode: str = "plain", options: tuple[str, ...] = (),
-              cwd: str | None = None) -> subprocess.Popen:
+    def start(self, instance_dir: str, mode: str = "plain", options: "Tuple[str, ...]" = (),
+              cwd: "Optional[str]" = None) -> subprocess.Popen:
         """*options* follow on the command line, as a product's (``-D /srv/a``, ``@po.poa``)."""
         args = [PYTHON, "-c", DAEMON, instance_dir, mode] + ([DAEMON] if mode == "parent" else list(options))
         child = subprocess.Popen(args, stdout=subprocess.PIPE, cwd=cwd)
@@ -98,8 +100,9 @@ def daemons():
     started.cleanup()
 
 
-def match_for(instance_dir, **kwargs) -> ProcessMatch:
-    return ProcessMatch(exe_names=(os.path.basename(PYTHON),), cmdline_contains=(str(instance_dir),), **kwargs)
+def match_for(instance_dir, python=PYTHON, **kwargs) -> "ProcessMatch":
+    return ProcessMatch(exe_names=(os.path.basename(python),), cmdline_contains=(str(instance_dir),),
+                        **kwargs)
 
 
 # --- pid files -----------------------------------------------------------------------------
@@ -188,7 +191,7 @@ def test_user_filter(daemons, tmp_path):
 # --- exact options (args) --------------------------------------------------------------------
 
 
-def by_args(*pairs) -> ProcessMatch:
+def by_args(*pairs) -> "ProcessMatch":
     return ProcessMatch(exe_names=(os.path.basename(PYTHON),), args=pairs)
 
 
@@ -467,7 +470,7 @@ def test_stop_kills_children_too(daemons, tmp_path):
 def test_stop_runs_the_graceful_action_first(daemons, tmp_path):
     a = daemons.start(str(tmp_path / "a"))
     deadline = time.monotonic() + 10
-    given: list[float] = []
+    given: List[float] = []
 
     def graceful(until: float) -> None:
         given.append(until)
@@ -531,6 +534,8 @@ def test_prefix_sharing_instance_dirs_never_match(parts, extra, tail):
 # glibc's posix_spawn clones with CLONE_VFORK and all signals blocked: the parent waits in
 # uninterruptible (killable) sleep, state D, until the child execs -- and this child first
 # opens a FIFO that has no writer, so it never does.  Only SIGKILL ends either of them.
+# os.posix_spawn is Python 3.8 and later: under an older one the helper runs on the system's.
+SPAWNER = PYTHON if hasattr(os, "posix_spawn") else "/usr/bin/python3"
 D_STATE = r"""
 import os, sys
 os.posix_spawn("/bin/true", ["true"], dict(os.environ),
@@ -543,7 +548,7 @@ def d_state_process(tmp_path):
     fifo = tmp_path / "never-written"
     os.mkfifo(fifo)
     instance = str(tmp_path / "d")
-    child = subprocess.Popen([PYTHON, "-c", D_STATE, instance, str(fifo)])
+    child = subprocess.Popen([SPAWNER, "-c", D_STATE, instance, str(fifo)])
     try:
         wait_for(lambda: state_of(child.pid) == "D", 10, "D state")
         yield instance, child
@@ -566,9 +571,9 @@ def test_d_state_process_counts_as_running(d_state_process, tmp_path):
     instance, child = d_state_process
     pidfile = str(tmp_path / "d.pid")
     proc.write_pid(pidfile, child.pid)
-    (found,) = proc.find(match_for(instance, pidfile=pidfile))
+    (found,) = proc.find(match_for(instance, SPAWNER, pidfile=pidfile))
     assert found.pid == child.pid and found.state == "D"
-    assert child.pid in [p.pid for p in proc.find(match_for(instance))]
+    assert child.pid in [p.pid for p in proc.find(match_for(instance, SPAWNER))]
 
 
 def test_stop_kills_a_d_state_process_that_blocks_sigterm(d_state_process):
@@ -576,7 +581,7 @@ def test_stop_kills_a_d_state_process_that_blocks_sigterm(d_state_process):
     spawned = proc.children(child.pid)
     assert spawned, "posix_spawn's child should exist"
     deadline = time.monotonic() + 2
-    result = proc.stop(proc.find(match_for(instance), every=True), deadline, kill_reserve=0.5)
+    result = proc.stop(proc.find(match_for(instance, SPAWNER), every=True), deadline, kill_reserve=0.5)
     assert time.monotonic() <= deadline
     assert result.steps == ["term", "kill"] and child.pid in result.killed
     assert result.stopped and gone(child.pid) and all(gone(p.pid) for p in spawned)

@@ -2,8 +2,6 @@
 (Python TCP servers) declared the way an agent declares its product, run through the framework.
 """
 
-from __future__ import annotations
-
 import os
 import socket
 import stat
@@ -43,7 +41,7 @@ while True:
 """
 
 
-def declare(home: str) -> Agent:
+def declare(home: str) -> "Agent":
     """A two-member agent whose handlers are one lifecycle call each."""
     agent = Agent("svc", "Test service", "Two TCP servers.",
                   [Param("home", AbsPath(), "Instance directory", required=True, unique=True),
@@ -55,7 +53,7 @@ def declare(home: str) -> Agent:
                   [Action("start", 20), Action("stop", 20), Action("monitor", 20, interval=10),
                    Action("validate-all", 5), Action("meta-data", 5)])
 
-    def service(p) -> Service:
+    def service(p) -> "Service":
         members = []
         for name, port in (("a", p.port_a), ("b", p.port_b)):
             where = os.path.join(p.home, name)

@@ -17,8 +17,6 @@ the partition's Filesystem and IP address resources:
 The machinery both GroupWise agents share is :mod:`mailha.groupwise.agentlib`.
 """
 
-from __future__ import annotations
-
 import os
 
 from ..groupwise import agentlib, paths
@@ -29,6 +27,8 @@ from ..service.storage import is_under
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import List
+
     from ..ocf.agent import Context
     from ..ocf.params import Params
 
@@ -83,11 +83,11 @@ AGENT = Agent(
 )
 
 
-def domain_name(p: Params) -> str:
+def domain_name(p: "Params") -> str:
     return p.domain or os.path.basename(p.domain_dir.rstrip("/")) or "domain"
 
 
-def agents(p: Params) -> list[agentlib.GwAgent]:
+def agents(p: "Params") -> "List[agentlib.GwAgent]":
     """The MTA (unless manage_mta=false) and the GWIA, in start order."""
     domain = domain_name(p)
     gwia = agentlib.GwAgent("GWIA", "gwia", p.gwia_binary,
@@ -101,7 +101,7 @@ def agents(p: Params) -> list[agentlib.GwAgent]:
 
 
 @AGENT.check
-def check_params(p: Params) -> None:
+def check_params(p: "Params") -> None:
     agentlib.check_common(p)
     if p.storage_mount and not is_under(p.domain_dir, p.storage_mount):
         raise Misconfigured(f"domain_dir {p.domain_dir} is not under storage_mount {p.storage_mount}")
@@ -110,26 +110,26 @@ def check_params(p: Params) -> None:
 
 
 @AGENT.local_check
-def check_installed(p: Params) -> None:
+def check_installed(p: "Params") -> None:
     agentlib.check_installed(p, agents(p), p.domain_dir, "domain_dir")
 
 
 @AGENT.handler("validate-all")
-def do_validate(ctx: Context) -> None:
+def do_validate(ctx: "Context") -> None:
     agentlib.validate(ctx, agents(ctx.params))
 
 
 @AGENT.handler("start")
-def do_start(ctx: Context) -> None:
+def do_start(ctx: "Context") -> None:
     agentlib.start(ctx, agents(ctx.params))
 
 
 @AGENT.handler("stop")
-def do_stop(ctx: Context) -> None:
+def do_stop(ctx: "Context") -> None:
     # A default here could stop another resource's agents (its MTA, another domain's).
     agentlib.stop(ctx, lambda: agents(ctx.params), ("domain", "manage_mta", "mta_binary", "gwia_binary"))
 
 
 @AGENT.handler("monitor")
-def do_monitor(ctx: Context) -> int:
+def do_monitor(ctx: "Context") -> int:
     return agentlib.monitor(ctx, agents(ctx.params))

@@ -8,8 +8,6 @@ then its client/server (1677), message transfer (7101) and HTTP console (7181) p
 when the startup file enables it, on the secondary IP.
 """
 
-from __future__ import annotations
-
 import os
 
 from ..groupwise import agentlib, paths
@@ -63,7 +61,7 @@ AGENT = Agent(
 )
 
 
-def poa(p: Params) -> agentlib.GwAgent:
+def poa(p: "Params") -> "agentlib.GwAgent":
     office = p.post_office or os.path.basename(p.post_office_dir.rstrip("/")) or "po"
     name = p.grpwise_name or (f"{office}.{p.domain}" if p.domain else None)
     return agentlib.GwAgent("POA", "poa", p.binary, p.startup or os.path.join(p.post_office_dir, f"{office}.poa"),
@@ -71,7 +69,7 @@ def poa(p: Params) -> agentlib.GwAgent:
 
 
 @AGENT.check
-def check_params(p: Params) -> None:
+def check_params(p: "Params") -> None:
     agentlib.check_common(p)
     if p.storage_mount and not is_under(p.post_office_dir, p.storage_mount):
         raise Misconfigured(f"post_office_dir {p.post_office_dir} is not under storage_mount {p.storage_mount}")
@@ -80,25 +78,25 @@ def check_params(p: Params) -> None:
 
 
 @AGENT.local_check
-def check_installed(p: Params) -> None:
+def check_installed(p: "Params") -> None:
     agentlib.check_installed(p, [poa(p)], p.post_office_dir, "post_office_dir")
 
 
 @AGENT.handler("validate-all")
-def do_validate(ctx: Context) -> None:
+def do_validate(ctx: "Context") -> None:
     agentlib.validate(ctx, [poa(ctx.params)])
 
 
 @AGENT.handler("start")
-def do_start(ctx: Context) -> None:
+def do_start(ctx: "Context") -> None:
     agentlib.start(ctx, [poa(ctx.params)])
 
 
 @AGENT.handler("stop")
-def do_stop(ctx: Context) -> None:
+def do_stop(ctx: "Context") -> None:
     agentlib.stop(ctx, lambda: [poa(ctx.params)], ("post_office", "binary"))
 
 
 @AGENT.handler("monitor")
-def do_monitor(ctx: Context) -> int:
+def do_monitor(ctx: "Context") -> int:
     return agentlib.monitor(ctx, [poa(ctx.params)])

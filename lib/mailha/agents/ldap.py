@@ -8,8 +8,6 @@ safe with unmounted shared storage, a start that returns when the server answers
 escalates before its timeout, and a server bound to the resource's virtual IP.
 """
 
-from __future__ import annotations
-
 import os
 
 from .. import monitor
@@ -22,6 +20,8 @@ from ..service import lifecycle
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import List, Optional, Tuple
+
     from ..ocf.agent import Context
     from ..ocf.params import Params
     from ..proc import ProcessMatch
@@ -98,7 +98,7 @@ AGENT = Agent(
 
 # -- where things are ------------------------------------------------------------------------
 
-def config_dir(p: Params) -> str | None:
+def config_dir(p: "Params") -> "Optional[str]":
     if p.config_dir:
         return p.config_dir
     if p.server_type == DS389 and p.instance:
@@ -106,11 +106,11 @@ def config_dir(p: Params) -> str | None:
     return None
 
 
-def binary(p: Params) -> str:
+def binary(p: "Params") -> str:
     return p.binary or (paths.SLAPD if p.server_type == OPENLDAP else paths.NS_SLAPD)
 
 
-def pidfile(p: Params) -> str | None:
+def pidfile(p: "Params") -> "Optional[str]":
     if p.pidfile:
         return p.pidfile
     if p.server_type == DS389 and p.instance:
@@ -120,7 +120,7 @@ def pidfile(p: Params) -> str | None:
     return None
 
 
-def urls(p: Params) -> str:
+def urls(p: "Params") -> str:
     """OpenLDAP's -h: bound to the virtual IP alone when one is configured."""
     host = p.listen_address or ""
     if ":" in host:
@@ -131,7 +131,7 @@ def urls(p: Params) -> str:
     return " ".join(listen)
 
 
-def identity(p: Params) -> tuple[str, str]:
+def identity(p: "Params") -> "Tuple[str, str]":
     """The option and path that name this instance on the server's command line, exactly:
     ``-D`` with the config directory (389-ds, and Sun DS's instance root), ``-F`` or ``-f``
     (OpenLDAP).  A parent directory never matches the instances below it."""
@@ -150,7 +150,7 @@ def identity(p: Params) -> tuple[str, str]:
     return "-D", where
 
 
-def process_match(p: Params) -> ProcessMatch:
+def process_match(p: "Params") -> "ProcessMatch":
     """The instance's server: its option and path (:func:`identity`) on the command line of
     the product's server program, whether the configured ``binary`` or the product's own name
     (a ``binary`` that names no program must not hide the running server from stop)."""
@@ -165,14 +165,14 @@ def process_match(p: Params) -> ProcessMatch:
 IDENTITY = ("server_type", "binary")
 
 
-def any_server() -> ProcessMatch:
+def any_server() -> "ProcessMatch":
     """Any directory server process: what a stop that cannot identify its instance looks for."""
     from ..proc import ProcessMatch
 
     return ProcessMatch(exe_names=("ns-slapd", "slapd"))
 
 
-def command(p: Params) -> list[str]:
+def command(p: "Params") -> "List[str]":
     if p.server_type == DS389:
         argv = [binary(p), "-D", config_dir(p)]
         return argv + (["-i", pidfile(p)] if pidfile(p) else [])
@@ -184,13 +184,13 @@ def command(p: Params) -> list[str]:
     return [os.path.join(p.instance_root, "start-slapd")]
 
 
-def log_hint(p: Params) -> str:
+def log_hint(p: "Params") -> str:
     if p.server_type == DS389:
         return f"; see the errors log of {config_dir(p)}"
     return "; see slapd's syslog messages"
 
 
-def service(p: Params) -> Service:
+def service(p: "Params") -> "Service":
     """The instance as the lifecycle sees it: one server process, its LDAP (and LDAPS) port on
     the virtual IP, the bind of the monitor search, the test user's login."""
     from ..service.model import Command, Credentials, Endpoint, Member, Service
@@ -216,7 +216,7 @@ def service(p: Params) -> Service:
 # -- checks ----------------------------------------------------------------------------------
 
 @AGENT.check
-def check_params(p: Params) -> None:
+def check_params(p: "Params") -> None:
     identity(p)
     if p.ssl_port and p.ssl_port == p.port:
         raise Misconfigured(f"'ssl_port' and 'port' are both {p.port}: give LDAPS its own port")
@@ -227,7 +227,7 @@ def check_params(p: Params) -> None:
 
 
 @AGENT.local_check
-def check_installed(p: Params) -> None:
+def check_installed(p: "Params") -> None:
     from ..files import check_executable
 
     monitor.check_program(p)
@@ -247,23 +247,23 @@ def check_installed(p: Params) -> None:
 # -- actions ---------------------------------------------------------------------------------
 
 @AGENT.handler("monitor")
-def do_monitor(ctx: Context) -> int:
+def do_monitor(ctx: "Context") -> int:
     return lifecycle.monitor(ctx, service(ctx.params))
 
 
 @AGENT.handler("start")
-def do_start(ctx: Context) -> None:
+def do_start(ctx: "Context") -> None:
     p = ctx.params
     prepare = (lambda: prepare_389ds(ctx)) if p.server_type == DS389 else None
     lifecycle.start(ctx, service(p), prepare=prepare)
 
 
 @AGENT.handler("stop")
-def do_stop(ctx: Context) -> None:
+def do_stop(ctx: "Context") -> None:
     lifecycle.stop(ctx, lambda: service(ctx.params), any_server(), identity=IDENTITY)
 
 
-def prepare_389ds(ctx: Context) -> None:
+def prepare_389ds(ctx: "Context") -> None:
     """Bind to the virtual IP in dse.ldif, create the run and lock directories a fresh /run
     lacks, and clear stale lock entries."""
     import pwd
@@ -307,7 +307,7 @@ def prepare_389ds(ctx: Context) -> None:
         clear_stale_locks(ctx, os.path.join(config["nsslapd-lockdir"], "server"), process_match(p))
 
 
-def clear_stale_locks(ctx: Context, directory: str, match: ProcessMatch) -> None:
+def clear_stale_locks(ctx: "Context", directory: str, match: "ProcessMatch") -> None:
     """Remove lock entries of server processes that are gone.
 
     ns-slapd refuses to start while ``lockdir/server/<pid>`` names a live process; after a crash

@@ -5,18 +5,20 @@ lines of the attributes concerned, keep a backup, and replace the file atomicall
 and mode.  LDIF continuation lines (a leading space) are honoured when reading.
 """
 
-from __future__ import annotations
-
 import os
 import shutil
 import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Dict, List, Optional, Tuple
 
 CONFIG_DN = "cn=config"
 #: The largest dse.ldif read: a few MiB with many replication agreements, schema and indexes.
 MAX_SIZE = 64 << 20
 
 
-def _entries(lines: list[str]):
+def _entries(lines: "List[str]"):
     """Yield (start, end, dn) of each entry, with line indexes into *lines*."""
     start = 0
     for index in range(len(lines) + 1):
@@ -28,9 +30,9 @@ def _entries(lines: list[str]):
             start = index + 1
 
 
-def _unfold(lines: list[str]) -> list[tuple[int, str]]:
+def _unfold(lines: "List[str]") -> "List[Tuple[int, str]]":
     """Logical lines (continuations joined) with the index of their first physical line."""
-    logical: list[tuple[int, str]] = []
+    logical: List[Tuple[int, str]] = []
     for index, line in enumerate(lines):
         if line.startswith(" ") and logical:
             first, text = logical[-1]
@@ -46,7 +48,7 @@ def _read(path: str, errors: str) -> str:
     return read_text(path, MAX_SIZE, "dse.ldif", errors=errors)
 
 
-def read_config(path: str) -> dict[str, str]:
+def read_config(path: str) -> "Dict[str, str]":
     """The attributes of the ``cn=config`` entry, lower-cased names, first value each.
 
     Anything but a regular file of at most :data:`MAX_SIZE` bytes is an ``OSError``
@@ -54,10 +56,10 @@ def read_config(path: str) -> dict[str, str]:
     return _config(_read(path, "replace").splitlines())
 
 
-def _config(lines: list[str]) -> dict[str, str]:
+def _config(lines: "List[str]") -> "Dict[str, str]":
     for start, end, dn in _entries(lines):
         if dn.lower() == CONFIG_DN:
-            values: dict[str, str] = {}
+            values: Dict[str, str] = {}
             for _, text in _unfold(lines[start:end]):
                 name, sep, value = text.partition(":")
                 if sep and not value.startswith(":"):  # base64 values are not config we read
@@ -66,7 +68,7 @@ def _config(lines: list[str]) -> dict[str, str]:
     return {}
 
 
-def set_config(path: str, changes: dict[str, str | None]) -> str | None:
+def set_config(path: str, changes: "Dict[str, Optional[str]]") -> "Optional[str]":
     """Set (or with ``None`` remove) single-valued attributes of ``cn=config``.
 
     Returns the backup file's path, or ``None`` when the file already said so."""
@@ -82,7 +84,7 @@ def set_config(path: str, changes: dict[str, str | None]) -> str | None:
     if all(current.get(name) == value for name, value in wanted.items()):
         return None
     block = lines[start:end]
-    kept: list[str] = []
+    kept: List[str] = []
     skipping = False
     for line in block:
         if skipping and line.startswith(" "):

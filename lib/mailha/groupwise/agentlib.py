@@ -16,16 +16,13 @@ the startup-file grammar and the switch table are imported when a startup file h
 :func:`endpoints`), the probes when a second-level check runs, psutil only to stop.
 """
 
-from __future__ import annotations
-
 import os
 
 from ..ocf.codes import GenericError, Misconfigured, NotInstalled
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Callable, Sequence
-    from typing import Self
+    from typing import Callable, List, Optional, Sequence, Tuple
 
     from ..ocf.agent import Context
     from ..ocf.log import Logger
@@ -58,11 +55,12 @@ class GwAgent:
 
     __slots__ = ("binary", "kind", "label", "name", "startup")
 
-    def __init__(self, label: str, kind: str, binary: str, startup: str, name: str | None = None) -> None:
+    def __init__(self, label: str, kind: str, binary: str, startup: str,
+                 name: "Optional[str]" = None) -> None:
         self.label, self.kind, self.binary, self.startup, self.name = label, kind, binary, startup, name
 
     @property
-    def match(self) -> ProcessMatch:
+    def match(self) -> "ProcessMatch":
         """Its process: the binary run with exactly this startup file (``@file`` as the products
         take it; a relative one resolved against the process's working directory).  The
         product's own program name counts as well as the configured binary, so that a wrong
@@ -78,11 +76,11 @@ class GwAgent:
     def home(self) -> str:
         return os.path.dirname(self.startup)
 
-    def log_hint(self, home: str | None = None) -> str:
+    def log_hint(self, home: "Optional[str]" = None) -> str:
         return f"; see its log in {os.path.join(home or self.home, LOG_HINTS.get(self.kind, ''))}"
 
 
-def any_agent(p: Params) -> ProcessMatch:
+def any_agent(p: "Params") -> "ProcessMatch":
     """Any GroupWise agent process: what a stop that cannot identify its instance looks for.
 
     By path (the products' own and those the parameters name), not by program name: the
@@ -98,7 +96,7 @@ def any_agent(p: Params) -> ProcessMatch:
 # -- startup files -----------------------------------------------------------------------------
 
 
-def load_startup(agent: GwAgent) -> StartupFile:
+def load_startup(agent: "GwAgent") -> "StartupFile":
     """The agent's startup file, parsed.  Unreadable: not on this node (5); bad syntax: the
     file is on the shared partition, so it is wrong on every node (6)."""
     from .startup import StartupFile, StartupFileError
@@ -116,13 +114,13 @@ def load_startup(agent: GwAgent) -> StartupFile:
         raise Misconfigured(f"{agent.label} startup file {err}") from None
 
 
-def listen_address(sf: StartupFile) -> str | None:
+def listen_address(sf: "StartupFile") -> "Optional[str]":
     """The ``--ip`` the agent binds to; None when it would listen on all addresses."""
     ip = sf.ip
     return None if ip is None or ip.strip() in ALL_ADDRESSES else ip.strip()
 
 
-def endpoints_from(agent: GwAgent, sf: StartupFile) -> list[Endpoint]:
+def endpoints_from(agent: "GwAgent", sf: "StartupFile") -> "List[Endpoint]":
     from .startup import StartupFileError
     from .switches import AgentKind, endpoints
 
@@ -132,13 +130,14 @@ def endpoints_from(agent: GwAgent, sf: StartupFile) -> list[Endpoint]:
         raise Misconfigured(f"{agent.label} startup file {err}") from None
 
 
-def _endpoint(name: str, protocol: str, port: int) -> Endpoint:
+def _endpoint(name: str, protocol: str, port: int) -> "Endpoint":
     from ..service.model import Endpoint
 
     return Endpoint(name, protocol, port, login=protocol in LOGIN_PROTOCOLS)
 
 
-def endpoints(agent: GwAgent, cache: StateFile | None = None) -> tuple[str | None, list[Endpoint]]:
+def endpoints(agent: "GwAgent",
+              cache: "Optional[StateFile]" = None) -> "Tuple[Optional[str], List[Endpoint]]":
     """(address, listeners) of the agent as its startup file configures them, for a monitor.
 
     The summary is kept in the resource's state file, keyed on the file's size, mtime and inode:
@@ -168,7 +167,7 @@ def endpoints(agent: GwAgent, cache: StateFile | None = None) -> tuple[str | Non
     return address, points
 
 
-def _decode(raw: str) -> tuple[str | None, list[Endpoint]] | None:
+def _decode(raw: str) -> "Optional[Tuple[Optional[str], List[Endpoint]]]":
     address, sep, rest = raw.partition("|")
     if not sep:
         return None
@@ -196,7 +195,7 @@ def gwha_entries(gwha_conf: str) -> list:
         raise NotInstalled(f"cannot read {gwha_conf}: {getattr(err, 'strerror', None) or type(err).__name__}") from None
 
 
-def check_grpwise_entry(agent: GwAgent, gwha_conf: str) -> None:
+def check_grpwise_entry(agent: "GwAgent", gwha_conf: str) -> None:
     """``grpwise start NAME`` launches this agent: the gwha.conf section exists and names the
     same binary and startup file (otherwise the monitor would look for another process)."""
     if not agent.name:
@@ -220,8 +219,8 @@ def same_address(a: str, b: str) -> bool:
         return a == b
 
 
-def check_binding(agent: GwAgent, sf: StartupFile, ip: str | None, set_ip: bool, *, write: bool,
-                  log: Logger | None = None) -> str:
+def check_binding(agent: "GwAgent", sf: "StartupFile", ip: "Optional[str]", set_ip: bool, *, write: bool,
+                  log: "Optional[Logger]" = None) -> str:
     """The secondary IP the agent binds to exclusively, from its startup file.
 
     The startup file lives on the shared partition, so what it says holds on every node: an
@@ -257,7 +256,7 @@ def check_binding(agent: GwAgent, sf: StartupFile, ip: str | None, set_ip: bool,
     return current
 
 
-def check_ssl_files(agent: GwAgent, sf: StartupFile, storage_mount: str | None) -> None:
+def check_ssl_files(agent: "GwAgent", sf: "StartupFile", storage_mount: "Optional[str]") -> None:
     """The certificate and key the startup file names exist.  On the partition a missing file is
     missing on every node (6); elsewhere (the software's default place) only here (5)."""
     from .switches import ssl_files
@@ -280,13 +279,13 @@ def check_ssl_files(agent: GwAgent, sf: StartupFile, storage_mount: str | None) 
 # -- gwha ------------------------------------------------------------------------------------------
 
 
-def gwha_processes(gwha_binary: str) -> list[ProcInfo]:
+def gwha_processes(gwha_binary: str) -> "List[ProcInfo]":
     from ..proc import ProcessMatch, find
 
     return find(ProcessMatch(exe_names=(gwha_binary,)), every=True)
 
 
-def gwha_conflict(agents: Sequence[GwAgent], gwha_binary: str, gwha_conf: str) -> str | None:
+def gwha_conflict(agents: "Sequence[GwAgent]", gwha_binary: str, gwha_conf: str) -> "Optional[str]":
     """Why gwha on this node would restart these agents behind the cluster's back, or None.
 
     It would when it runs (a gwha process, or its port-8400 listener under xinetd/systemd) and
@@ -317,12 +316,12 @@ class Suspended:
 
     A pid that was reused in between is not signalled (``ProcInfo.is_same``)."""
 
-    def __init__(self, processes: Sequence[ProcInfo], log: Logger) -> None:
+    def __init__(self, processes: "Sequence[ProcInfo]", log: "Logger") -> None:
         self.processes = list(processes)
         self.log = log
-        self.stopped: list[ProcInfo] = []
+        self.stopped: List[ProcInfo] = []
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> "Suspended":
         import signal
 
         for info in self.processes:
@@ -353,7 +352,7 @@ class Suspended:
 # -- declarations and handlers shared by the two agents ---------------------------------------------
 
 
-def common_params(what: str) -> list[Param]:
+def common_params(what: str) -> "List[Param]":
     """The parameters both agents take, in the order the admin guide explains them.
 
     *what* names the resource's agents in descriptions ("MTA and GWIA", "POA")."""
@@ -403,7 +402,7 @@ def common_params(what: str) -> list[Param]:
     ]
 
 
-def check_common(p: Params) -> None:
+def check_common(p: "Params") -> None:
     """Rules across the common parameters (every node)."""
     if bool(p.http_user) != bool(p.http_password):
         raise Misconfigured("'http_user' and 'http_password' go together: set both or neither")
@@ -413,7 +412,7 @@ def check_common(p: Params) -> None:
         raise Misconfigured("set_ip=true needs ip_address: the address to write as --ip")
 
 
-def check_installed(p: Params, agents: Sequence[GwAgent], directory: str, what: str) -> None:
+def check_installed(p: "Params", agents: "Sequence[GwAgent]", directory: str, what: str) -> None:
     """This node can run the agents: software, storage, gwha (raises NotInstalled)."""
     from .. import monitor
     from ..files import check_executable
@@ -435,7 +434,8 @@ def check_installed(p: Params, agents: Sequence[GwAgent], directory: str, what: 
             raise NotInstalled(conflict, detail=GWHA_DISABLE)
 
 
-def prepare(ctx: Context, agents: Sequence[GwAgent], *, write: bool) -> list[tuple[str, list[Endpoint]]]:
+def prepare(ctx: "Context", agents: "Sequence[GwAgent]", *,
+            write: bool) -> "List[Tuple[str, List[Endpoint]]]":
     """Read and check every startup file: (the address the agent binds to, its listeners) each.
     With *write* (at start), ``set_ip`` may write ``--ip`` into a startup file."""
     p = ctx.params
@@ -451,8 +451,8 @@ def prepare(ctx: Context, agents: Sequence[GwAgent], *, write: bool) -> list[tup
     return prepared
 
 
-def service(ctx: Context, agents: Sequence[GwAgent],
-            prepared: Sequence[tuple[str | None, Sequence[Endpoint]]] | None = None) -> Service:
+def service(ctx: "Context", agents: "Sequence[GwAgent]",
+            prepared: "Optional[Sequence[Tuple[Optional[str], Sequence[Endpoint]]]]" = None) -> "Service":
     """The resource's agents as a service for the lifecycle.
 
     Addresses and listeners come from *prepared* (start: the startup files just checked) or,
@@ -483,24 +483,24 @@ def service(ctx: Context, agents: Sequence[GwAgent],
 class _Summary:
     """An agent's address and listeners from the state's summary, read once, when first asked."""
 
-    def __init__(self, agent: GwAgent, state: StateFile, http: Credentials | None) -> None:
+    def __init__(self, agent: "GwAgent", state: "StateFile", http: "Optional[Credentials]") -> None:
         self.agent, self.state, self.http = agent, state, http
-        self._read: tuple[str | None, list[Endpoint]] | None = None
+        self._read: Optional[Tuple[Optional[str], List[Endpoint]]] = None
 
-    def _get(self) -> tuple[str | None, list[Endpoint]]:
+    def _get(self) -> "Tuple[Optional[str], List[Endpoint]]":
         if self._read is None:
             address, points = endpoints(self.agent, self.state)
             self._read = address, _with_console_login(points, self.http)
         return self._read
 
-    def address(self) -> str | None:
+    def address(self) -> "Optional[str]":
         return self._get()[0]
 
-    def endpoints(self) -> list[Endpoint]:
+    def endpoints(self) -> "List[Endpoint]":
         return self._get()[1]
 
 
-def _with_console_login(points: Sequence[Endpoint], http: Credentials | None) -> list[Endpoint]:
+def _with_console_login(points: "Sequence[Endpoint]", http: "Optional[Credentials]") -> "List[Endpoint]":
     """The HTTP consoles log in with the configured console user."""
     for point in points:
         if point.protocol == "http":
@@ -508,11 +508,11 @@ def _with_console_login(points: Sequence[Endpoint], http: Credentials | None) ->
     return list(points)
 
 
-def validate(ctx: Context, agents: Sequence[GwAgent]) -> None:
+def validate(ctx: "Context", agents: "Sequence[GwAgent]") -> None:
     prepare(ctx, agents, write=False)
 
 
-def start(ctx: Context, agents: Sequence[GwAgent]) -> None:
+def start(ctx: "Context", agents: "Sequence[GwAgent]") -> None:
     """Start the agents in order, each answering on its secondary IP before the next one."""
     from ..service import lifecycle
 
@@ -522,7 +522,7 @@ def start(ctx: Context, agents: Sequence[GwAgent]) -> None:
         endpoints(agent, ctx.state)
 
 
-def stop(ctx: Context, agents: Callable[[], Sequence[GwAgent]], identity: Sequence[str]) -> None:
+def stop(ctx: "Context", agents: "Callable[[], Sequence[GwAgent]]", identity: "Sequence[str]") -> None:
     """Stop the resource's *agents()* in reverse order within the budget, gwha suspended
     meanwhile.  *agents* is called only once the parameters are known to identify them
     (*identity*: see :func:`mailha.service.lifecycle.stop`).
@@ -536,7 +536,7 @@ def stop(ctx: Context, agents: Callable[[], Sequence[GwAgent]], identity: Sequen
         lifecycle.stop(ctx, lambda: service(ctx, agents()), any_agent(p), identity)
 
 
-def monitor(ctx: Context, agents: Sequence[GwAgent]) -> int:
+def monitor(ctx: "Context", agents: "Sequence[GwAgent]") -> int:
     """First level: every agent's process.  Second level: every listener on the secondary IP.
     Transaction: the test user logs in over POP3 or IMAP4."""
     from ..service import lifecycle

@@ -6,38 +6,41 @@ GWIA ``gwia.domain``) with ``server = <binary>``, ``command = /etc/init.d/grpwis
 ``startup = <startup file>``, ``delay`` and ``wait``.  Comments start with ``;`` or ``#``.
 """
 
-from __future__ import annotations
-
 import configparser
-from dataclasses import dataclass
+from collections import namedtuple
 
 from .paths import GWHA_CONF
 from .switches import AgentKind
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import List, Optional
 
 GLOBAL_SECTION = "gwha"
 #: The largest gwha.conf read: a section of a few lines per agent.
 MAX_SIZE = 1 << 20
 
 
-@dataclass(frozen=True)
-class GwhaAgent:
-    name: str
-    server: str
-    startup: str
-    command: str | None = None
-    delay: float = 2.0
-    wait: float = 10.0
+class GwhaAgent(namedtuple("GwhaAgent", "name server startup command delay wait")):
+    """One agent section: ``name`` as grpwise names it, ``server`` (binary), ``startup`` (file),
+    ``command`` (its init script or None), ``delay`` and ``wait`` (seconds)."""
+
+    __slots__ = ()
 
     @property
-    def kind(self) -> AgentKind | None:
+    def kind(self) -> "Optional[AgentKind]":
         return AgentKind.from_binary(self.server)
 
-    def argv(self) -> list[str]:
+    def argv(self) -> "List[str]":
         """How the agent is launched: ``<server> @<startup>``."""
         return [self.server, f"@{self.startup}"]
 
 
-def parse_gwha_conf(text: str) -> list[GwhaAgent]:
+# namedtuple(defaults=...) is Python 3.7 and later
+GwhaAgent.__new__.__defaults__ = (None, 2.0, 10.0)
+
+
+def parse_gwha_conf(text: str) -> "List[GwhaAgent]":
     parser = configparser.RawConfigParser(strict=False, inline_comment_prefixes=(";", "#"), interpolation=None)
     parser.read_string(text)
     agents = []
@@ -61,7 +64,7 @@ def parse_gwha_conf(text: str) -> list[GwhaAgent]:
     return agents
 
 
-def load_gwha_conf(path: str = GWHA_CONF) -> list[GwhaAgent]:
+def load_gwha_conf(path: str = GWHA_CONF) -> "List[GwhaAgent]":
     """The agents of ``gwha.conf``; an absent file knows none.  Anything but a regular file of at
     most :data:`MAX_SIZE` bytes is an ``OSError`` (:class:`mailha.files.FileRefused`)."""
     from ..files import read_text
@@ -73,7 +76,7 @@ def load_gwha_conf(path: str = GWHA_CONF) -> list[GwhaAgent]:
     return parse_gwha_conf(text)
 
 
-def find_agent(name: str, path: str = GWHA_CONF) -> GwhaAgent | None:
+def find_agent(name: str, path: str = GWHA_CONF) -> "Optional[GwhaAgent]":
     """The agent of this ``grpwise`` name (case-insensitive, as section names are)."""
     for agent in load_gwha_conf(path):
         if agent.name.lower() == name.lower():
@@ -81,7 +84,7 @@ def find_agent(name: str, path: str = GWHA_CONF) -> GwhaAgent | None:
     return None
 
 
-def render_gwha_conf(agents: list[GwhaAgent], *, header: str = "") -> str:
+def render_gwha_conf(agents: "List[GwhaAgent]", *, header: str = "") -> str:
     """A gwha.conf holding these agents (used by the lab and the emulator tests)."""
     lines = [header.rstrip("\n")] if header else []
     lines += ["[gwha]", "ssl = no", ""]
@@ -93,7 +96,7 @@ def render_gwha_conf(agents: list[GwhaAgent], *, header: str = "") -> str:
     return "\n".join(lines)
 
 
-def _number(value: str | None, default: float) -> float:
+def _number(value: "Optional[str]", default: float) -> float:
     try:
         return float(value) if value not in (None, "") else default
     except ValueError:

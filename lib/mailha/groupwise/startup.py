@@ -23,8 +23,6 @@ Importing this module is cheap: pyparsing is imported on first parse, ``re`` onl
 that parses or edits, and reading a file through :meth:`StartupFile.load_cached` needs neither.
 """
 
-from __future__ import annotations
-
 import bisect
 import os
 import time
@@ -32,8 +30,7 @@ from collections import namedtuple
 
 TYPE_CHECKING = False  # not typing's: a monitor should not pay 4 ms for it
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-    from typing import Any
+    from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 __all__ = ["StartupFile", "StartupFileError", "Switch", "normalize_name"]
 
@@ -56,7 +53,7 @@ MAX_SIZE = 1 << 20
 class StartupFileError(ValueError):
     """A startup file that the grammar cannot read, with the place it went wrong."""
 
-    def __init__(self, message: str, *, line: int, column: int, source: str | None = None) -> None:
+    def __init__(self, message: str, *, line: int, column: int, source: "Optional[str]" = None) -> None:
         self.reason = message
         self.line = line
         self.column = column
@@ -104,7 +101,7 @@ def normalize_name(name: str) -> str:
     return bare.lower()
 
 
-def _line_starts(text: str) -> list[int]:
+def _line_starts(text: str) -> "List[int]":
     starts = [0]
     end = text.find("\n")
     while end >= 0:
@@ -120,28 +117,31 @@ class _Tok:
         self.kind, self.loc, self.text = kind, loc, text
 
 
-_GRAMMAR: dict[str, Any] = {}
+_GRAMMAR: "Dict[str, Any]" = {}
 
 
-def _grammar() -> dict[str, Any]:
-    """Build the pyparsing grammar once, on first use."""
+def _grammar() -> "Dict[str, Any]":
+    """Build the pyparsing grammar once, on first use.
+
+    pyparsing's camelCase names: RHEL 8 ships pyparsing 2.1, which lacks the snake_case names
+    of 3.0; 3.x keeps the camelCase ones."""
     if _GRAMMAR:
         return _GRAMMAR
     import pyparsing as pp
 
-    def tok(kind: str, pattern: str) -> Any:
-        expr = pp.Regex(pattern).set_name(kind)
-        expr.set_parse_action(lambda s, loc, t: [_Tok(kind, loc, t[0])])
+    def tok(kind: str, pattern: str) -> "Any":
+        expr = pp.Regex(pattern).setName(kind)
+        expr.setParseAction(lambda s, loc, t: [_Tok(kind, loc, t[0])])
         return expr
 
-    hs = pp.Regex(_HS).suppress().set_name("blank")
+    hs = pp.Regex(_HS).suppress().setName("blank")
     value = tok("value", r"""(?:"[^"\r\n]*"|'[^'\r\n]*'|(?![;#"']|--)(?:[^\s\\]|\\(?!\r?\n))+)""")
     linux = tok("switch", r"--[A-Za-z0-9][A-Za-z0-9_.]*(?:-[A-Za-z0-9_.]+)*(?=[=\s\\]|\Z)") + pp.Optional(
         tok("sep", "=") + value | tok("sep", _HS) + value
     )
     netware = tok("switch", r"/[A-Za-z][A-Za-z0-9_.]*(?=[-=\s\\]|\Z)") + pp.Optional(tok("sep", "[-=]") + value)
     switch = pp.Group(linux | netware)
-    trailing = pp.Regex(r"[;#][^\r\n]*").suppress().set_name("comment")
+    trailing = pp.Regex(r"[;#][^\r\n]*").suppress().setName("comment")
     switches = switch + pp.ZeroOrMore(hs + switch) + pp.Optional(hs + trailing) + pp.Optional(hs)
     comment_line = tok("comment", r"[;#*][^\r\n]*")
     body = pp.Optional(hs) + pp.Optional(comment_line | switches)
@@ -149,8 +149,8 @@ def _grammar() -> dict[str, Any]:
     document = pp.ZeroOrMore(body + eol) + pp.Optional(body) + pp.StringEnd()
     commented = switches + pp.StringEnd()
     for expr in (document, commented):
-        expr.leave_whitespace()
-        expr.parse_with_tabs()  # offsets must be offsets into the text, not into a tab-expanded copy
+        expr.leaveWhitespace()
+        expr.parseWithTabs()  # offsets must be offsets into the text, not into a tab-expanded copy
     _GRAMMAR.update(pp=pp, document=document, commented=commented)
     return _GRAMMAR
 
@@ -158,24 +158,24 @@ def _grammar() -> dict[str, Any]:
 class StartupFile:
     """A parsed startup file: the exact text plus its switches in file order."""
 
-    def __init__(self, text: str, *, path: str | None = None) -> None:
+    def __init__(self, text: str, *, path: "Optional[str]" = None) -> None:
         self.path = path
         self._original = text
         self._text = text
-        self._switches: list[Switch] = []
-        self._line_starts: list[int] = []
+        self._switches: List[Switch] = []
+        self._line_starts: List[int] = []
         self._reparse(text)
 
     # -- construction -------------------------------------------------------------------------
 
     @classmethod
-    def parse(cls, text: str | bytes, *, source: str | None = None) -> StartupFile:
+    def parse(cls, text: "Union[str, bytes]", *, source: "Optional[str]" = None) -> "StartupFile":
         if isinstance(text, bytes):
             text = text.decode(_ENCODING, _ERRORS)
         return cls(text, path=source)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> StartupFile:
+    def load(cls, path: "Union[str, os.PathLike[str]]") -> "StartupFile":
         """Read and parse *path*: a regular file of at most :data:`MAX_SIZE` bytes, or an
         ``OSError`` (:class:`mailha.files.FileRefused` for a FIFO, a device or a huge file)."""
         from ..files import read_bytes
@@ -184,7 +184,8 @@ class StartupFile:
         return cls(data.decode(_ENCODING, _ERRORS), path=os.fspath(path))
 
     @classmethod
-    def load_cached(cls, path: str | os.PathLike[str], cache_dir: str | os.PathLike[str]) -> StartupFile:
+    def load_cached(cls, path: "Union[str, os.PathLike[str]]",
+                    cache_dir: "Union[str, os.PathLike[str]]") -> "StartupFile":
         """Like :meth:`load`, reusing the switches parsed earlier from the same file contents.
 
         For a monitor that reads the file every few seconds: a hit costs a stat, a read and a
@@ -228,7 +229,7 @@ class StartupFile:
         return parsed
 
     @classmethod
-    def _from_offsets(cls, text: str, path: str, lines: list[str]) -> StartupFile | None:
+    def _from_offsets(cls, text: str, path: str, lines: "List[str]") -> "Optional[StartupFile]":
         """A StartupFile from a cache entry's switch lines (see :func:`_offsets`); None if corrupt."""
         self = cls.__new__(cls)
         self.path, self._original, self._text = path, text, text
@@ -246,29 +247,29 @@ class StartupFile:
     # -- reading ------------------------------------------------------------------------------
 
     @property
-    def switches(self) -> list[Switch]:
+    def switches(self) -> "List[Switch]":
         """Every switch, active and commented out, in file order."""
         return list(self._switches)
 
-    def active(self) -> list[Switch]:
+    def active(self) -> "List[Switch]":
         return [s for s in self._switches if not s.commented]
 
-    def find(self, name: str, *, commented: bool = False) -> list[Switch]:
+    def find(self, name: str, *, commented: bool = False) -> "List[Switch]":
         """The occurrences of one switch: active ones, or with ``commented=True`` all of them."""
         key = normalize_name(name)
         return [s for s in self._switches if s.key == key and (commented or not s.commented)]
 
-    def switch(self, name: str) -> Switch | None:
+    def switch(self, name: str) -> "Optional[Switch]":
         """The occurrence in effect: the last active one (a later switch overrides an earlier one)."""
         found = self.find(name)
         return found[-1] if found else None
 
-    def get(self, name: str, default: str | None = None) -> str | None:
+    def get(self, name: str, default: "Optional[str]" = None) -> "Optional[str]":
         """The value of the switch in effect; ``None`` for a flag; ``default`` when absent."""
         found = self.switch(name)
         return default if found is None else found.value
 
-    def get_all(self, name: str) -> list[str | None]:
+    def get_all(self, name: str) -> "List[Optional[str]]":
         return [s.value for s in self.find(name)]
 
     def has(self, name: str) -> bool:
@@ -280,7 +281,7 @@ class StartupFile:
         found = self.switch(name)
         return found is not None and (found.value is None or found.value.strip().lower() not in _OFF_WORDS)
 
-    def get_int(self, name: str, default: int | None = None) -> int | None:
+    def get_int(self, name: str, default: "Optional[int]" = None) -> "Optional[int]":
         found = self.switch(name)
         if found is None or found.value is None:
             return default
@@ -291,7 +292,7 @@ class StartupFile:
                 f"--{found.name} needs a number, not {found.value!r}", line=found.line, column=found.column, source=self.path
             ) from None
 
-    def port(self, name: str, default: int | None = None) -> int | None:
+    def port(self, name: str, default: "Optional[int]" = None) -> "Optional[int]":
         """A TCP port switch, checked to be 1-65535."""
         value = self.get_int(name, default)
         if value is not None and not 0 < value < 65536:
@@ -301,11 +302,11 @@ class StartupFile:
         return value
 
     @property
-    def home(self) -> str | None:
+    def home(self) -> "Optional[str]":
         return self.get("home")
 
     @property
-    def ip(self) -> str | None:
+    def ip(self) -> "Optional[str]":
         """The ``--ip`` address the agent binds to, or ``None`` when it listens on all addresses."""
         value = self.get("ip")
         return value or None
@@ -322,7 +323,7 @@ class StartupFile:
 
     # -- editing ------------------------------------------------------------------------------
 
-    def set(self, name: str, value: str | None = None) -> None:
+    def set(self, name: str, value: "Optional[str]" = None) -> None:
         """Give every active occurrence of ``name`` this value (``None`` makes it a flag), or add it.
 
         A new switch goes on its own line right after a commented-out occurrence if there is one
@@ -375,7 +376,8 @@ class StartupFile:
         self._apply(edits, [(k, v, c) for k, v, c in self._summary() if k != key or c])
         return len(edits)
 
-    def write_with_backup(self, path: str | os.PathLike[str] | None = None, *, backup: bool = True) -> str | None:
+    def write_with_backup(self, path: "Optional[Union[str, os.PathLike[str]]]" = None, *,
+                          backup: bool = True) -> "Optional[str]":
         """Write the text atomically (temp file, fsync, rename, fsync of the directory).
 
         The existing file keeps its mode and owner and, with ``backup``, is first copied to
@@ -387,7 +389,7 @@ class StartupFile:
             raise ValueError("no path to write to")
         data = self.render_bytes()
         try:
-            st: os.stat_result | None = os.stat(target)
+            st: Optional[os.stat_result] = os.stat(target)
             with open(target, "rb") as handle:
                 if handle.read() == data:
                     return None
@@ -437,20 +439,20 @@ class StartupFile:
             raise
         self._text = text
 
-    def _position(self, loc: int) -> tuple[int, int]:
+    def _position(self, loc: int) -> "Tuple[int, int]":
         line = bisect.bisect_right(self._line_starts, loc)
         return line, loc - self._line_starts[line - 1] + 1
 
-    def _parse_switches(self, text: str) -> list[Switch]:
+    def _parse_switches(self, text: str) -> "List[Switch]":
         import re  # already imported by pyparsing
 
         g = _grammar()
         pp = g["pp"]
         try:
-            result = g["document"].parse_string(text, parse_all=True)
+            result = g["document"].parseString(text, parseAll=True)
         except pp.ParseBaseException as exc:
             raise self._error(text, exc.loc) from None
-        switches: list[Switch] = []
+        switches: List[Switch] = []
         for item in result:
             if isinstance(item, _Tok):  # a comment line: does it hold commented-out switches?
                 marks = re.match(_COMMENT_MARKS, item.text)
@@ -458,7 +460,7 @@ class StartupFile:
                 if not rest.startswith(("--", "/")):
                     continue
                 try:
-                    inner = g["commented"].parse_string(rest, parse_all=True)
+                    inner = g["commented"].parseString(rest, parseAll=True)
                 except pp.ParseBaseException:
                     continue
                 offset = item.loc + (marks.end() if marks else 0)
@@ -467,7 +469,7 @@ class StartupFile:
                 switches.append(self._make_switch(text, list(item), 0, False))
         return switches
 
-    def _make_switch(self, text: str, toks: list[_Tok], offset: int, commented: bool) -> Switch:
+    def _make_switch(self, text: str, toks: "List[_Tok]", offset: int, commented: bool) -> "Switch":
         head = toks[0]
         start = head.loc + offset
         name_end = start + len(head.text)
@@ -478,8 +480,8 @@ class StartupFile:
         return self._switch_at(text, start, name_end, value_start, value_start + len(value.text), commented)
 
     def _switch_at(
-        self, text: str, start: int, name_end: int, value_start: int | None, end: int, commented: bool
-    ) -> Switch:
+        self, text: str, start: int, name_end: int, value_start: "Optional[int]", end: int, commented: bool
+    ) -> "Switch":
         """The switch written at ``text[start:end]``: from a parse, or from a cache entry."""
         style = "--" if text.startswith("--", start) else "/"
         name = text[start + len(style) : name_end]
@@ -492,7 +494,7 @@ class StartupFile:
         separator = text[name_end:value_start]
         return Switch(name, value, style, separator, quoted, commented, start, end, value_start, end, line, column)
 
-    def _error(self, text: str, loc: int) -> StartupFileError:
+    def _error(self, text: str, loc: int) -> "StartupFileError":
         import re
 
         loc = min(loc, len(text))
@@ -544,7 +546,7 @@ class StartupFile:
         return "/" if styles and styles.count("/") * 2 > len(styles) else "--"
 
     @staticmethod
-    def _switch_text(style: str, name: str, separator: str, value: str | None, quoted: bool) -> str:
+    def _switch_text(style: str, name: str, separator: str, value: "Optional[str]", quoted: bool) -> str:
         if value is None:
             return f"{style}{name}"
         if not separator:
@@ -557,10 +559,11 @@ class StartupFile:
             value = f'"{value}"'
         return f"{style}{name}{separator}{value}"
 
-    def _summary(self) -> list[tuple[str, str | None, bool]]:
+    def _summary(self) -> "List[Tuple[str, Optional[str], bool]]":
         return [(s.key, s.value, s.commented) for s in self._switches]
 
-    def _apply(self, edits: Iterable[tuple[int, int, str]], expect: list[tuple[str, str | None, bool]] | None) -> None:
+    def _apply(self, edits: "Iterable[Tuple[int, int, str]]",
+               expect: "Optional[List[Tuple[str, Optional[str], bool]]]") -> None:
         """Apply the edits, then check that the file reads as ``expect``; else keep the old text.
 
         The check catches the one ambiguity of the syntax: ``--flag /x`` reads ``/x`` as the
@@ -582,7 +585,7 @@ class StartupFile:
 _CACHE_MAGIC = "mailha-startup-cache-3"  # first line of a cache entry: a new format, a new name
 
 
-def _offsets(switch: Switch) -> str:
+def _offsets(switch: "Switch") -> str:
     """A cache entry's line for *switch*: ``start name_end value_start end commented``.
 
     The rest of a switch is text between these offsets (see :meth:`StartupFile._switch_at`).
@@ -593,16 +596,21 @@ def _offsets(switch: Switch) -> str:
     return f"{switch.start} {name_end} {value_start} {switch.end} {int(switch.commented)}"
 
 
-def _parse_offsets(line: str, size: int) -> tuple[int, int, int | None, int, bool] | None:
+def _is_number(text: str) -> bool:
+    """ASCII digits only (``isdigit()`` also takes "²", which int() refuses)."""
+    return text != "" and not text.strip("0123456789")
+
+
+def _parse_offsets(line: str, size: int) -> "Optional[Tuple[int, int, Optional[int], int, bool]]":
     """The fields of :func:`_offsets`'s line, checked to be in order within *size*; else None."""
     fields = line.split(" ")
-    if len(fields) != 5 or not all(f.isascii() and f.isdigit() for f in fields[:2] + fields[3:]):
+    if len(fields) != 5 or not all(_is_number(f) for f in fields[:2] + fields[3:]):
         return None
     start, name_end, end, commented = int(fields[0]), int(fields[1]), int(fields[3]), int(fields[4])
     if fields[2] == "-":
         value_start, valid = None, name_end == end
     else:
-        value_start = int(fields[2]) if fields[2].isascii() and fields[2].isdigit() else -1
+        value_start = int(fields[2]) if _is_number(fields[2]) else -1
         valid = name_end <= value_start < end
     if not (valid and start < name_end and end <= size and commented in (0, 1)):
         return None
@@ -624,7 +632,7 @@ def _unique(path: str) -> str:
     return candidate
 
 
-def _chown_like(target: int | str, st: os.stat_result) -> None:
+def _chown_like(target: "Union[int, str]", st: os.stat_result) -> None:
     try:
         if isinstance(target, int):
             os.fchown(target, st.st_uid, st.st_gid)

@@ -6,13 +6,13 @@ an assumption kept in this one place, so that correcting it corrects the agents 
 together.
 """
 
-from __future__ import annotations
-
 import enum
 import os
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:  # keep import of this module free of pyparsing
+    from typing import Dict, List, Optional, Tuple
+
     from .startup import StartupFile
 
 
@@ -28,7 +28,7 @@ class AgentKind(str, enum.Enum):
         return PROGRAMS[self.value]
 
     @classmethod
-    def from_binary(cls, path: str) -> "AgentKind | None":
+    def from_binary(cls, path: str) -> "Optional[AgentKind]":
         base = os.path.basename(path)
         return {"gwmta": cls.MTA, "gwpoa": cls.POA, "gwia": cls.GWIA}.get(base)
 
@@ -40,11 +40,11 @@ class Service(NamedTuple):
     protocol: str  # what answers on it: "smtp" | "pop3" | "imap4" | "ldap" | "http" | "tcp"
     port_switch: str
     default_port: int
-    enable_switch: str | None  # None: always open
+    enable_switch: "Optional[str]"  # None: always open
     confirmed: bool
 
 
-SERVICES: dict[AgentKind, tuple[Service, ...]] = {
+SERVICES: "Dict[AgentKind, Tuple[Service, ...]]" = {
     AgentKind.MTA: (
         Service("mtp", "tcp", "msgtranport", 7100, None, False),
         Service("http", "http", "httpport", 7180, None, False),
@@ -74,19 +74,21 @@ LOG_DIR = "log"
 IP = "ip"
 HOME = "home"
 # SSL mode switches per service (values such as enabled/required/disabled): assumptions.
-SSL_SWITCHES: dict[str, str] = {"smtp": "smtpssl", "pop3": "popssl", "imap4": "imapssl", "ldap": "ldapssl", "http": "httpssl"}
+SSL_SWITCHES: "Dict[str, str]" = {
+    "smtp": "smtpssl", "pop3": "popssl", "imap4": "imapssl", "ldap": "ldapssl", "http": "httpssl",
+}
 
 # Switches whose values must never be shown (logs, exit reasons, ps).
 SECRET_SWITCHES = frozenset({KEY_PASSWORD, HTTP_PASSWORD, "hapassword", "password", "ldappwd"})
 
 
 class Endpoint(NamedTuple):
-    service: Service
-    address: str | None  # None: all addresses (the product's default without --ip)
+    service: "Service"
+    address: "Optional[str]"  # None: all addresses (the product's default without --ip)
     port: int
 
 
-def endpoints(kind: AgentKind, startup: "StartupFile") -> list[Endpoint]:
+def endpoints(kind: "AgentKind", startup: "StartupFile") -> "List[Endpoint]":
     """The listeners this startup file opens, in table order.
 
     A service with an enable switch opens only when the switch is enabled; ``--ip`` (when set)
@@ -103,6 +105,7 @@ def endpoints(kind: AgentKind, startup: "StartupFile") -> list[Endpoint]:
     return found
 
 
-def ssl_files(startup: "StartupFile") -> dict[str, str]:
+def ssl_files(startup: "StartupFile") -> "Dict[str, str]":
     """The certificate and key files the startup file names (``{"certfile": path, ...}``)."""
-    return {name: value for name in (CERT_FILE, KEY_FILE) if (value := startup.get(name))}
+    named = {name: startup.get(name) for name in (CERT_FILE, KEY_FILE)}
+    return {name: value for name, value in named.items() if value}

@@ -8,8 +8,6 @@ call the handler, and turn whatever happens into an exit code and at most one ex
 No Python traceback ever reaches Pacemaker.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 import time
@@ -19,7 +17,7 @@ from .params import parse_params, unknown_params
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Callable, Mapping, Sequence
+    from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
     from .budget import Budget
     from .log import Logger
@@ -43,8 +41,8 @@ class Action:
 
     __slots__ = ("name", "timeout", "interval", "depth")
 
-    def __init__(self, name: str, timeout: float, interval: float | None = None,
-                 depth: int | None = None) -> None:
+    def __init__(self, name: str, timeout: float, interval: "Optional[float]" = None,
+                 depth: "Optional[int]" = None) -> None:
         self.name = name
         self.timeout = timeout
         self.interval = interval
@@ -54,8 +52,8 @@ class Action:
 class Context:
     """Everything a handler needs about the current invocation."""
 
-    def __init__(self, agent: Agent, action: str, environ: Mapping[str, str], params: Params,
-                 budget: Budget, log: Logger) -> None:
+    def __init__(self, agent: "Agent", action: str, environ: "Mapping[str, str]", params: "Params",
+                 budget: "Budget", log: "Logger") -> None:
         self.agent = agent
         self.action = action
         self.environ = environ
@@ -65,7 +63,7 @@ class Context:
         self.instance = environ.get("OCF_RESOURCE_INSTANCE", "") or agent.name
         self.interval_ms = _int_or_none(environ.get("OCF_RESKEY_CRM_meta_interval"))
         self.check_level = _int_or_none(environ.get("OCF_CHECK_LEVEL")) or 0
-        self._state: StateFile | None = None
+        self._state: Optional[StateFile] = None
 
     @property
     def is_probe(self) -> bool:
@@ -73,7 +71,7 @@ class Context:
         return self.action == "monitor" and self.interval_ms == 0
 
     @property
-    def state(self) -> StateFile:
+    def state(self) -> "StateFile":
         """Per-resource state under ``HA_RSCTMP`` (created on first use)."""
         if self._state is None:
             from .state import StateFile
@@ -82,7 +80,7 @@ class Context:
         return self._state
 
 
-def _int_or_none(raw: str | None) -> int | None:
+def _int_or_none(raw: "Optional[str]") -> "Optional[int]":
     try:
         return int(raw) if raw else None
     except ValueError:
@@ -92,41 +90,41 @@ def _int_or_none(raw: str | None) -> int | None:
 class Agent:
     """An OCF resource agent, declared."""
 
-    def __init__(self, name: str, shortdesc: str, longdesc: str, params: Sequence[Param],
-                 actions: Sequence[Action], version: str = "1.0") -> None:
+    def __init__(self, name: str, shortdesc: str, longdesc: str, params: "Sequence[Param]",
+                 actions: "Sequence[Action]", version: str = "1.0") -> None:
         self.name = name
         self.shortdesc = shortdesc
         self.longdesc = longdesc
         self.params = list(params)
         self.actions = list(actions)
         self.version = version
-        self.handlers: dict[str, Handler] = {}
+        self.handlers: Dict[str, Handler] = {}
         #: Rules across parameters that hold on every node; they raise ``Misconfigured``.  Not
         #: run for stop.
-        self.checks: list[Check] = []
+        self.checks: List[Check] = []
         #: Checks of this node (binaries, files, mounts); they raise ``NotInstalled``.  Run
         #: for start and validate-all only: monitor and stop must work with storage unmounted.
-        self.local_checks: list[Check] = []
+        self.local_checks: List[Check] = []
         self._redact: Callable[[str], str] = str
 
     # -- declaration ------------------------------------------------------------------------
 
-    def handler(self, action: str) -> Callable[[Handler], Handler]:
+    def handler(self, action: str) -> "Callable[[Handler], Handler]":
         """Decorator registering the function that implements *action*."""
-        def register(func: Handler) -> Handler:
+        def register(func: "Handler") -> "Handler":
             self.handlers[action] = func
             return func
         return register
 
-    def check(self, func: Check) -> Check:
+    def check(self, func: "Check") -> "Check":
         self.checks.append(func)
         return func
 
-    def local_check(self, func: Check) -> Check:
+    def local_check(self, func: "Check") -> "Check":
         self.local_checks.append(func)
         return func
 
-    def declaration_errors(self) -> list[str]:
+    def declaration_errors(self) -> "List[str]":
         """Mistakes in the declaration (the test suite asserts there are none)."""
         errors = [e for p in self.params for e in p.declaration_errors()]
         names = [p.name for p in self.params]
@@ -138,7 +136,7 @@ class Agent:
         errors += self._reload_declaration_errors(names)
         return errors
 
-    def _reload_declaration_errors(self, names: list[str]) -> list[str]:
+    def _reload_declaration_errors(self, names: "List[str]") -> "List[str]":
         errors = []
         for param in self.params:
             if param.replaced_with and param.replaced_with not in names:
@@ -152,11 +150,11 @@ class Agent:
 
     # -- reload-agent (OCF 1.1) -------------------------------------------------------------
 
-    def reloadable_params(self) -> list[str]:
+    def reloadable_params(self) -> "List[str]":
         """Names of the parameters a ``reload-agent`` applies (changing any other one restarts)."""
         return [p.name for p in self.params if p.reloadable]
 
-    def reload_action(self) -> Action | None:
+    def reload_action(self) -> "Optional[Action]":
         """The ``reload-agent`` action OCF 1.1 metadata advertises: none without reloadable
         parameters; else the declared one, or the framework's (with validate-all's timeout:
         that is all it does)."""
@@ -167,7 +165,7 @@ class Agent:
                 return action
         return Action("reload-agent", self.action_timeout("validate-all"))
 
-    def _default_handler(self, action: str) -> Handler | None:
+    def _default_handler(self, action: str) -> "Optional[Handler]":
         """What runs *action* when the agent registered no handler for it, if anything."""
         if action == "reload-agent" and self.reloadable_params():
             return _reload_agent
@@ -194,7 +192,7 @@ class Agent:
         reload = self.reload_action() if name == "reload-agent" else None
         return reload.timeout if reload is not None else 20.0
 
-    def run(self, argv: Sequence[str], environ: Mapping[str, str]) -> int:
+    def run(self, argv: "Sequence[str]", environ: "Mapping[str, str]") -> int:
         """Run one action and return its exit code; never raises.
 
         With ``OCF_TRACE_RA=1``, or ``trace_ra=1`` on the operation (what ``crm resource
@@ -214,7 +212,7 @@ class Agent:
             ocflog.end_trace(trace, rc, time.monotonic() - started)
         return rc
 
-    def _run(self, action: str, environ: Mapping[str, str]) -> int:
+    def _run(self, action: str, environ: "Mapping[str, str]") -> int:
         from . import log as ocflog
 
         label = one_line(action, 40)  # what messages show: an action name is untrusted text
@@ -249,7 +247,7 @@ class Agent:
         self._log.debug("%s finished with rc %d after %.3fs", label, rc, time.monotonic() - started)
         return rc
 
-    def _dispatch(self, action: str, environ: Mapping[str, str]) -> int:
+    def _dispatch(self, action: str, environ: "Mapping[str, str]") -> int:
         from . import log as ocflog
         from .budget import Budget
 
@@ -290,7 +288,7 @@ class Agent:
         result = handler(ctx)
         return Rc.SUCCESS if result is None else int(result)
 
-    def _failed(self, action: str, label: str, environ: Mapping[str, str], err: OcfError) -> int:
+    def _failed(self, action: str, label: str, environ: "Mapping[str, str]", err: "OcfError") -> int:
         probe = action == "monitor" and environ.get("OCF_RESKEY_CRM_meta_interval") == "0"
         told = f"{err.reason} ({err.detail})" if err.detail else err.reason  # the log gets the detail
         if err.rc == Rc.NOT_RUNNING or (probe and isinstance(err, NotInstalled)):
@@ -305,7 +303,7 @@ class Agent:
         self._exit_reason(environ, err.reason)
         return err.rc
 
-    def _exit_reason(self, environ: Mapping[str, str], reason: str) -> None:
+    def _exit_reason(self, environ: "Mapping[str, str]", reason: str) -> None:
         prefix = environ.get("OCF_EXIT_REASON_PREFIX", EXIT_REASON_MARK)
         # Redact before squashing and cutting: either could hide a secret from the redactor.
         whole = one_line(self._redact(reason), 4096)
@@ -341,7 +339,7 @@ class Agent:
         sys.exit(self.run(sys.argv, os.environ))
 
 
-def _reload_agent(ctx: Context) -> None:
+def _reload_agent(ctx: "Context") -> None:
     """The framework's ``reload-agent``, for agents whose reloadable parameters need nothing
     done to the service: the monitor's cadence and program and the log level are read afresh
     by every action, so the next one uses the new values.

@@ -5,12 +5,10 @@ Every wait in an agent therefore asks the budget how long it may take, and stop 
 to kill what is left before the budget ends.
 """
 
-from __future__ import annotations
-
 import time
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Callable
+    from typing import Callable, Optional
 
 #: Fraction of the timeout kept back for the agent's own bookkeeping and process exit.
 SAFETY_FRACTION = 0.05
@@ -18,7 +16,7 @@ SAFETY_FRACTION = 0.05
 SAFETY_MIN = 0.5
 
 
-def wait_until(condition: Callable[[], bool], deadline: float, first: float = 0.05,
+def wait_until(condition: "Callable[[], bool]", deadline: float, first: float = 0.05,
                longest: float = 1.0) -> bool:
     """Poll *condition* with a growing interval until it holds or the monotonic *deadline*
     passes; return whether it held.  The interval starts at *first* so a fast service is seen
@@ -37,7 +35,7 @@ def wait_until(condition: Callable[[], bool], deadline: float, first: float = 0.
 class Budget:
     """Deadline arithmetic on the monotonic clock."""
 
-    def __init__(self, timeout: float, started: float | None = None) -> None:
+    def __init__(self, timeout: float, started: "Optional[float]" = None) -> None:
         self.timeout = timeout
         self.started = time.monotonic() if started is None else started
         margin = max(SAFETY_MIN, timeout * SAFETY_FRACTION)
@@ -64,12 +62,12 @@ class Budget:
         """An absolute deadline that leaves *reserve* seconds of this budget unused."""
         return max(time.monotonic(), self.deadline - reserve)
 
-    def share(self, fraction: float, cap: float | None = None) -> float:
+    def share(self, fraction: float, cap: "Optional[float]" = None) -> float:
         """A timeout for one step: *fraction* of what is left, at most *cap* seconds."""
         value = self.remaining() * fraction
         return min(value, cap) if cap is not None else value
 
-    def wait_for(self, condition: Callable[[], bool], deadline: float | None = None,
+    def wait_for(self, condition: "Callable[[], bool]", deadline: "Optional[float]" = None,
                  first: float = 0.05, longest: float = 1.0) -> bool:
         """:func:`wait_until` the condition holds, within this budget (and *deadline*)."""
         end = self.deadline if deadline is None else min(deadline, self.deadline)

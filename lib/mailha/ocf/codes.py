@@ -14,7 +14,9 @@ decides what Pacemaker does next:
   shows the reason.
 """
 
-from __future__ import annotations
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Optional, Tuple
 
 
 class Rc:
@@ -58,7 +60,7 @@ def fits(text: str, limit: int = REASON_MAX) -> bool:
     return len(text.encode("utf-8", "backslashreplace")) <= limit
 
 
-def fit(text: str, limit: int = REASON_MAX) -> "tuple[str, bool]":
+def fit(text: str, limit: int = REASON_MAX) -> "Tuple[str, bool]":
     """*text* in at most *limit* bytes of UTF-8, and whether it had to be cut.
 
     A cut one ends in "..." and never splits a character.  What UTF-8 cannot encode (bytes of
@@ -81,7 +83,7 @@ class OcfError(Exception):
 
     rc: int = Rc.ERR_GENERIC
 
-    def __init__(self, reason: str, detail: "str | None" = None) -> None:
+    def __init__(self, reason: str, detail: "Optional[str]" = None) -> None:
         self.reason = str(reason)
         self.detail = None if detail is None else str(detail)
         super().__init__(self.reason)

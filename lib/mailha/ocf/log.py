@@ -13,15 +13,13 @@ This is deliberately not the ``logging`` package: a monitor that logs nothing sh
 nothing, and importing ``logging`` costs several milliseconds on every call.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Iterable, Mapping, TextIO
+    from typing import Iterable, Mapping, Optional, TextIO
 
     from .agent import Agent
 
@@ -48,7 +46,7 @@ def level_param():
 class Redactor:
     """Replaces known secret values in text."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: "Iterable[str]" = ()) -> None:
         # Longest first, so a secret that contains another is replaced whole.
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
@@ -62,11 +60,11 @@ class Logger:
     """A small leveled logger writing to the resource-agents destinations."""
 
     #: The action's :class:`Trace`, when one is asked for: it gets every line, debug included.
-    trace: "Trace | None" = None
+    trace: "Optional[Trace]" = None
 
     def __init__(self, ident: str, threshold: int = INFO, syslog_facility: str = "",
                  logfile: str = "", debuglog: str = "", stderr: bool = True,
-                 redactor: Redactor | None = None, datefmt: str = "%b %d %H:%M:%S") -> None:
+                 redactor: "Optional[Redactor]" = None, datefmt: str = "%b %d %H:%M:%S") -> None:
         self.ident = ident
         self.threshold = threshold
         self.facility = syslog_facility
@@ -134,7 +132,7 @@ class Logger:
 
     def _to_file(self, path: str, label: str, text: str) -> None:
         stamp = time.strftime(self.datefmt)
-        with open(path, "a", encoding="utf-8") as handle:
+        with open(path, "a", encoding="utf-8", errors="replace") as handle:
             handle.write(f"{stamp} {self.ident}[{os.getpid()}]: {label}: {text}\n")
 
     def _to_syslog(self, level: int, line: str) -> None:
@@ -147,8 +145,8 @@ class Logger:
         self._syslog.syslog(_SYSLOG_PRIORITY[level], line)
 
 
-def setup(agent: str, instance: str, environ: Mapping[str, str], level: str | None = None,
-          secrets: Iterable[str] = ()) -> Logger:
+def setup(agent: str, instance: str, environ: "Mapping[str, str]", level: "Optional[str]" = None,
+          secrets: "Iterable[str]" = ()) -> "Logger":
     """The logger for one agent invocation, configured from the HA_* environment."""
     debug = environ.get("HA_debug", "0") not in ("", "0")
     threshold = DEBUG if debug else LEVELS.get((level or "info").lower(), INFO)
@@ -182,10 +180,10 @@ _TRUE_WORDS = ("1", "yes", "true", "on", "ja")  # ocf_is_true's words
 _FILE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@+-")
 #: Environment variables worth a line in the trace, besides the parameters.
 _TRACE_ENV_PREFIXES = ("OCF_", "HA_", "PCMK_")
-_active_trace: "Trace | None" = None
+_active_trace: "Optional[Trace]" = None
 
 
-def trace_wanted(environ: Mapping[str, str]) -> bool:
+def trace_wanted(environ: "Mapping[str, str]") -> bool:
     """True when this run is to be traced (``: ${OCF_TRACE_RA:=$OCF_RESKEY_trace_ra}``)."""
     word = environ.get("OCF_TRACE_RA") or environ.get("OCF_RESKEY_trace_ra") or ""
     return word.strip().lower() in _TRUE_WORDS
@@ -194,11 +192,11 @@ def trace_wanted(environ: Mapping[str, str]) -> bool:
 class Trace:
     """The trace of one action: redacted lines, each flushed as it is written, into one file."""
 
-    def __init__(self, handle: TextIO, secrets: Iterable[str] = ()) -> None:
-        self._handle: "TextIO | None" = handle
+    def __init__(self, handle: "TextIO", secrets: "Iterable[str]" = ()) -> None:
+        self._handle: Optional[TextIO] = handle
         self.redact = Redactor(secrets)
 
-    def attach(self, logger: Logger) -> None:
+    def attach(self, logger: "Logger") -> None:
         """Give *logger*'s lines to the trace too, debug included, and learn its secrets."""
         self.redact = Redactor([*self.redact.secrets, *logger.redact.secrets])
         logger.trace = self
@@ -242,7 +240,7 @@ def _at_a_terminal() -> bool:
         return False
 
 
-def _open_trace(agent: str, instance: str, action: str, environ: Mapping[str, str]) -> TextIO:
+def _open_trace(agent: str, instance: str, action: str, environ: "Mapping[str, str]") -> "TextIO":
     """The trace file ocf_start_trace would choose, open for appending.
 
     ``OCF_TRACE_FILE`` is a descriptor 3-9 or an absolute path (``crm_resource`` passes
@@ -267,7 +265,7 @@ def _open_trace(agent: str, instance: str, action: str, environ: Mapping[str, st
     return open(fd, "a", encoding="utf-8", errors="replace")
 
 
-def start_trace(agent: Agent, action: str, environ: Mapping[str, str]) -> "Trace | None":
+def start_trace(agent: "Agent", action: str, environ: "Mapping[str, str]") -> "Optional[Trace]":
     """Open the trace of *action*, write what the action was asked with, and make every logger
     :func:`setup` makes until :func:`end_trace` write into it.  None, with a warning, when no
     trace file can be opened: tracing never fails an action."""
@@ -314,7 +312,7 @@ def trace_exit_reason(text: str) -> None:
         _active_trace.write(f"exit reason: {text}")
 
 
-def end_trace(trace: "Trace | None", rc: "int | None", seconds: float) -> None:
+def end_trace(trace: "Optional[Trace]", rc: "Optional[int]", seconds: float) -> None:
     """Write the rc (None: the run was cut short), close the trace, and stop handing new
     loggers to it."""
     global _active_trace

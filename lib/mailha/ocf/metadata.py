@@ -16,7 +16,7 @@ Only ``meta-data`` imports this module; lxml escapes every description and defau
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Mapping
+    from typing import Mapping, Optional
 
     from .agent import Agent
     from .params import Param
@@ -61,7 +61,7 @@ def _sentences(*parts: str) -> str:
     return text
 
 
-def unique_group(param: "Param") -> "str | None":
+def unique_group(param: "Param") -> "Optional[str]":
     """The OCF 1.1 ``unique-group`` of *param*: its declared group, or a group of its own
     when it alone identifies an instance (1.1's word for 1.0's ``unique="1"``)."""
     if param.unique_group:

@@ -8,15 +8,13 @@ Plain classes rather than dataclasses, and no ``re``/``typing`` at import time: 
 imports this module, and those imports alone would cost more than the whole check.
 """
 
-from __future__ import annotations
-
 import os
 
 from .codes import Misconfigured, NotInstalled, OcfError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Iterable, Mapping, Sequence
+    from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 RESKEY = "OCF_RESKEY_"
 META_PREFIX = "CRM_meta_"
@@ -50,9 +48,9 @@ class ParamType:
     content = "string"
     expects = "a value"
     #: The values an OCF 1.1 ``select`` offers; empty: any value of :attr:`content`.
-    options: "tuple[str, ...]" = ()
+    options: "Tuple[str, ...]" = ()
 
-    def parse(self, raw: str) -> Any:
+    def parse(self, raw: str) -> "Any":
         """Return the typed value or raise ``ValueError`` saying what is wrong."""
         raise NotImplementedError
 
@@ -65,8 +63,8 @@ class Text(ParamType):
 
     expects = "text on one line"
 
-    def __init__(self, max_length: int = 1024, allowed: str | None = None,
-                 expects: str | None = None) -> None:
+    def __init__(self, max_length: int = 1024, allowed: "Optional[str]" = None,
+                 expects: "Optional[str]" = None) -> None:
         self.max_length = max_length
         self.allowed = frozenset(allowed) if allowed else None
         if expects:
@@ -101,7 +99,7 @@ class Name(Text):
 class Integer(ParamType):
     content = "integer"
 
-    def __init__(self, minimum: int | None = None, maximum: int | None = None) -> None:
+    def __init__(self, minimum: "Optional[int]" = None, maximum: "Optional[int]" = None) -> None:
         self.minimum = minimum
         self.maximum = maximum
 
@@ -191,7 +189,7 @@ class Choice(ParamType):
         self.values = values
 
     @property
-    def options(self) -> "tuple[str, ...]":  # type: ignore[override]
+    def options(self) -> "Tuple[str, ...]":  # type: ignore[override]
         return self.values
 
     @property
@@ -246,7 +244,7 @@ class Command(ParamType):
 
     expects = "a program's absolute path and its arguments"
 
-    def parse(self, raw: str) -> tuple[str, ...]:
+    def parse(self, raw: str) -> "Tuple[str, ...]":
         import shlex
 
         _one_line(raw)
@@ -290,10 +288,10 @@ class Param:
     __slots__ = ("name", "type", "shortdesc", "longdesc", "default", "required", "unique", "secret",
                  "unique_group", "reloadable", "deprecated", "replaced_with")
 
-    def __init__(self, name: str, type: ParamType, shortdesc: str, longdesc: str = "",
-                 default: str | None = None, required: bool = False, unique: bool = False,
-                 secret: bool = False, unique_group: str | None = None, reloadable: bool = False,
-                 deprecated: bool = False, replaced_with: str | None = None) -> None:
+    def __init__(self, name: str, type: "ParamType", shortdesc: str, longdesc: str = "",
+                 default: "Optional[str]" = None, required: bool = False, unique: bool = False,
+                 secret: bool = False, unique_group: "Optional[str]" = None, reloadable: bool = False,
+                 deprecated: bool = False, replaced_with: "Optional[str]" = None) -> None:
         self.name = name
         self.type = type
         self.shortdesc = shortdesc
@@ -307,7 +305,7 @@ class Param:
         self.deprecated = deprecated or bool(replaced_with)
         self.replaced_with = replaced_with
 
-    def declaration_errors(self) -> list[str]:
+    def declaration_errors(self) -> "List[str]":
         """Mistakes in the declaration itself (checked by the test suite, not at run time)."""
         errors = []
         if not _snake_case(self.name):
@@ -348,15 +346,15 @@ class Params:
     ``None``), is not :meth:`given`, and :attr:`problems` holds the warning that says why.  A
     handler that needs one of them to identify its instance must not guess."""
 
-    def __init__(self, values: Mapping[str, Any], given: Iterable[str], secrets: Iterable[str],
-                 problems: Mapping[str, str] | None = None) -> None:
+    def __init__(self, values: "Mapping[str, Any]", given: "Iterable[str]", secrets: "Iterable[str]",
+                 problems: "Optional[Mapping[str, str]]" = None) -> None:
         self._values = dict(values)
         self._given = frozenset(given)
         self._secrets = tuple(s for s in secrets if s)
         self._problems = dict(problems or {})
         self.unusable = frozenset(self._problems)
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> "Any":
         try:
             return self.__dict__["_values"][name]
         except KeyError:
@@ -367,16 +365,16 @@ class Params:
         return name in self._given
 
     @property
-    def problems(self) -> dict[str, str]:
+    def problems(self) -> "Dict[str, str]":
         """For each name in :attr:`unusable`, in declaration order, a warning naming it."""
         return dict(self._problems)
 
     @property
-    def secret_values(self) -> tuple[str, ...]:
+    def secret_values(self) -> "Tuple[str, ...]":
         """The values to redact from every log line and exit reason."""
         return self._secrets
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> "Dict[str, Any]":
         return dict(self._values)
 
 
@@ -399,7 +397,7 @@ def _resolve_cibsecret(instance: str, name: str) -> str:
                    "again") from None
 
 
-def _bad_value(param: Param, shown: str, why: object) -> Misconfigured:
+def _bad_value(param: "Param", shown: str, why: object) -> "Misconfigured":
     from .codes import fits
 
     fix = f"set it to {param.type.expects}"
@@ -411,8 +409,8 @@ def _bad_value(param: Param, shown: str, why: object) -> Misconfigured:
                          detail=None if param.secret else f"the value was {shown}")
 
 
-def parse_params(declared: Sequence[Param], environ: Mapping[str, str], instance: str,
-                 tolerant: bool = False, secrets_optional: bool = False) -> Params:
+def parse_params(declared: "Sequence[Param]", environ: "Mapping[str, str]", instance: str,
+                 tolerant: bool = False, secrets_optional: bool = False) -> "Params":
     """Parse every declared parameter from *environ*.
 
     Strict (every action but stop): raise :class:`Misconfigured` naming the first parameter that
@@ -428,9 +426,9 @@ def parse_params(declared: Sequence[Param], environ: Mapping[str, str], instance
     a parameter that does not identify the instance (neither unique nor required): a probe
     checks processes, never logs in, and must not say "not running" about a running instance
     because this node lacks a password."""
-    problems: dict[str, str] = {}
+    problems: Dict[str, str] = {}
 
-    def unusable(param: Param, err: OcfError, secret_reference: bool = False) -> None:
+    def unusable(param: "Param", err: "OcfError", secret_reference: bool = False) -> None:
         optional = secrets_optional and secret_reference and not (param.unique or param.required)
         if not (tolerant or optional):
             raise err from None
@@ -440,7 +438,7 @@ def parse_params(declared: Sequence[Param], environ: Mapping[str, str], instance
             fallback = "its default applies" if param.secret else f"the default {show(param.default)} applies"
         problems[param.name] = f"{err.reason} (ignored: {fallback})"
 
-    raws: dict[str, str | None] = {}
+    raws: Dict[str, Optional[str]] = {}
     for param in declared:
         raw = environ.get(RESKEY + param.name)
         if raw is not None and raw.startswith(CIBSECRET_MARK):
@@ -455,14 +453,14 @@ def parse_params(declared: Sequence[Param], environ: Mapping[str, str], instance
     secrets = [raws[p.name] or p.default or "" for p in declared
                if p.secret and (raws[p.name] or p.default)]
 
-    def shown(param: Param, raw: str) -> str:
+    def shown(param: "Param", raw: str) -> str:
         if param.secret:
             return "(secret value)"
         text = show(raw, 32)
         return "(a value that contains a secret)" if any(s in raw for s in secrets) else text
 
-    values: dict[str, Any] = {}
-    given: list[str] = []
+    values: Dict[str, Any] = {}
+    given: List[str] = []
     for param in declared:
         raw = raws[param.name]
         values[param.name] = None
@@ -481,7 +479,7 @@ def parse_params(declared: Sequence[Param], environ: Mapping[str, str], instance
     return Params(values, given, secrets, ordered)
 
 
-def unknown_params(declared: Sequence[Param], environ: Mapping[str, str]) -> list[str]:
+def unknown_params(declared: "Sequence[Param]", environ: "Mapping[str, str]") -> "List[str]":
     """Names of ``OCF_RESKEY_*`` the agent does not know: usually a typo in the CIB."""
     known = {p.name for p in declared}.union(FRAMEWORK_PARAMS)
     return sorted(

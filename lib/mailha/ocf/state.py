@@ -11,14 +11,16 @@ more to import than to run), replaced atomically so a killed agent never leaves 
 Losing it is harmless: the next monitor simply runs the second level.
 """
 
-from __future__ import annotations
-
 import os
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Mapping
+    from typing import Dict, Mapping, Optional
 
 DEFAULT_RSCTMP = "/run/resource-agents"
+# Values may hold a parameter's non-ASCII bytes as surrogates (Python 3.6 in the C locale):
+# they are written back as the bytes they stand for.
+_ERRORS = "surrogateescape"
 MAX_SIZE = 64 << 10  # a few keys per user; more is not a file this module wrote
 
 
@@ -37,22 +39,23 @@ def file_name(instance: str) -> str:
 
 
 class StateFile:
-    def __init__(self, agent: str, instance: str, environ: Mapping[str, str]) -> None:
+    def __init__(self, agent: str, instance: str, environ: "Mapping[str, str]") -> None:
         base = environ.get("HA_RSCTMP") or DEFAULT_RSCTMP
         self.path = os.path.join(base, "mailha", f"{agent}-{file_name(instance)}.state")
-        self._data: dict[str, str] | None = None  # read once per run: Pacemaker runs one operation per resource at a time
+        # read once per run: Pacemaker runs one operation per resource at a time
+        self._data: Optional[Dict[str, str]] = None
 
-    def load(self) -> dict[str, str]:
+    def load(self) -> "Dict[str, str]":
         if self._data is None:
             self._data = self._read()
         return dict(self._data)
 
-    def _read(self) -> dict[str, str]:
+    def _read(self) -> "Dict[str, str]":
         from ..files import read_text
 
         # Anything odd (a FIFO, a huge or garbled file) is lost state, which is harmless.
         try:
-            text = read_text(self.path, MAX_SIZE, "state file")
+            text = read_text(self.path, MAX_SIZE, "state file", errors=_ERRORS)
         except (OSError, UnicodeDecodeError):
             return {}
         data = {}
@@ -62,13 +65,13 @@ class StateFile:
                 data[key] = value
         return data
 
-    def save(self, data: Mapping[str, object]) -> None:
+    def save(self, data: "Mapping[str, object]") -> None:
         directory = os.path.dirname(self.path)
         os.makedirs(directory, mode=0o755, exist_ok=True)
         kept = {str(key): str(value) for key, value in data.items()
                 if key and "=" not in str(key) and "\n" not in f"{key}{value}"}
         tmp = f"{self.path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
+        with open(tmp, "w", encoding="utf-8", errors=_ERRORS) as handle:
             handle.write("".join(f"{key}={value}\n" for key, value in kept.items()))
         os.replace(tmp, self.path)
         self._data = kept
@@ -107,7 +110,7 @@ class StateFile:
         self.put(key, str(value + 1))
         return value
 
-    def _save_quietly(self, data: Mapping[str, object]) -> None:
+    def _save_quietly(self, data: "Mapping[str, object]") -> None:
         try:
             self.save(data)
         except OSError:
