@@ -3,6 +3,7 @@
     mailha demo            the README's main job
     mailha lab ...         the namespace Pacemaker lab (see ``mailha lab --help``)
     mailha sim ...         the GroupWise emulator (see ``mailha sim --help``)
+    mailha install-agents  the OCF agents for a pip or venv install (see ``--help``)
     mailha version
 
 Sub-commands are imported only when used.  The lab, the emulator and the demo ship in the
@@ -10,18 +11,17 @@ Sub-commands are imported only when used.  The lab, the emulator and the demo sh
 instead of failing with an ImportError.
 """
 
-from __future__ import annotations
-
 import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Sequence
+    from typing import Optional, Sequence
 
 COMMANDS = {
     "demo": ("mailha.demo", "run the demo: the lab with the directory and GroupWise groups, and two power-off drills"),
     "lab": ("mailha.lab.cli", "a real Pacemaker cluster in network namespaces on this machine"),
     "sim": ("mailha.sim.cli", "the GroupWise emulator: install it, run agents"),
+    "install-agents": ("mailha.install", "write the OCF agents for this Python installation (pip, venv)"),
 }
 #: The package that carries the tools (what the ``mailha`` package leaves out) and their modules.
 LAB_PACKAGE = "mailha-lab"
@@ -45,15 +45,16 @@ def lab_installed() -> bool:
 
 def usage() -> str:
     lines = ["usage: mailha COMMAND [ARGS...]", "", "commands:"]
-    lines += [f"  {name:<8} {text}" for name, (_, text) in COMMANDS.items()]
-    lines.append(f"  {'version':<8} print the version")
+    width = max(len(name) for name in COMMANDS)
+    lines += [f"  {name:<{width}} {text}" for name, (_, text) in COMMANDS.items()]
+    lines.append(f"  {'version':<{width}} print the version")
     missing = [name for name in COMMANDS if needs_lab(name)]
     if missing and not lab_installed():
         lines += ["", f"{', '.join(missing)}: not installed here; they come with the {LAB_PACKAGE} package."]
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: "Optional[Sequence[str]]" = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
         sys.stdout.write(usage())

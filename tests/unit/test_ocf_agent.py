@@ -4,12 +4,11 @@ Plus property tests feeding random and hostile text to every parameter of the sa
 of every real agent in :mod:`mailha.agents`.
 """
 
-from __future__ import annotations
-
 import importlib
 import os
 import pkgutil
 import subprocess
+import sys
 import tempfile
 
 import pytest
@@ -18,12 +17,18 @@ from hypothesis import strategies as st
 
 import mailha
 import mailha.agents
+from mailha import install
 from mailha.ocf import params as ocfparams
 from mailha.ocf.agent import Context
 from mailha.ocf.codes import (ArgsError, GenericError, Misconfigured, NotInstalled, NotRunning,
                               PermissionDenied, Rc, Unimplemented)
 from mailha.ocf.params import (AbsPath, Address, Boolean, Choice, Command, Integer, Name, Port,
                                Seconds, Text, parse_params)
+from testkit import CAPTURE_TEXT
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import List, Optional, Set
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 #: Where the mailha under test comes from, for agents run as separate processes.
@@ -107,7 +112,7 @@ def test_unimplemented_action_does_not_parse_parameters(sample_agent, ocf_run, e
     assert out.rc == Rc.ERR_UNIMPLEMENTED
 
 
-def warnings(out) -> list[str]:
+def warnings(out) -> "List[str]":
     return [line for line in out.stderr.splitlines() if ": WARNING: " in line]
 
 
@@ -545,14 +550,14 @@ def test_running_by_hand_without_ocf_root_or_instance(sample_agent, ocf_run, tmp
 
 @pytest.mark.parametrize("agent_name", REAL_AGENTS)
 def test_real_agent_executable_runs_by_hand_without_ocf_root(agent_name, tmp_path):
-    executable = os.path.join(REPO, "ocf", agent_name)
-    assert os.access(executable, os.X_OK), f"{executable} missing or not executable"
+    # The tree's ocf/NAME for this interpreter (test_install: the same file but its first line)
+    (executable,) = install.install(str(tmp_path / "agents"), sys.executable, [agent_name])
     environ = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": LIB,
                "HA_RSCTMP": str(tmp_path)}
-    meta = subprocess.run([executable, "meta-data"], env=environ, capture_output=True, text=True, timeout=60)
+    meta = subprocess.run([executable, "meta-data"], env=environ, **CAPTURE_TEXT, timeout=60)
     assert meta.returncode == 0 and f'<resource-agent name="{agent_name}"' in meta.stdout, meta.stderr
     bad = subprocess.run([executable, "validate-all"], env={**environ, "OCF_RESKEY_port": "$(id)"},
-                         capture_output=True, text=True, timeout=60)
+                         **CAPTURE_TEXT, timeout=60)
     assert bad.returncode in (Rc.ERR_CONFIGURED, Rc.SUCCESS, Rc.ERR_INSTALLED)
     assert "Traceback" not in bad.stderr
     assert bad.returncode == 0 or bad.stderr.count("ocf-exit-reason:") == 1
@@ -635,7 +640,7 @@ def test_fit_cuts_on_a_character_boundary_within_the_limit(text, limit, expected
     assert len(fit(text, limit)[0].encode("utf-8")) <= limit
 
 
-FLAG_AGENT = """#!/usr/bin/python3
+FLAG_AGENT = """#!{python}
 # A minimal agent declared with the framework: its "service" is a flag file.
 import os
 from mailha.ocf.agent import Action, Agent
@@ -680,13 +685,13 @@ def test_an_agent_declared_with_the_framework_passes_ocf_tester():
         os.chmod(workdir, 0o755)
         executable = os.path.join(workdir, "flag")
         with open(executable, "w") as handle:
-            handle.write(FLAG_AGENT)
+            handle.write(FLAG_AGENT.replace("{python}", sys.executable))
         os.chmod(executable, 0o755)
         os.mkdir(os.path.join(workdir, "state"))
         environ = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": LIB}
         done = subprocess.run(["ocf-tester", "-n", "flagrsc", "-o", f"state_dir={workdir}/state",
                                "-o", "password=Tester-Secret-9", executable],
-                              env=environ, cwd="/", capture_output=True, text=True, timeout=300)
+                              env=environ, cwd="/", **CAPTURE_TEXT, timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
         assert "passed all tests" in done.stdout
         assert "Traceback" not in done.stdout + done.stderr
@@ -702,7 +707,7 @@ def test_an_agent_declared_with_the_framework_passes_ocf_tester():
 
 def test_context_tells_probes_check_levels_and_budget(sample_agent, ocf_run, env):
     agent = sample_agent()
-    seen: list[Context] = []
+    seen: List[Context] = []
     agent.handler("monitor")(lambda ctx: seen.append(ctx) or Rc.SUCCESS)
     ocf_run(agent, ["sample", "monitor"], {**env, "OCF_RESKEY_CRM_meta_interval": "0",
                                            "OCF_RESKEY_CRM_meta_timeout": "4000"})
@@ -822,7 +827,7 @@ def _values(draw, agent, root: str, junk=TEXT) -> dict:
     return values
 
 
-def _first_bad_parameter(agent, given: dict) -> str | None:
+def _first_bad_parameter(agent, given: dict) -> "Optional[str]":
     """The parameter parse_params must complain about, in declaration order, if any."""
     for param in agent.params:
         raw = given.get(param.name, "")
@@ -902,7 +907,7 @@ def _warnings_shown(agent, given: dict) -> bool:
         return True
 
 
-def _secrets(agent, given: dict) -> list[str]:
+def _secrets(agent, given: dict) -> "List[str]":
     secret = {p.name for p in agent.params if p.secret}
     return [raw for name, raw in given.items() if raw and name in secret]
 
@@ -916,7 +921,7 @@ def _named_in_warnings(agent, given: dict, out) -> None:
             assert any(words in line for line in warnings(out)), (name, out)
 
 
-def _unusable(agent, given: dict) -> set[str]:
+def _unusable(agent, given: dict) -> "Set[str]":
     """The parameters stop cannot use: values that do not parse, cibsecret references (none
     resolves in these tests), required ones missing."""
     names = set()
