@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-AGENT_DIR = "/usr/lib/ocf/resource.d/mailha"
+from testkit import AGENT_DIR  # the agents under test: the installed ones, or $MAILHA_AGENT_DIR
 
 
 def ocf_tester(agent: str, params: dict[str, object], name: str = "mailha-ocf-tester") -> subprocess.CompletedProcess:
@@ -17,7 +17,8 @@ def ocf_tester(agent: str, params: dict[str, object], name: str = "mailha-ocf-te
 
 class CrmResource:
     """``crm_resource --class ocf --provider mailha --agent AGENT ACTION --option k=v ...``: the
-    agent run by Pacemaker's executor code, with no cluster needed."""
+    agent run by Pacemaker's executor code, with no cluster needed.  Always the agent in
+    ``$OCF_ROOT/resource.d/mailha`` (tests using it are marked ``ocf_root``)."""
 
     def __init__(self, agent: str, params: dict[str, object]) -> None:
         self.base = ["crm_resource", "--class", "ocf", "--provider", "mailha", "--agent", agent]

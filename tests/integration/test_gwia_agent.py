@@ -584,6 +584,7 @@ def test_ocf_tester_passes(gwlab):
     assert "passed all tests" in done.stdout
 
 
+@pytest.mark.ocf_root
 def test_crm_resource_drives_the_agent(gwlab):
     dom = gwlab.domain()
     crm = CrmResource("gwia", dom.params)

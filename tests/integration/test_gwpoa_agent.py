@@ -174,6 +174,7 @@ def test_ocf_tester_passes(gwlab):
     assert "passed all tests" in done.stdout
 
 
+@pytest.mark.ocf_root
 def test_crm_resource_drives_the_agent(gwlab):
     po = gwlab.post_office()
     crm = CrmResource("gwpoa", po.params)

@@ -384,6 +384,7 @@ def test_ocf_tester_passes(slapd):
     assert "passed all tests" in done.stdout
 
 
+@pytest.mark.ocf_root
 def test_crm_resource_drives_the_agent(slapd):
     crm = CrmResource("ldap", slapd_params(slapd))
     assert crm("--validate").returncode == 0
