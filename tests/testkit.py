@@ -12,8 +12,11 @@ import pytest
 from mailha.tools.ports import free_port as kernel_pick
 from mailha.ocf.budget import wait_until
 
-#: ``subprocess.run(..., **CAPTURE_TEXT)``: capture_output=True, text=True, which Python 3.6 lacks.
-CAPTURE_TEXT = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "universal_newlines": True}
+#: ``subprocess.run(..., **CAPTURE_TEXT)``: capture_output=True, text=True (which Python 3.6
+#: lacks), in UTF-8 whatever the locale: Python 3.6 in the C locale (CI's, Pacemaker's) would
+#: use ASCII.
+CAPTURE_TEXT = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "encoding": "utf-8",
+                "errors": "surrogateescape"}
 
 OCF_ROOT = "/usr/lib/ocf"
 #: Where the packages install the agents.

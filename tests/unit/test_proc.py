@@ -550,7 +550,8 @@ def d_state_process(tmp_path):
     instance = str(tmp_path / "d")
     child = subprocess.Popen([SPAWNER, "-c", D_STATE, instance, str(fifo)])
     try:
-        wait_for(lambda: state_of(child.pid) == "D", 10, "D state")
+        # D once posix_spawn's child exists (a D seen before may be a page-in at start-up)
+        wait_for(lambda: proc.children(child.pid) and state_of(child.pid) == "D", 10, "D state")
         yield instance, child
     finally:
         spawned = [info.pid for info in proc.children(child.pid)]
