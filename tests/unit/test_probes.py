@@ -884,19 +884,22 @@ def test_ldap_client_fed_hostile_bytes_raises_only_probe_errors(data):
 
 def test_tcp_http_and_ldap_probes_of_an_address_stay_off_heavy_modules():
     # A monitor runs every few seconds on every node: resolving an address must not pull in the
-    # idna codec (re, unicodedata, stringprep), nor a probe ssl, typing or http.client.
+    # idna codec (re, unicodedata, stringprep), nor a probe ssl, typing or http.client, nor
+    # socket.py (enum, selectors) where the C module does, nor a watchdog thread.
     script = (
-        "import socket, sys\n"
+        "import _socket, sys\n"
         "from mailha.probes import http, ldap, tcp, ProbeError\n"
-        "srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(); port = srv.getsockname()[1]\n"
+        "srv = _socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(); port = srv.getsockname()[1]\n"
         "tcp.probe('127.0.0.1', port, timeout=2)\n"
         "for probe in (http.probe, ldap.probe):\n"
         "    try: probe('127.0.0.1', port, timeout=0.3)\n"
         "    except ProbeError: pass\n"  # the listener never answers: a timeout is expected
-        "heavy = {'re', 'encodings.idna', 'unicodedata', 'ssl', 'typing', 'http.client', 'email'}\n"
+        "heavy = {'re', 'encodings.idna', 'unicodedata', 'ssl', 'typing', 'http.client', 'email', 'socket', 'enum',\n"
+        "         'selectors', 'threading'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, "-c", script], **CAPTURE_TEXT, env=env, timeout=30)
+    # -S: as the agents run; site's own imports would say nothing about the probes
+    out = subprocess.run([sys.executable, "-S", "-c", script], **CAPTURE_TEXT, env=env, timeout=30)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[0] == "[]"

@@ -8,14 +8,15 @@ the deadline holds without a watchdog thread (a thread costs a monitor a few mil
 Python 3.6 also ``traceback`` and ``re``).
 """
 
+import _socket
 import io
-import socket
 import time
 
 from . import AUTH, NETWORK, PROTOCOL, REFUSED, TIMEOUT, TLS, ProbeError, redact
 
 TYPE_CHECKING = False  # not typing's: a monitor should not pay 4 ms for it
 if TYPE_CHECKING:
+    import socket
     import ssl
     from typing import Callable, List, Optional, Union
 
@@ -42,22 +43,42 @@ def remaining(deadline: float) -> float:
     """Seconds left until *deadline* (a ``time.monotonic()`` value); raises once it has passed."""
     left = deadline - time.monotonic()
     if left <= 0:
-        raise socket.timeout("deadline passed")
+        raise Timeout("deadline passed")
     return left
 
 
-def connect(host: str, port: int, deadline: float) -> socket.socket:
-    """A TCP connection to *host*:*port* (IPv4, IPv6 or a name), made before *deadline*."""
+#: Raised when a socket call runs out of time (socket.timeout; TimeoutError since 3.10).
+Timeout = _socket.timeout
+
+
+def connect(host: str, port: int, deadline: float) -> "socket.socket":
+    """A TCP connection to *host*:*port* (IPv4, IPv6 or a name), made before *deadline*.
+
+    On the C socket module: ``socket.py`` brings ``enum``, ``selectors`` and ``collections``
+    along, more than a whole first-level monitor costs.  Like ``socket.create_connection``,
+    every address the name resolves to is tried in turn."""
     # getaddrinfo() passes a str host through the idna codec, which imports re and unicodedata
     # (about 3 ms a monitor); an ASCII address or name means the same as bytes.
     try:
         name = host.encode("ascii")  # type: Union[bytes, str]
     except UnicodeEncodeError:
         name = host
-    return socket.create_connection((name, port), timeout=remaining(deadline))
+    error = None  # type: Optional[OSError]
+    for family, kind, proto, _canonical, address in _socket.getaddrinfo(name, port, 0, _socket.SOCK_STREAM):
+        sock = _socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(remaining(deadline))
+            sock.connect(address)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+            if isinstance(exc, Timeout):
+                break  # the deadline is spent: no time left for the next address
+    raise error if error is not None else OSError(f"no address for {host}")
 
 
-def tls_wrap(sock: socket.socket, deadline: float, ca_file: "Optional[str]", host: str) -> socket.socket:
+def tls_wrap(sock: "socket.socket", deadline: float, ca_file: "Optional[str]", host: str) -> "socket.socket":
     """Run the TLS handshake on *sock* before *deadline*; return the TLS socket."""
     sock.settimeout(remaining(deadline))
     server_hostname = None if is_ip(host) else host  # SNI takes names only
@@ -65,7 +86,7 @@ def tls_wrap(sock: socket.socket, deadline: float, ca_file: "Optional[str]", hos
 
 
 def open_connection(host: str, port: int, deadline: float, tls: bool,
-                    ca_file: "Optional[str]") -> socket.socket:
+                    ca_file: "Optional[str]") -> "socket.socket":
     """Connect (and with *tls*, handshake) before *deadline*."""
     sock = connect(host, port, deadline)
     if tls:
@@ -102,9 +123,9 @@ class OnProbeSocket:
 
 
 def is_ip(host: str) -> bool:
-    for family in (socket.AF_INET, socket.AF_INET6):
+    for family in (_socket.AF_INET, _socket.AF_INET6):
         try:
-            socket.inet_pton(family, host)
+            _socket.inet_pton(family, host)
             return True
         except OSError:
             pass
@@ -119,13 +140,13 @@ class DeadlineSocket:
     have turned the timeout into an error of its own ("connection unexpectedly closed").
     """
 
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
+    def __init__(self, sock: "socket.socket", deadline: float) -> None:
         self.sock, self.deadline, self.expired = sock, deadline, False
 
     def _arm(self) -> None:
         try:
             self.sock.settimeout(remaining(self.deadline))
-        except socket.timeout:
+        except Timeout:
             self.expired = True
             raise
 
@@ -133,7 +154,7 @@ class DeadlineSocket:
         self._arm()
         try:
             return self.sock.recv_into(buffer, size)
-        except socket.timeout:
+        except Timeout:
             self.expired = True
             raise
 
@@ -141,7 +162,7 @@ class DeadlineSocket:
         self._arm()
         try:
             self.sock.sendall(data)
-        except socket.timeout:
+        except Timeout:
             self.expired = True
             raise
 
@@ -262,7 +283,7 @@ def translate(error: BaseException, service: str, host: str, port: int,
     """Turn a socket/TLS/library exception into a :class:`ProbeError` with a clear reason."""
     # Once the deadline has cut a call short, whatever broke next is the timeout's doing: even
     # a "wrong banner" made of the half line read before the cut.
-    if expired or isinstance(error, (socket.timeout, TimeoutError)):
+    if expired or isinstance(error, (Timeout, TimeoutError)):
         return ProbeError(service, host, port, "no answer within the timeout", TIMEOUT)
     if isinstance(error, ProbeError):
         return error
@@ -274,7 +295,7 @@ def translate(error: BaseException, service: str, host: str, port: int,
         if verify:
             return ProbeError(service, host, port, f"TLS certificate verification failed: {verify}", TLS)
         return ProbeError(service, host, port, f"TLS handshake failed: {getattr(error, 'reason', None) or error}", TLS)
-    if isinstance(error, socket.gaierror):
+    if isinstance(error, _socket.gaierror):
         return ProbeError(service, host, port, f"cannot resolve host: {error.strerror}", NETWORK)
     if isinstance(error, EOFError) or isinstance(error, ConnectionError):
         return ProbeError(service, host, port, "connection closed by the server", NETWORK)

@@ -16,7 +16,7 @@ configuration error; ``51 busy``, ``52 unavailable``, ``53 unwillingToPerform`` 
     'dc=example,dc=com'
 """
 
-import socket
+import _socket  # not socket.py: see _common.connect
 import time
 
 from .. import ber
@@ -25,6 +25,7 @@ from ._common import connect, remaining, require_password, tls_wrap, translate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
+    import socket
     from typing import Dict, List, Optional, Tuple, Union
 
 SERVICE = "ldap"
@@ -137,7 +138,7 @@ class LdapConnection:
                 ldapi: "Optional[str]" = None) -> None:
         """Open the TCP (or unix, for *ldapi*) connection; *tls* means ldaps (implicit TLS)."""
         if ldapi:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
             try:
                 sock.settimeout(remaining(self.deadline))
                 sock.connect(ldapi)
