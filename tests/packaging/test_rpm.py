@@ -110,6 +110,17 @@ def test_no_scriptlets_and_no_triggers(rpms):
         assert query(rpm, "--triggers").strip() == ""
 
 
+def test_the_agents_name_the_targets_library_directories(rpms, tmp_path):
+    """-IS skips site: the agent itself says where mailha (noarch) and psutil/lxml (lib64) are."""
+    rpm2cpio = subprocess.run(["rpm2cpio", rpms.mailha], capture_output=True, check=True).stdout
+    subprocess.run(["cpio", "-idm", "--quiet"], input=rpm2cpio, cwd=tmp_path, check=True)
+    sitearch = rpms.sitelib.replace("/usr/lib/", "/usr/lib64/")
+    for name in AGENTS:
+        text = (tmp_path / "usr/lib/ocf/resource.d/mailha" / name).read_text()
+        assert text.startswith("#!/usr/bin/python3 -IS\n")
+        assert f'sys.path += ["{rpms.sitelib}", "{sitearch}"]' in text
+
+
 def test_man_pages_name_the_targets_guide_directory_and_render_cleanly(rpms, tmp_path):
     rpm2cpio = subprocess.run(["rpm2cpio", rpms.mailha], capture_output=True, check=True).stdout
     subprocess.run(["cpio", "-idm", "--quiet"], input=rpm2cpio, cwd=tmp_path, check=True)

@@ -551,7 +551,7 @@ def test_running_by_hand_without_ocf_root_or_instance(sample_agent, ocf_run, tmp
 @pytest.mark.parametrize("agent_name", REAL_AGENTS)
 def test_real_agent_executable_runs_by_hand_without_ocf_root(agent_name, tmp_path):
     # The tree's ocf/NAME for this interpreter (test_install: the same file but its first line)
-    (executable,) = install.install(str(tmp_path / "agents"), sys.executable, [agent_name])
+    (executable,) = install.install(str(tmp_path / "agents"), sys.executable, names=[agent_name])
     environ = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": LIB,
                "HA_RSCTMP": str(tmp_path)}
     meta = subprocess.run([executable, "meta-data"], env=environ, **CAPTURE_TEXT, timeout=60)
@@ -982,3 +982,35 @@ def test_real_agents_stop_with_any_parameter_values_when_nothing_runs(ocf_run, s
             _named_in_warnings(agent, given, out)
 
     stop()
+
+
+# --- leaving without the interpreter's teardown ---------------------------------------------------
+
+TEARDOWN_AGENT = """#!{python}
+import atexit, sys
+from mailha.ocf.agent import Action, Agent
+
+AGENT = Agent("quick", "Leaves at once", "Exits without teardown.", [],
+              [Action("monitor", 20, interval=10), Action("meta-data", 5)])
+atexit.register(lambda: sys.stderr.write("TEARDOWN RAN\\\\n"))
+
+
+@AGENT.handler("monitor")
+def monitor(ctx):
+    sys.stdout.write("x" * 100000)  # more than a pipe holds: flushed before the exit
+    return 7
+
+
+AGENT.main()
+"""
+
+
+def test_an_agent_leaves_without_teardown_once_its_output_is_flushed(tmp_path):
+    executable = tmp_path / "quick"
+    executable.write_text(TEARDOWN_AGENT.replace("{python}", sys.executable))
+    executable.chmod(0o755)
+    done = subprocess.run([str(executable), "monitor"], **CAPTURE_TEXT, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": LIB, "HA_RSCTMP": str(tmp_path)})
+    assert done.returncode == 7
+    assert done.stdout == "x" * 100000
+    assert "TEARDOWN RAN" not in done.stderr  # os._exit: no atexit, no module clean-up

@@ -7,6 +7,8 @@ import sys
 import pytest
 from testkit import CAPTURE_TEXT
 
+from mailha import install
+
 OCF = os.path.join(os.path.dirname(__file__), "..", "..", "ocf")
 AGENTS = sorted(os.listdir(OCF))
 MARK = "ocf-exit-reason:"
@@ -14,10 +16,11 @@ MARK = "ocf-exit-reason:"
 
 @pytest.mark.parametrize("agent", AGENTS)
 def test_an_unloadable_library_is_not_installed_with_a_reason_and_no_traceback(agent, tmp_path):
-    # -S -I: no site-packages, no PYTHONPATH: the library cannot be found, as when an upgrade
-    # has half-replaced it.
-    done = subprocess.run([sys.executable, "-S", "-I", os.path.join(OCF, agent), "monitor"],
-                          **CAPTURE_TEXT, timeout=30, cwd=str(tmp_path))
+    # The library's directory empty, as when an upgrade has half-replaced it.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (executable,) = install.install(str(tmp_path / "agents"), sys.executable, [str(empty)], [agent])
+    done = subprocess.run([executable, "monitor"], **CAPTURE_TEXT, timeout=30, cwd=str(tmp_path))
     assert done.returncode == 5
     assert "Traceback" not in done.stderr
     reasons = [line[len(MARK):] for line in done.stderr.splitlines() if line.startswith(MARK)]
@@ -26,6 +29,6 @@ def test_an_unloadable_library_is_not_installed_with_a_reason_and_no_traceback(a
 
 
 @pytest.mark.parametrize("agent", AGENTS)
-def test_the_executable_starts_with_the_system_python(agent):
+def test_the_executable_starts_the_system_python_without_site(agent):
     with open(os.path.join(OCF, agent), encoding="utf-8") as handle:
-        assert handle.readline() == "#!/usr/bin/python3\n"
+        assert handle.readline() == "#!/usr/bin/python3 -IS\n"
