@@ -1,0 +1,148 @@
+"""What a monitor imports beyond the interpreter's own start (``python3 -IS -c pass``).
+
+Pacemaker starts one agent process per monitor, on every node, every few seconds; the check
+itself is cheap, the imports are not.  Each agent's monitor runs here against a running
+service, at the first level (processes) and with its second level (protocol probes), and the
+modules it loaded beyond a bare ``-IS`` interpreter must be exactly those pinned below, for the
+interpreter that runs the agents under test (the distribution's, or Python 3.6 in the 3.6
+tier).  A new import on the monitor path fails here: take it off the path, or pin it with a
+reason.
+"""
+
+import os
+import subprocess
+
+from gwtest import gwlab_fixture  # noqa: F401
+from testkit import CAPTURE_TEXT
+
+# Runs the agent file as its interpreter would (compiled and executed as __main__) and reports,
+# when the agent ends with os._exit, the modules loaded beyond what the bare interpreter had.
+HARNESS = r"""
+import os, sys
+bare = set(sys.modules)
+out, agent = sys.argv[1], sys.argv[2]
+sys.argv = sys.argv[2:]
+real_exit = os._exit
+def report(rc=0):
+    with open(out, "w") as handle:
+        handle.write(" ".join(sorted(set(sys.modules) - bare)))
+    real_exit(rc)
+os._exit = report
+with open(agent, "rb") as handle:
+    code = compile(handle.read(), agent, "exec")
+exec(code, {"__name__": "__main__", "__file__": agent})
+"""
+
+def interpreter(agent: str) -> str:
+    with open(agent, encoding="utf-8") as handle:
+        first = handle.readline()
+    assert first.startswith("#!") and first.rstrip().endswith(" -IS"), first
+    return first[2:].split()[0]
+
+
+def version(python: str) -> str:
+    done = subprocess.run([python, "-IS", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                          timeout=30, **CAPTURE_TEXT)
+    return done.stdout.strip()
+
+
+def imports(agent: str, env: "dict", out: str) -> "set":
+    done = subprocess.run([interpreter(agent), "-IS", "-c", HARNESS, out, agent, "monitor"], env=env,
+                          timeout=60, **CAPTURE_TEXT)
+    assert done.returncode == 0, done.stderr
+    with open(out, encoding="utf-8") as handle:
+        return set(handle.read().split())
+
+
+#: Modules the bare interpreter has already loaded, which a monitor's imports never show.
+PRELOADED = {"3.6": {"errno"}, "3.11": {"time"}}
+#: What every monitor loads: the framework, the lifecycle, the /proc scan.
+FRAMEWORK = {
+    "errno", "time", "mailha", "mailha.agents", "mailha.files", "mailha.monitor", "mailha.ocf", "mailha.ocf.agent",
+    "mailha.ocf.budget", "mailha.ocf.codes", "mailha.ocf.log", "mailha.ocf.params", "mailha.proc",
+    "mailha.service", "mailha.service.lifecycle", "mailha.service.model",
+}
+GROUPWISE = FRAMEWORK | {"mailha.groupwise", "mailha.groupwise.agentlib", "mailha.groupwise.paths",
+                         "mailha.ocf.state", "mailha.service.storage"}
+PROBING = {"_socket", "mailha.probes", "mailha.probes._common", "mailha.service.probing"}
+#: The standard library's mail clients (smtplib, poplib, imaplib) and what they import: the
+#: GWIA's second level, until it gets the socket-level clients the HTTP and LDAP probes have.
+MAIL_CLIENTS = {
+    "3.6": {
+        "_bisect", "_blake2", "_collections", "_datetime", "_functools", "_heapq", "_md5", "_operator",
+        "_posixsubprocess", "_random", "_sha1", "_sha256", "_sha3", "_sha512", "_sre", "_ssl", "_string",
+        "_struct", "base64", "binascii", "bisect", "calendar", "collections", "collections.abc", "copy",
+        "copyreg", "datetime", "email", "email._encoded_words", "email._parseaddr", "email._policybase",
+        "email.base64mime", "email.charset", "email.encoders", "email.errors", "email.generator",
+        "email.header", "email.iterators", "email.message", "email.quoprimime", "email.utils", "enum",
+        "functools", "hashlib", "heapq", "hmac", "imaplib", "ipaddress", "itertools", "keyword",
+        "linecache", "locale", "math", "operator", "poplib", "quopri", "random", "re", "reprlib", "select",
+        "selectors", "signal", "smtplib", "socket", "sre_compile", "sre_constants", "sre_parse", "ssl",
+        "string", "struct", "subprocess", "textwrap", "threading", "token", "tokenize", "traceback",
+        "types", "urllib", "urllib.parse", "uu", "warnings", "weakref",
+    },
+    "3.11": {
+        "_bisect", "_blake2", "_collections", "_datetime", "_functools", "_hashlib", "_locale", "_operator",
+        "_posixsubprocess", "_random", "_sha512", "_sre", "_ssl", "_string", "_struct", "_weakrefset", "array",
+        "base64", "binascii", "bisect", "calendar", "collections", "collections.abc", "contextlib", "copy",
+        "copyreg", "datetime", "email", "email._encoded_words", "email._parseaddr", "email._policybase",
+        "email.base64mime", "email.charset", "email.encoders", "email.errors", "email.generator",
+        "email.header", "email.iterators", "email.message", "email.quoprimime", "email.utils", "enum", "fcntl",
+        "functools", "hashlib", "hmac", "imaplib", "ipaddress", "itertools", "keyword", "locale", "math",
+        "operator", "poplib", "quopri", "random", "re", "re._casefix", "re._compiler", "re._constants",
+        "re._parser", "reprlib", "select", "selectors", "signal", "smtplib", "socket", "ssl", "string",
+        "struct", "subprocess", "threading", "types", "urllib", "urllib.parse", "warnings", "weakref",
+    },
+}
+PINNED = {
+    ("ldap", "first"): FRAMEWORK | {"_socket", "mailha.agents.ldap", "mailha.directory", "mailha.directory.paths"},
+    ("ldap", "second"): FRAMEWORK | PROBING | {"mailha.agents.ldap", "mailha.directory", "mailha.directory.paths",
+                                               "mailha.ber", "mailha.probes.ldap"},
+    ("gwpoa", "first"): GROUPWISE | {"mailha.agents.gwpoa"},
+    ("gwpoa", "second"): GROUPWISE | PROBING | {"mailha.agents.gwpoa", "mailha.probes.http", "mailha.probes.tcp"},
+    ("gwia", "first"): GROUPWISE | {"mailha.agents.gwia"},
+    ("gwia", "second"): GROUPWISE | PROBING | {
+        "mailha.agents.gwia", "mailha.ber", "mailha.probes.http", "mailha.probes.imap", "mailha.probes.ldap",
+        "mailha.probes.pop3", "mailha.probes.smtp", "mailha.probes.tcp"},
+}
+LEVELS = {"first": "0", "second": "1"}  # second_level_monitor: never, every monitor
+
+
+def expected(agent: str, level: str, python_version: str) -> "set":
+    assert python_version in PRELOADED, f"pin the modules for Python {python_version}"
+    pinned = set(PINNED[agent, level])
+    if (agent, level) == ("gwia", "second"):
+        pinned |= MAIL_CLIENTS[python_version]
+    return pinned - PRELOADED[python_version]
+
+
+def check(runner, params: "dict", tmp_path) -> None:
+    name = os.path.basename(runner.path)
+    python_version = version(interpreter(runner.path))
+    for level, second in LEVELS.items():
+        env = runner.env(dict(params, second_level_monitor=second), interval=10000)
+        loaded = imports(runner.path, env, str(tmp_path / f"{level}.modules"))
+        wanted = expected(name, level, python_version)
+        assert loaded == wanted, (f"{name} {level}-level monitor on Python {python_version}: "
+                                  f"new {sorted(loaded - wanted)}, gone {sorted(wanted - loaded)}")
+
+
+def test_ldap_monitor_imports(agent_runner, openldap_factory, tmp_path):
+    inst = openldap_factory()
+    params = {"server_type": "openldap", "config_dir": inst.config_dir, "pidfile": inst.pidfile,
+              "port": inst.port, "listen_address": "127.0.0.1"}
+    check(agent_runner("ldap"), params, tmp_path)
+
+
+def test_gwpoa_monitor_imports(agent_runner, gwlab, tmp_path):
+    po = gwlab.post_office()
+    runner = agent_runner("gwpoa")
+    assert runner("start", po.params).rc == 0
+    check(runner, po.params, tmp_path)
+
+
+def test_gwia_monitor_imports(agent_runner, gwlab, tmp_path):
+    dom = gwlab.domain()
+    runner = agent_runner("gwia")
+    assert runner("start", dom.params).rc == 0
+    check(runner, dom.params, tmp_path)
