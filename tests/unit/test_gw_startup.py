@@ -375,7 +375,7 @@ def test_write_with_backup_keeps_mode_owner_and_a_backup(tmp_path) -> None:
     after = os.stat(path)
     assert stat.S_IMODE(after.st_mode) == 0o640 and (after.st_uid, after.st_gid) == (1, 1)
     assert after.st_ino != before.st_ino  # replaced by rename, not rewritten in place
-    assert path.read_text() == "--home /dom\n;--ip 10.0.0.5\n--ip 10.0.0.5\n"
+    assert path.read_text(encoding="utf-8") == "--home /dom\n;--ip 10.0.0.5\n--ip 10.0.0.5\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["dom.mta", os.path.basename(backup)])
     assert sf.write_with_backup() is None  # nothing to change: no write, no new backup
     assert len(list(tmp_path.iterdir())) == 2
@@ -407,7 +407,7 @@ def test_load_cached_survives_a_corrupt_entry(tmp_path) -> None:
     (entry,) = cache.iterdir()
     entry.write_text("{not json")
     assert StartupFile.load_cached(path, cache).home == "/po"
-    assert entry.read_text() != "{not json"  # rewritten
+    assert entry.read_text(encoding="utf-8") != "{not json"  # rewritten
 
 
 @PROPERTY
@@ -444,12 +444,12 @@ def test_load_cached_reparses_a_damaged_entry(tmp_path, damage) -> None:
     cache = tmp_path / "cache"
     expected = StartupFile.load_cached(path, cache).switches
     (entry,) = cache.iterdir()
-    intact = entry.read_text()
+    intact = entry.read_text(encoding="utf-8")
     damaged = damage(intact)
     assert damaged != intact
     entry.write_text(damaged)
     assert StartupFile.load_cached(path, cache).switches == expected
-    assert entry.read_text() == intact  # rewritten
+    assert entry.read_text(encoding="utf-8") == intact  # rewritten
 
 
 def test_import_and_cache_hit_stay_off_heavy_modules(tmp_path) -> None:

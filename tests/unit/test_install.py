@@ -44,7 +44,7 @@ def test_reinstalling_replaces_the_agents_whole(tmp_path):
     directory = str(tmp_path)
     (tmp_path / "ldap").write_text("#!/bin/sh\nexit 1\n")
     install.install(directory, "/opt/py/bin/python3", ["/opt/py/lib"], ["ldap"])
-    assert (tmp_path / "ldap").read_text() == install.script("ldap", "/opt/py/bin/python3", ["/opt/py/lib"])
+    assert (tmp_path / "ldap").read_text(encoding="utf-8") == install.script("ldap", "/opt/py/bin/python3", ["/opt/py/lib"])
     assert sorted(os.listdir(directory)) == ["ldap"]
 
 
@@ -83,7 +83,7 @@ def test_an_interpreter_lacking_a_module_is_refused_at_install_time(tmp_path):
 
 def test_the_command_writes_and_names_what_it_wrote(tmp_path, capsys):
     assert install.main(["--dir", str(tmp_path), "--python", "/usr/bin/python3", "--path", "/x", "gwpoa"]) == 0
-    assert '"/x"' in (tmp_path / "gwpoa").read_text()
+    assert '"/x"' in (tmp_path / "gwpoa").read_text(encoding="utf-8")
     assert capsys.readouterr().out == f"{tmp_path}/gwpoa\n"
     with pytest.raises(SystemExit) as caught:
         install.main(["--dir", str(tmp_path), "nosuch"])

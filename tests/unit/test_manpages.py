@@ -145,7 +145,7 @@ def test_the_build_writes_a_page_per_agent_executable_and_mailha_8(tmp_path):
     assert manpages.main(["--out", str(tmp_path), "--date", "2026-01-02", *executables]) == 0
     assert sorted(os.listdir(tmp_path)) == sorted([f"ocf_mailha_{n}.7" for n in AGENTS] + ["mailha.8"])
     for name in AGENTS:  # the page of the executable's own meta-data: what pcs describes
-        page = (tmp_path / f"ocf_mailha_{name}.7").read_text()
+        page = (tmp_path / f"ocf_mailha_{name}.7").read_text(encoding="utf-8")
         assert page == manpages.agent_page(agent(name).metadata("1.1"), f"mailha {_version()}", "2026-01-02")
 
 

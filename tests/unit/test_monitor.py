@@ -240,7 +240,7 @@ def test_monitor_program_gets_its_arguments_verbatim_and_no_shell(tmp_path):
     program = write_script(tmp_path, f'for a in "$@"; do printf "%s|\\n" "$a"; done > {out}\nexit 110')
     argv = Command().parse(f"{program} MKT 'two words' '$(touch {marker})' ';' '`id`' '*' '|' '>x'")
     assert monitor.run_program(make_ctx(tmp_path), argv) == Rc.SUCCESS
-    assert out.read_text().splitlines() == ["MKT|", "two words|", f"$(touch {marker})|", ";|", "`id`|", "*|",
+    assert out.read_text(encoding="utf-8").splitlines() == ["MKT|", "two words|", f"$(touch {marker})|", ";|", "`id`|", "*|",
                                             "||", ">x|"]
     assert not marker.exists() and not (tmp_path / "x").exists()
 
@@ -249,7 +249,7 @@ def test_monitor_program_sees_the_resource_environment(tmp_path):
     out = tmp_path / "env"
     program = write_script(tmp_path, f'echo "$OCF_RESOURCE_INSTANCE $OCF_RESKEY_CRM_meta_interval" > {out}')
     monitor.run_program(make_ctx(tmp_path), (program,))
-    assert out.read_text() == "rsc 10000\n"
+    assert out.read_text(encoding="utf-8") == "rsc 10000\n"
 
 
 @pytest.mark.parametrize("asked", [False, True])
@@ -265,7 +265,7 @@ def test_monitor_program_gets_parameters_only_when_asked_and_never_secrets(tmp_p
     ctx = Context(agent, "monitor", environ, parse_params(declared, environ, "rsc"),
                   Budget.from_env(environ, 20.0), ocflog.setup("mon", "rsc", environ))
     monitor.run_program(ctx, (program,))
-    seen = out.read_text()
+    seen = out.read_text(encoding="utf-8")
     assert "Pw-Marker-5150" not in seen and "OCF_RESKEY_password" not in seen
     assert ("OCF_RESKEY_port=1389" in seen) is asked
     assert "LC_ALL=C" in seen and "OCF_RESOURCE_INSTANCE=rsc" in seen
@@ -277,7 +277,7 @@ def test_monitor_program_runs_after_the_checks_on_every_recurring_monitor(tmp_pa
     for _ in range(3):
         checks = Checks()
         assert monitor.run(make_ctx(tmp_path), checks.plan(3, (program,))) == Rc.SUCCESS
-    assert count.read_text() == "x\nx\nx\n"
+    assert count.read_text(encoding="utf-8") == "x\nx\nx\n"
     checks = Checks()
     stopped = write_script(tmp_path, "exit 100", "stopped.sh")
     assert monitor.run(make_ctx(tmp_path), checks.plan(1, (stopped,))) == Rc.NOT_RUNNING
@@ -302,7 +302,7 @@ def test_a_hanging_monitor_program_is_cut_off_within_the_budget(tmp_path):
     try:
         with pytest.raises(GenericError, match="gave no answer within"):
             monitor.run_program(ctx, (program,))
-        child = int(pidfile.read_text())
+        child = int(pidfile.read_text(encoding="utf-8"))
         assert _state(child) in (None, "Z")  # killed (a zombie until init reaps it)
         assert not ctx.budget.expired()  # reported by us, before Pacemaker's timeout would hit
     finally:

@@ -333,9 +333,9 @@ def test_the_traceback_goes_to_the_debug_log_only(sample_agent, ocf_run, env, tm
     assert out.rc == Rc.ERR_GENERIC
     assert out.exit_reasons == ["internal error in start: Surprise: with password ******"]
     assert "Traceback" not in out.stderr
-    debug = debuglog.read_text()
+    debug = debuglog.read_text(encoding="utf-8")
     assert "Traceback (most recent call last)" in debug and "in start" in debug
-    log = logfile.read_text() if logfile.exists() else ""
+    log = logfile.read_text(encoding="utf-8") if logfile.exists() else ""
     assert "Traceback" not in log
     assert "hunter2-pw" not in debug + log + out.stderr
 
@@ -345,7 +345,7 @@ def test_an_internal_error_is_logged_as_an_error(sample_agent, ocf_run, env, tmp
     agent.handler("start")(lambda ctx: {}["missing"])
     env.update(HA_LOGFILE=str(tmp_path / "ha.log"))
     assert ocf_run(agent, ["sample", "start"], env).rc == Rc.ERR_GENERIC
-    log = (tmp_path / "ha.log").read_text() if (tmp_path / "ha.log").exists() else ""
+    log = (tmp_path / "ha.log").read_text(encoding="utf-8") if (tmp_path / "ha.log").exists() else ""
     assert "ERROR: start failed: internal error in start: KeyError: 'missing'" in log
     assert "Traceback" not in log
 
@@ -393,7 +393,7 @@ def test_secrets_are_redacted_from_exit_reasons_and_logs(sample_agent, ocf_run, 
     env.update(OCF_RESKEY_password="Sup3r-Secret", HA_LOGFILE=str(tmp_path / "ha.log"))
     out = ocf_run(agent, ["sample", "start"], env)
     assert out.exit_reasons == ["server refused password ******"]
-    log = (tmp_path / "ha.log").read_text()
+    log = (tmp_path / "ha.log").read_text(encoding="utf-8")
     assert "binding with ******" in log
     assert "Sup3r-Secret" not in log + out.stderr + out.stdout
 
@@ -435,7 +435,7 @@ def test_secrets_are_redacted_before_the_reason_is_squashed(sample_agent, ocf_ru
     out = ocf_run(agent, ["sample", "start"], env)
     assert out.rc == Rc.ERR_GENERIC
     leaked = " ".join(secret.split())[:8]
-    assert leaked not in out.stderr + (tmp_path / "ha.log").read_text()
+    assert leaked not in out.stderr + (tmp_path / "ha.log").read_text(encoding="utf-8")
 
 
 def pacemaker_reason(stderr: str) -> str:
@@ -461,7 +461,7 @@ def test_a_long_exit_reason_is_cut_to_128_bytes_on_a_character_boundary_and_logg
     assert len(shown.encode()) <= 128 and shown.endswith("...")
     assert shown == "the directory said: " + "é" * 52 + "..."  # 20 + 104 + 3 bytes: no half character
     assert pacemaker_reason(out.stderr) == shown  # what Pacemaker keeps is the whole of what was written
-    log = (tmp_path / "ha.log").read_text()
+    log = (tmp_path / "ha.log").read_text(encoding="utf-8")
     assert f"the exit reason is cut to 128 bytes; in full: {reason}" in log
 
 
@@ -470,7 +470,7 @@ def test_a_reason_that_fits_is_written_as_it_is(sample_agent, ocf_run, env, tmp_
     env.update(HA_LOGFILE=str(tmp_path / "ha.log"))
     out = ocf_run(failing_start(sample_agent(), GenericError(reason)), ["sample", "start"], env)
     assert out.exit_reasons == [reason]
-    assert "cut to 128 bytes" not in (tmp_path / "ha.log").read_text()
+    assert "cut to 128 bytes" not in (tmp_path / "ha.log").read_text(encoding="utf-8")
 
 
 def test_a_secret_is_redacted_before_the_reason_is_cut(sample_agent, ocf_run, env):
@@ -490,7 +490,7 @@ def test_detail_goes_to_the_log_never_to_the_exit_reason(sample_agent, ocf_run, 
     assert out.exit_reasons == ["the server refused the search: see its errors log"]
     assert "unwilling" not in "".join(out.exit_reasons)
     assert ("ERROR: start failed: the server refused the search: see its errors log (ldap_search: Server is "
-            "unwilling to perform (53))") in (tmp_path / "ha.log").read_text()
+            "unwilling to perform (53))") in (tmp_path / "ha.log").read_text(encoding="utf-8")
 
 
 def test_a_refused_value_that_does_not_fit_goes_to_the_log_as_detail(sample_agent, ocf_run, env, tmp_path):
@@ -499,7 +499,7 @@ def test_a_refused_value_that_does_not_fit_goes_to_the_log_as_detail(sample_agen
     assert out.rc == Rc.ERR_CONFIGURED
     assert out.exit_reasons == ["parameter 'address' is not a numeric IP address: set it to a numeric IP address "
                                 "such as 192.0.2.10 or 2001:db8::10"]
-    assert "(the value was 'mail-server-xxxxxxxxxxxxxxxxxxxx...')" in (tmp_path / "ha.log").read_text()
+    assert "(the value was 'mail-server-xxxxxxxxxxxxxxxxxxxx...')" in (tmp_path / "ha.log").read_text(encoding="utf-8")
 
 
 def test_the_exit_reason_is_written_as_utf8_bytes_whatever_stderr_encodes(sample_agent, env, tmp_path):
@@ -588,7 +588,7 @@ def test_log_level_trace_is_the_most_verbose_level(sample_agent, ocf_run, env, t
         out = ocf_run(agent, ["sample", "start"], {**env, "OCF_RESKEY_log_level": level,
                                                    "HA_LOGFILE": str(logfile)})
         assert (out.rc, out.exit_reasons) == (Rc.SUCCESS, [])
-        logged[level] = logfile.read_text() if logfile.exists() else ""
+        logged[level] = logfile.read_text(encoding="utf-8") if logfile.exists() else ""
     assert ": debug: deep detail from start" in logged["TRACE"]
     labels = {level: [line.split(": ")[1] for line in text.splitlines()] for level, text in logged.items()}
     assert labels["trace"] == labels["TRACE"] == labels["debug"]  # as much as debug: nothing lies below it

@@ -51,7 +51,7 @@ def emit_all(logger) -> None:
 def lines(path) -> "List[str]":
     """The log file's lines without the time stamp and pid: ``ident: label: text``."""
     out = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         ident_pid, rest = line.split("]: ", 1)
         assert ident_pid.endswith(f"[{os.getpid()}")
         out.append(f"{ident_pid.rsplit(' ', 1)[1].split('[')[0]}: {rest}")
@@ -122,7 +122,7 @@ def test_every_sink_at_once(tmp_path, fake_syslog, capsys):
 
 def test_ha_datefmt_is_used_for_files(tmp_path):
     ocflog.setup("ldap", "rsc", {"HA_LOGFILE": str(tmp_path / "a.log"), "HA_DATEFMT": "DATE<%Y>"}).info("x")
-    assert (tmp_path / "a.log").read_text().startswith("DATE<2")
+    assert (tmp_path / "a.log").read_text(encoding="utf-8").startswith("DATE<2")
 
 
 # --- levels -------------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def test_bad_format_arguments_still_log_something(capsys):
 def test_a_message_with_newlines_stays_one_entry(tmp_path, capsys):
     env = {"HA_LOGFILE": str(tmp_path / "a.log")}
     ocflog.setup("ldap", "rsc", env).error("server said: %s", "bye\nocf-exit-reason:forged")
-    assert len((tmp_path / "a.log").read_text().splitlines()) == 1
+    assert len((tmp_path / "a.log").read_text(encoding="utf-8").splitlines()) == 1
     ocflog.setup("ldap", "rsc", {}).error("server said: %s", "bye\nocf-exit-reason:forged")
     assert not any(line.startswith("ocf-exit-reason:") for line in capsys.readouterr().err.splitlines())
 
@@ -199,7 +199,7 @@ def test_secrets_are_redacted_in_every_sink(tmp_path, fake_syslog, capsys):
     logger.stderr = True  # as when stderr is a terminal
     logger.debug("bind pw=%s", "xxhunter2xx")
     logger.error("bind pw=hunter2 and %s", "xxhunter2xx!")
-    everything = ((tmp_path / "a.log").read_text() + (tmp_path / "d.log").read_text()
+    everything = ((tmp_path / "a.log").read_text(encoding="utf-8") + (tmp_path / "d.log").read_text(encoding="utf-8")
                   + capsys.readouterr().err + "".join(line for _, line in fake_syslog.lines))
     assert "hunter2" not in everything
     assert everything.count(REDACTED) == 4 * 3  # three redactions, each in four sinks

@@ -163,7 +163,7 @@ def test_ocf_trace_file_names_the_file(ocf_run, env, tmp_path):
     target = tmp_path / "one" / "file.trace"
     target.parent.mkdir()
     ocf_run(tracing_agent(), ["tr", "monitor"], {**env, "OCF_TRACE_FILE": str(target)})
-    assert "debug: monitor sees ******" in target.read_text()
+    assert "debug: monitor sees ******" in target.read_text(encoding="utf-8")
     assert trace_files(tmp_path / "traces") == []
 
 
@@ -243,6 +243,6 @@ def test_a_descriptor_in_ocf_trace_file_gets_the_trace(tmp_path, env):
     target = tmp_path / "fd9.trace"
     done = run_script(tmp_path, {**env, "OCF_TRACE_FILE": "9", "TARGET": str(target)}, '9>>"$TARGET"')
     assert done.returncode == Rc.SUCCESS, done.stderr
-    text = target.read_text()
+    text = target.read_text(encoding="utf-8")
     assert "debug: about to hang, holding ******" in text and text.splitlines()[-1].startswith("# rc 0")
     assert trace_files(tmp_path / "traces") == []
