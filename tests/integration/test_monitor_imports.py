@@ -65,35 +65,6 @@ FRAMEWORK = {
 GROUPWISE = FRAMEWORK | {"mailha.groupwise", "mailha.groupwise.agentlib", "mailha.groupwise.paths",
                          "mailha.ocf.state", "mailha.service.storage"}
 PROBING = {"_socket", "mailha.probes", "mailha.probes._common", "mailha.service.probing"}
-#: The standard library's mail clients (smtplib, poplib, imaplib) and what they import: the
-#: GWIA's second level, until it gets the socket-level clients the HTTP and LDAP probes have.
-MAIL_CLIENTS = {
-    "3.6": {
-        "_bisect", "_blake2", "_collections", "_datetime", "_functools", "_heapq", "_md5", "_operator",
-        "_posixsubprocess", "_random", "_sha1", "_sha256", "_sha3", "_sha512", "_sre", "_ssl", "_string",
-        "_struct", "base64", "binascii", "bisect", "calendar", "collections", "collections.abc", "copy",
-        "copyreg", "datetime", "email", "email._encoded_words", "email._parseaddr", "email._policybase",
-        "email.base64mime", "email.charset", "email.encoders", "email.errors", "email.generator",
-        "email.header", "email.iterators", "email.message", "email.quoprimime", "email.utils", "enum",
-        "functools", "hashlib", "heapq", "hmac", "imaplib", "ipaddress", "itertools", "keyword",
-        "linecache", "locale", "math", "operator", "poplib", "quopri", "random", "re", "reprlib", "select",
-        "selectors", "signal", "smtplib", "socket", "sre_compile", "sre_constants", "sre_parse", "ssl",
-        "string", "struct", "subprocess", "textwrap", "threading", "token", "tokenize", "traceback",
-        "types", "urllib", "urllib.parse", "uu", "warnings", "weakref",
-    },
-    "3.11": {
-        "_bisect", "_blake2", "_collections", "_datetime", "_functools", "_hashlib", "_locale", "_operator",
-        "_posixsubprocess", "_random", "_sha512", "_sre", "_ssl", "_string", "_struct", "_weakrefset", "array",
-        "base64", "binascii", "bisect", "calendar", "collections", "collections.abc", "contextlib", "copy",
-        "copyreg", "datetime", "email", "email._encoded_words", "email._parseaddr", "email._policybase",
-        "email.base64mime", "email.charset", "email.encoders", "email.errors", "email.generator",
-        "email.header", "email.iterators", "email.message", "email.quoprimime", "email.utils", "enum", "fcntl",
-        "functools", "hashlib", "hmac", "imaplib", "ipaddress", "itertools", "keyword", "locale", "math",
-        "operator", "poplib", "quopri", "random", "re", "re._casefix", "re._compiler", "re._constants",
-        "re._parser", "reprlib", "select", "selectors", "signal", "smtplib", "socket", "ssl", "string",
-        "struct", "subprocess", "threading", "types", "urllib", "urllib.parse", "warnings", "weakref",
-    },
-}
 PINNED = {
     ("ldap", "first"): FRAMEWORK | {"_socket", "mailha.agents.ldap", "mailha.directory", "mailha.directory.paths"},
     ("ldap", "second"): FRAMEWORK | PROBING | {"mailha.agents.ldap", "mailha.directory", "mailha.directory.paths",
@@ -110,10 +81,7 @@ LEVELS = {"first": "0", "second": "1"}  # second_level_monitor: never, every mon
 
 def expected(agent: str, level: str, python_version: str) -> "set":
     assert python_version in PRELOADED, f"pin the modules for Python {python_version}"
-    pinned = set(PINNED[agent, level])
-    if (agent, level) == ("gwia", "second"):
-        pinned |= MAIL_CLIENTS[python_version]
-    return pinned - PRELOADED[python_version]
+    return set(PINNED[agent, level]) - PRELOADED[python_version]
 
 
 def check(runner, params: "dict", tmp_path) -> None:

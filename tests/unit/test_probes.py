@@ -12,8 +12,8 @@ from typing import Callable, List, Optional, Tuple
 
 import pytest
 
-from mailha import ber
-from mailha.probes import AUTH, PROTOCOL, REFUSED, TIMEOUT, TLS, UNAVAILABLE, ProbeError
+from mailha import ber, proc
+from mailha.probes import AUTH, NETWORK, PROTOCOL, REFUSED, TIMEOUT, TLS, UNAVAILABLE, ProbeError
 from mailha.probes import http, imap, ldap, pop3, smtp, tcp
 from testkit import CAPTURE_TEXT, free_port, listening_socket, wait_for
 
@@ -417,6 +417,62 @@ def test_pop3_silent_server_times_out(serve):
     assert caught.value.kind == TIMEOUT
 
 
+def test_a_password_with_a_line_break_is_never_sent(serve):
+    """"x\r\nDELE 1" would be a command of its own on the server: refused as bad credentials."""
+    seen: List[str] = []
+
+    def record(conn: socket.socket) -> None:
+        conn.sendall(b"+OK POP3 ready\r\n")
+        for line in lines_of(conn):
+            seen.append(line)
+            conn.sendall(b"+OK\r\n")
+
+    server = serve(record)
+    with pytest.raises(ProbeError) as caught:
+        pop3.probe("127.0.0.1", server.port, timeout=5, user="probe", password="x\r\nDELE 1")
+    assert caught.value.kind == AUTH and "line break" in str(caught.value) and "DELE" not in str(caught.value)
+    assert not any("DELE" in line or "PASS" in line for line in seen)
+
+
+def test_smtp_multiline_banner_and_extension_parameters(serve):
+    def server_side(conn: socket.socket) -> None:
+        conn.sendall(b"220-mail.test ESMTP\r\n220 second line\r\n")
+        for line in lines_of(conn):
+            verb = line.split(" ")[0].upper()
+            if verb == "EHLO":
+                conn.sendall(b"250-mail.test\r\n250-SIZE 10240000\r\n250-AUTH PLAIN LOGIN\r\n250 PIPELINING\r\n")
+            elif verb == "QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                conn.sendall(b"250 ok\r\n")
+
+    result = smtp.probe("127.0.0.1", serve(server_side).port, timeout=5)
+    assert result.greeting == "mail.test ESMTP second line"
+    assert result.details["extensions"] == ["auth", "pipelining", "size"]
+
+
+def test_smtp_garbage_is_a_protocol_error(serve):
+    def garbage(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+
+    with pytest.raises(ProbeError) as caught:
+        smtp.probe("127.0.0.1", serve(garbage).port, timeout=5)
+    assert caught.value.kind == PROTOCOL and "no SMTP reply" in str(caught.value)
+
+
+def test_imap_preauth_greeting_and_a_server_closing_mid_answer(serve):
+    def closing(conn: socket.socket) -> None:
+        conn.sendall(b"* PREAUTH ready\r\n")
+        for _line in lines_of(conn):
+            conn.sendall(b"* CAPABILITY IMAP4rev1\r\n")
+            return  # no tagged answer
+
+    with pytest.raises(ProbeError) as caught:
+        imap.probe("127.0.0.1", serve(closing).port, timeout=5)
+    assert caught.value.kind == NETWORK and "closed" in str(caught.value)
+
+
 # --- http ----------------------------------------------------------------------------------
 
 
@@ -723,7 +779,7 @@ def slapd(tmp_path_factory, certificate):
     server = subprocess.Popen([SLAPD, "-d", "0", "-f", str(conf), "-h", urls], stdout=log, stderr=log)
     try:
         wait_for(lambda: answers(port) and answers(tls_port) or server.poll() is not None, 20, "slapd")
-        assert server.poll() is None, (folder / "slapd.log").read_text()
+        assert server.poll() is None, (folder / "slapd.log").read_text(encoding="utf-8")
         yield {"port": port, "tls_port": tls_port, "ldapi": str(ldapi), "process": server}
     finally:
         os.kill(server.pid, signal.SIGCONT)  # in case a test left it stopped
@@ -779,8 +835,11 @@ def test_real_slapd_starttls(slapd):
 
 @pytest.mark.real_daemon
 def test_real_slapd_frozen_times_out(slapd):
-    os.kill(slapd["process"].pid, signal.SIGSTOP)
+    pid = slapd["process"].pid
+    os.kill(pid, signal.SIGSTOP)
     try:
+        # kill() only queues the stop: it was seen pending (ShdPnd) while slapd still answered
+        wait_for(lambda: proc.read_process(pid, need_argv=False).state == "T", 20, "slapd to stop")
         with pytest.raises(ProbeError) as caught:
             ldap.probe("127.0.0.1", slapd["port"], 0.5)
         assert caught.value.kind == TIMEOUT
@@ -888,10 +947,10 @@ def test_tcp_http_and_ldap_probes_of_an_address_stay_off_heavy_modules():
     # socket.py (enum, selectors) where the C module does, nor a watchdog thread.
     script = (
         "import _socket, sys\n"
-        "from mailha.probes import http, ldap, tcp, ProbeError\n"
+        "from mailha.probes import http, imap, ldap, pop3, smtp, tcp, ProbeError\n"
         "srv = _socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(); port = srv.getsockname()[1]\n"
         "tcp.probe('127.0.0.1', port, timeout=2)\n"
-        "for probe in (http.probe, ldap.probe):\n"
+        "for probe in (http.probe, ldap.probe, smtp.probe, pop3.probe, imap.probe):\n"
         "    try: probe('127.0.0.1', port, timeout=0.3)\n"
         "    except ProbeError: pass\n"  # the listener never answers: a timeout is expected
         "heavy = {'re', 'encodings.idna', 'unicodedata', 'ssl', 'typing', 'http.client', 'email', 'socket', 'enum',\n"

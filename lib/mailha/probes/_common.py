@@ -1,11 +1,12 @@
 """What every probe shares: a connected socket within a deadline, TLS, and error translation.
 
-The standard library clients (smtplib, imaplib, poplib) put one fixed timeout on each socket
-operation, so a server that trickles a byte now and then could hold them far past the probe's
-timeout.  They get a :class:`DeadlineSocket` instead: each of its reads and writes may wait
-only for the time that remains, TLS included (the ssl module bounds one call as a whole), so
-the deadline holds without a watchdog thread (a thread costs a monitor a few milliseconds, on
-Python 3.6 also ``traceback`` and ``re``).
+The probes speak their protocols themselves, over a :class:`DeadlineSocket`: each of its reads
+and writes may wait only for the time that remains, TLS included (the ssl module bounds one
+call as a whole), so a server that trickles a byte now and then is cut at the deadline without
+a watchdog thread.  The standard library's clients would cost a monitor more than everything
+else it does: smtplib, poplib and imaplib import ``email``, ``ssl``, ``re``, ``subprocess`` and
+``threading`` (about 80 modules), http.client ``email`` too.  SMTP, POP3 and IMAP are line
+protocols: :class:`Chat` sends a command line and reads the answer a line at a time.
 """
 
 import _socket
@@ -109,19 +110,6 @@ def require_password(service: str, host: str, port: int, login: "Optional[str]",
         raise ProbeError(service, host, port, f"{label} {login!r} given without a password", AUTH)
 
 
-class OnProbeSocket:
-    """Mixin for an smtplib/imaplib/poplib client: instead of connecting, it uses the socket
-    the probe opened, so that the deadline and TLS are the probe's."""
-
-    _probe_sock: "DeadlineSocket"
-
-    def _create_socket(self, timeout=None):  # imaplib's and poplib's hook (3.6: no timeout)
-        return self._probe_sock
-
-    def _get_socket(self, host, port, timeout):  # smtplib's hook
-        return self._probe_sock
-
-
 def is_ip(host: str) -> bool:
     for family in (_socket.AF_INET, _socket.AF_INET6):
         try:
@@ -134,10 +122,10 @@ def is_ip(host: str) -> bool:
 
 class DeadlineSocket:
     """A connected socket (plain or TLS) whose every read and write waits at most until
-    *deadline*; what the stdlib clients need of a socket, and ``makefile`` for their reads.
+    *deadline*, and ``makefile`` for buffered reads.
 
-    ``expired`` tells afterwards that the deadline cut a call short: the client library may
-    have turned the timeout into an error of its own ("connection unexpectedly closed").
+    ``expired`` tells afterwards that the deadline cut a call short: whatever broke next (a
+    half line taken for a wrong answer) is the timeout's doing.
     """
 
     def __init__(self, sock: "socket.socket", deadline: float) -> None:
@@ -171,19 +159,13 @@ class DeadlineSocket:
             raise ValueError(f"DeadlineSocket reads bytes only, not {mode!r}")
         return io.BufferedReader(_Reader(self))
 
-    def shutdown(self, how: int) -> None:
-        self.sock.shutdown(how)
-
     def close(self) -> None:
         self.sock.close()
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
 
 
 class _Reader(io.RawIOBase):
     """The raw stream under a :class:`DeadlineSocket`'s ``makefile``; closing it leaves the
-    socket open (the client closes that itself)."""
+    socket open (the :class:`Conversation` closes that)."""
 
     def __init__(self, sock: DeadlineSocket) -> None:
         super().__init__()
@@ -196,34 +178,63 @@ class _Reader(io.RawIOBase):
         return self._sock.recv_into(buffer)
 
 
-class _StartTls:
-    """What the stdlib clients' ``starttls``/``stls`` take as a context: the handshake runs
-    within the deadline and the upgraded connection stays a :class:`DeadlineSocket`."""
+#: The longest line a probe reads from a server (RFC 5321 says 512 bytes; some send more).
+MAX_LINE = 8192
 
-    def __init__(self, ca_file: "Optional[str]", host: str) -> None:
-        self.ca_file, self.host = ca_file, host
 
-    def wrap_socket(self, sock: DeadlineSocket, server_hostname: "Optional[str]" = None) -> DeadlineSocket:
-        sock.sock = tls_wrap(sock.sock, sock.deadline, self.ca_file, self.host)
-        return sock
+class Chat:
+    """A line protocol (SMTP, POP3, IMAP) over a :class:`DeadlineSocket`: commands go out as
+    CRLF-terminated lines; answers come in a line at a time, each at most :data:`MAX_LINE`
+    bytes, every read within the deadline.  :meth:`starttls` upgrades the connection in place
+    (the protocol's STARTTLS/STLS command said yes)."""
+
+    def __init__(self, talk: "Conversation", sock: DeadlineSocket) -> None:
+        self.talk, self.sock = talk, sock
+        self._file = sock.makefile("rb")
+
+    def line(self) -> str:
+        """The next line, without its end of line; EOFError when the server has closed."""
+        raw = self._file.readline(MAX_LINE + 1)
+        if not raw:
+            raise EOFError("connection closed by the server")
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            raise self.talk.failure(f"answered a line longer than {MAX_LINE} bytes")
+        return raw.rstrip(b"\r\n").decode("utf-8", "replace")
+
+    def send(self, line: "Union[str, bytes]") -> None:
+        """One command line; a str is sent as UTF-8, surrogates as the bytes they stand for.
+
+        A line break inside (a user or password holding one) would smuggle in a command of
+        its own: refused, without saying what the line was."""
+        data = line if isinstance(line, bytes) else line.encode("utf-8", "surrogateescape")
+        if b"\r" in data or b"\n" in data:
+            raise self.talk.failure("a command would hold a line break: check the test user and password",
+                                    AUTH)
+        self.sock.sendall(data + b"\r\n")
+
+    def starttls(self, ca_file: "Optional[str]") -> None:
+        """The TLS handshake on this connection, within the deadline; then fresh reads (no
+        byte read before the upgrade may count as encrypted)."""
+        self.sock.sock = tls_wrap(self.sock.sock, self.sock.deadline, ca_file, self.talk.host)
+        self._file = self.sock.makefile("rb")
 
 
 class Conversation:
-    """One standard-library probe's connection: deadline, clean-up and error translation.
+    """One probe's connection: deadline, clean-up and error translation.
 
     ::
 
-        with Conversation(SERVICE, host, port, timeout, _explain, secret=password) as talk:
-            client = _Client(talk.open(tls, ca_file), ...)
-            talk.close_later(client.close)
+        with Conversation(SERVICE, host, port, timeout, secret=password) as talk:
+            chat = talk.chat(tls, ca_file)
             ...
+            raise talk.failure("answered 554, expected 220")
 
     On the way out it runs the ``close_later`` callbacks (newest first, ignoring OSError) and
-    closes the socket -- also when the client failed before owning it.  Any Exception leaving
-    the block becomes a :class:`ProbeError`: *explain* gives the reason for the client
-    library's own exceptions, a protocol failure (it is asked only while the deadline has not
-    cut a call short, and returns None for what it does not know); :func:`translate` does the
-    rest.  *secret* is blanked out of the reason.
+    closes the socket.  Any Exception leaving the block becomes a :class:`ProbeError`:
+    *explain*, when given, names a protocol failure the probe's own exceptions stand for (it is
+    asked only while the deadline has not cut a call short, and returns None for what it does
+    not know); :func:`translate` does the rest.  *secret* is blanked out of the reason, in case
+    a server echoed it.
     """
 
     def __init__(
@@ -232,7 +243,7 @@ class Conversation:
         host: str,
         port: int,
         timeout: float,
-        explain: "Callable[[Exception], Optional[str]]",
+        explain: "Optional[Callable[[Exception], Optional[str]]]" = None,
         secret: "Optional[str]" = None,
     ) -> None:
         self.service, self.host, self.port = service, host, port
@@ -248,9 +259,13 @@ class Conversation:
         self._sock = DeadlineSocket(sock, self.deadline)
         return self._sock
 
-    def starttls(self, ca_file: "Optional[str]") -> _StartTls:
-        """The context to hand a client's ``starttls``/``stls``."""
-        return _StartTls(ca_file, self.host)
+    def chat(self, tls: bool, ca_file: "Optional[str]") -> Chat:
+        """Connect as :meth:`open` does, for a line protocol."""
+        return Chat(self, self.open(tls, ca_file))
+
+    def failure(self, reason: str, kind: str = PROTOCOL) -> ProbeError:
+        """The error for what the server answered (a protocol failure unless *kind* says)."""
+        return ProbeError(self.service, self.host, self.port, reason, kind)
 
     def close_later(self, close: "Callable[[], object]") -> None:
         self._closers.append(close)
@@ -262,7 +277,7 @@ class Conversation:
         failure = None
         if isinstance(error, Exception):
             expired = self._sock is not None and self._sock.expired
-            reason = None if expired else self._explain(error)
+            reason = None if expired or self._explain is None else self._explain(error)
             if reason is not None:
                 failure = ProbeError(self.service, self.host, self.port, reason, PROTOCOL)
             else:

@@ -1,30 +1,17 @@
-"""POP3 probe (poplib): greeting, optionally USER/PASS (the synthetic transaction), QUIT.
+"""POP3 probe: the +OK greeting, optionally USER/PASS (the synthetic transaction), QUIT (RFC 1939).
 
-``tls=True`` is implicit TLS (POP3S, port 995); ``starttls=True`` upgrades with STLS.
+``tls=True`` is implicit TLS (POP3S, port 995); ``starttls=True`` upgrades a plain session
+with STLS (RFC 2595).
 """
 
-import poplib
-
 from . import AUTH, ProbeError, ProbeResult
-from ._common import Conversation, OnProbeSocket, require_password
+from ._common import Chat, Conversation, require_password
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Optional
 
 SERVICE = "pop3"
-
-
-class _POP3(OnProbeSocket, poplib.POP3):
-    def __init__(self, sock, host, port, timeout):
-        self._probe_sock = sock
-        try:
-            super().__init__(host, port, timeout)  # reads the greeting
-        except BaseException:
-            # poplib keeps a file on the socket: close it too, or the connection stays open.
-            if getattr(self, "file", None) is not None:
-                self.file.close()
-            raise
 
 
 def probe(
@@ -40,36 +27,40 @@ def probe(
 ) -> "ProbeResult":
     """Check that a POP3 server greets with +OK; with *user*/*password* also log in.
 
-    A rejected login raises a ProbeError of kind ``auth``.
+    A rejected login raises a ProbeError of kind ``auth``.  Returns the greeting and
+    ``details["logged_in"]``.
     """
     require_password(SERVICE, host, port, user, password)
-    with Conversation(SERVICE, host, port, timeout, _explain, secret=password) as talk:
-        client = _POP3(talk.open(tls, ca_file), host, port, timeout)  # reads the greeting; -ERR raises
-        talk.close_later(client.close)
-        greeting = client.getwelcome().decode("utf-8", "replace")
+    with Conversation(SERVICE, host, port, timeout, secret=password) as talk:
+        chat = talk.chat(tls, ca_file)
+        greeting = chat.line()
+        if not greeting.startswith("+OK"):
+            raise talk.failure(f"greeting {_text(greeting)}, expected +OK")
         if starttls and not tls:
-            client.stls(context=talk.starttls(ca_file))
+            _expect(talk, chat, "STLS")
+            chat.starttls(ca_file)
         logged_in = False
         if user:
-            try:
-                client.user(user)
-                client.pass_(password or "")
-            except poplib.error_proto as error:
-                raise ProbeError(SERVICE, host, port, f"login as {user!r} rejected: {_text(error)}", AUTH) from None
+            for command in (f"USER {user}", f"PASS {password or ''}"):
+                chat.send(command)
+                answer = chat.line()
+                if not answer.startswith("+OK"):
+                    raise talk.failure(f"login as {user!r} rejected: {_text(answer)}", AUTH)
             logged_in = True
         try:
-            client.quit()
-        except (poplib.error_proto, OSError):
+            chat.send("QUIT")
+            chat.line()
+        except (ProbeError, OSError, EOFError):
             pass
-        return ProbeResult(SERVICE, host, port, " ".join(greeting.split())[:200], {"logged_in": logged_in})
+        return ProbeResult(SERVICE, host, port, _text(greeting), {"logged_in": logged_in})
 
 
-def _explain(error: Exception) -> "Optional[str]":
-    return _text(error) if isinstance(error, poplib.error_proto) else None
+def _expect(talk: "Conversation", chat: "Chat", command: str) -> None:
+    chat.send(command)
+    answer = chat.line()
+    if not answer.startswith("+OK"):
+        raise talk.failure(f"{command} answered {_text(answer)}")
 
 
-def _text(error: BaseException) -> str:
-    args = error.args[0] if error.args else error
-    if isinstance(args, bytes):
-        args = args.decode("utf-8", "replace")
-    return " ".join(str(args).split())[:200]
+def _text(line: str) -> str:
+    return " ".join(line.split())[:200]
