@@ -18,8 +18,9 @@ import pytest
 
 from mailha.tools import dsinstance
 from mailha.tools.dsinstance import free_port, read_password_file
-from mailha.proc import ProcessMatch, find
+from mailha.proc import ProcessMatch, find, read_process
 from ocftools import CrmResource, ocf_tester
+from testkit import wait_for
 
 pytestmark = pytest.mark.real_daemon
 
@@ -125,6 +126,8 @@ def test_frozen_server_fails_the_second_level_within_the_monitor_timeout(ldap, s
     assert ldap("start", params).rc == SUCCESS
     (pid,) = server_pids(params)
     os.kill(pid, signal.SIGSTOP)
+    # kill() only queues the stop: a daemon was seen answering with SIGSTOP still pending
+    wait_for(lambda: read_process(pid, need_argv=False).state == "T", 20, "the server to stop")
     result = ldap("monitor", params, interval=10000, timeout_ms=5000, enforce_timeout=True)
     assert result.rc == GENERIC
     assert "no answer" in result.reason
