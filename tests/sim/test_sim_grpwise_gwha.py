@@ -167,6 +167,21 @@ def test_install_cli_and_refusal_to_overwrite_a_real_product(tmp_path: Path) -> 
     assert str(real) in install(str(root), force=True)
 
 
+def test_the_products_own_paths_are_refused_outside_a_lab_node(monkeypatch, tmp_path: Path) -> None:
+    """On any other machine an emulator at /opt/novell/groupwise would pass for GroupWise."""
+    from mailha.sim import installer
+
+    monkeypatch.setattr(installer, "LAB_NODE_MARKER", str(tmp_path / "no-marker"))
+    before = os.path.lexists("/opt/novell/groupwise/agents/bin/gwpoa")
+    for root in ("/", "//", "/usr/.."):
+        with pytest.raises(InstallError, match="lab nodes only"):
+            install(root)
+    assert os.path.lexists("/opt/novell/groupwise/agents/bin/gwpoa") == before
+    refused = subprocess.run([sys.executable, "-m", "mailha.sim", "install"], capture_output=True, text=True,
+                             env=dict(os.environ, PYTHONPATH=LIB), timeout=60)
+    assert refused.returncode == 2 and "--root" in refused.stderr  # no default root
+
+
 def test_layout_cli_builds_a_system_grpwise_can_run(sim: Sim, tmp_path: Path) -> None:
     ip = sim.address()
     base = tmp_path / "partition"

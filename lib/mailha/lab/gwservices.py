@@ -95,7 +95,8 @@ def install_emulator(layout: Layout) -> None:
             if not os.path.lexists(path) and path not in created:
                 created.append(path)
     for node in cluster.powered_on_nodes(layout):
-        out = nodecmd.run(layout, node, ["/usr/bin/python3", "-m", "mailha.sim", "install"], timeout=60)
+        out = nodecmd.run(layout, node, ["/usr/bin/python3", "-m", "mailha.sim", "install", "--root", "/"],
+                          timeout=60)
         if out.returncode != 0:
             raise LabError(f"installing the GroupWise emulator on {node} failed: {out.stderr.strip()}")
 

@@ -18,6 +18,7 @@ import sys
 import time
 
 from mailha.lab.layout import PRIVATE_DIRS, Layout
+from mailha.sim.installer import LAB_NODE_MARKER
 from mailha.ocf.budget import wait_until
 
 SYSRQ = "/proc/sysrq-trigger"
@@ -65,6 +66,8 @@ def private_mounts(layout: Layout, node: str) -> None:
         mount("-t", "tmpfs", "-o", f"mode={mode}", "tmpfs", tmpfs)
     for d in ("/run/crm", "/run/pacemaker", "/run/resource-agents", "/run/lock", "/run/corosync"):
         os.makedirs(d, exist_ok=True)
+    with open(LAB_NODE_MARKER, "w", encoding="utf-8") as marker:  # `mailha sim install --root /` may run here
+        marker.write(node + "\n")
     for d in ("/run/crm", "/run/pacemaker"):
         os.chown(d, ha, hagid)
 

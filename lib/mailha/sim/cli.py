@@ -1,6 +1,6 @@
 """``python3 -m mailha.sim`` / ``mailha sim``: install the GroupWise emulator, lay out a system, set knobs.
 
-    mailha sim install [--root DIR] [--force]
+    mailha sim install --root DIR [--force]
     mailha sim layout --base DIR --domain NAME [--ip IP] [--no-gwia] [--po NAME ...] [--root DIR] [--register]
     mailha sim control HOME [--fault F] [--start-delay S] [--stop-delay S] [--ignore-sigterm yes|no]
                             [--exit-code N] [--pid N] [--node NAME] | --clear
@@ -18,7 +18,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mailha sim", description="GroupWise emulator (gwmta, gwpoa, gwia, gwha, grpwise)")
     sub = parser.add_subparsers(dest="command", required=True)
     inst = sub.add_parser("install", help="install the emulator's executables under a root")
-    inst.add_argument("--root", default="/", help="install root (default /)")
+    inst.add_argument("--root", required=True,
+                      help="install root: a test directory, or / on a lab node (the product's own paths)")
     inst.add_argument("--force", action="store_true", help="overwrite files that are not the emulator's")
 
     lay = sub.add_parser("layout", help="create a domain (MTA, GWIA) and post offices with startup files")

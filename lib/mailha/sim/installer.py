@@ -41,12 +41,21 @@ class InstallError(Exception):
     pass
 
 
-def install(root: str = "/", *, force: bool = False) -> list[str]:
+#: Written by the lab into each node's private /run: the product's own paths (root /) are
+#: the emulator's only there.
+LAB_NODE_MARKER = "/run/mailha-lab-node"
+
+
+def install(root: str, *, force: bool = False) -> list[str]:
     """Write the executables (and an empty gwha.conf if there is none) under ``root``.
 
     Refuses to overwrite a file that is not one of ours (a real GroupWise install) unless
-    ``force``.  Returns the paths written.
+    ``force``, and refuses the product's own paths (``root`` /) except on a lab node: an
+    emulator there on any other machine would pass for GroupWise.  Returns the paths written.
     """
+    if os.path.realpath(root) == "/" and not os.path.exists(LAB_NODE_MARKER):
+        raise InstallError("the product's own paths (root /) are for lab nodes only: "
+                           "give a test root instead (--root DIR)")
     def under(path: str) -> str:
         return os.path.join(root, path.lstrip("/"))
 
