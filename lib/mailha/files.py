@@ -122,8 +122,24 @@ def read_text(path: "PathArg", limit: int, what: str = "file", encoding: str = "
     return read_bytes(path, limit, what).decode(encoding, errors)
 
 
+def replace_text(path: str, text: str, mode: int = 0o644, errors: str = "strict") -> None:
+    """Write *path* whole: *text* (UTF-8) goes to a file beside it, which is then renamed over
+    it, so a reader (an agent Pacemaker starts meanwhile) sees the old file or the new one,
+    never half of one."""
+    partial = f"{path}.{os.getpid()}.new"
+    try:
+        with open(partial, "w", encoding="utf-8", errors=errors) as handle:
+            handle.write(text)
+        os.chmod(partial, mode)
+        os.replace(partial, path)
+    except BaseException:
+        if os.path.lexists(partial):
+            os.unlink(partial)
+        raise
+
+
 __all__ = ["FileRefused", "KiB", "MiB", "check_executable", "read_bytes", "read_bytes_and_stat", "read_text",
-           "size_text"]
+           "replace_text", "size_text"]
 
 
 def check_executable(path: str, what: str, fix: str = "install it here or set the parameter naming it") -> None:

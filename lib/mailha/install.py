@@ -27,6 +27,8 @@ import os
 import subprocess
 import sys
 
+from .files import replace_text
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import List, Optional, Sequence
@@ -123,11 +125,7 @@ def install(directory: str, python: str, paths: "Optional[Sequence[str]]" = None
     written = []
     for name, text in texts.items():
         path = os.path.join(directory, name)
-        partial = f"{path}.{os.getpid()}.new"
-        with open(partial, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(partial, 0o755)
-        os.replace(partial, path)
+        replace_text(path, text, 0o755)
         written.append(path)
     return written
 

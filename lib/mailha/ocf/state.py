@@ -70,10 +70,9 @@ class StateFile:
         os.makedirs(directory, mode=0o755, exist_ok=True)
         kept = {str(key): str(value) for key, value in data.items()
                 if key and "=" not in str(key) and "\n" not in f"{key}{value}"}
-        tmp = f"{self.path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8", errors=_ERRORS) as handle:
-            handle.write("".join(f"{key}={value}\n" for key, value in kept.items()))
-        os.replace(tmp, self.path)
+        from ..files import replace_text
+
+        replace_text(self.path, "".join(f"{key}={value}\n" for key, value in kept.items()), errors=_ERRORS)
         self._data = kept
 
     def clear(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from mailha.files import replace_text
 from mailha.groupwise import paths
 
 MARKER = "mailha.sim"  # in every launcher: what we may overwrite; anything else is a real product file
@@ -74,11 +75,7 @@ def install(root: str, *, force: bool = False) -> list[str]:
     written = []
     for path, text in files.items():
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.mailha-tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, path)
+        replace_text(path, text, 0o755)
         written.append(path)
     os.makedirs(under(paths.AGENTS_SHARE), exist_ok=True)
     if not os.path.exists(conf):
