@@ -81,7 +81,8 @@ def node_env(layout: Layout) -> dict[str, str]:
         "PCMK_logfacility": "none",
         "MAILHA_LAB_ROOT": layout.root,
     }
-    # Lets in-tree agents (ocf/ -> mailha) import the library before it is installed.
+    # For the tools run in a node by hand from a tree; the agents start python3 -IS, which
+    # ignores it, and find the library where their install wrote it.
     if os.environ.get("PYTHONPATH"):
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return env
