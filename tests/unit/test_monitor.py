@@ -13,6 +13,7 @@ from mailha.ocf.agent import Action, Agent, Context
 from mailha.ocf.budget import Budget
 from mailha.ocf.codes import GenericError, Misconfigured, Rc
 from mailha.ocf.params import Command, Integer, Param, Text, parse_params
+from testkit import wait_for
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -302,9 +303,11 @@ def test_a_hanging_monitor_program_is_cut_off_within_the_budget(tmp_path):
     try:
         with pytest.raises(GenericError, match="gave no answer within"):
             monitor.run_program(ctx, (program,))
-        child = int(pidfile.read_text(encoding="utf-8"))
-        assert _state(child) in (None, "Z")  # killed (a zombie until init reaps it)
         assert not ctx.budget.expired()  # reported by us, before Pacemaker's timeout would hit
+        child = int(pidfile.read_text(encoding="utf-8"))
+        # killed (a zombie until init reaps it); SIGKILL takes effect when the kernel next runs
+        # it, which was seen to be a moment after kill() returned
+        wait_for(lambda: _state(child) in (None, "Z"), 10, "the program's child to die")
     finally:
         if child and _state(child) not in (None, "Z"):
             os.kill(child, signal.SIGKILL)
