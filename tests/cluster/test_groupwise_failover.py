@@ -215,7 +215,9 @@ def test_gwia_without_ip_is_refused_and_postfix_is_untouched(harness, gw_healthy
         node_smtp = f"{harness.layout.node_address(active)}:25"
         assert re.search(r"port 25 is held by pid \d+ \(master\) on " + re.escape(node_smtp), log), log[-600:]
         assert failure.get("exitstatus") in ("not configured", "6") or failure.get("exitcode") == "6", failure
-        assert not st.running_on(gws.GWIA_RSC)
+        # Right after the failed start crm_mon may still list the resource (FAILED) on the node
+        # while Pacemaker's stop of it runs: nothing may run once that is done.
+        harness.wait_for("the refused GWIA to be stopped", lambda: not harness.status().running_on(gws.GWIA_RSC))
         assert not gwia_answers(harness, gw)
         assert postfix_answers_everywhere(harness)
         listening = host.run("ss -Hltn sport = :25").stdout
