@@ -93,6 +93,15 @@ class Side:
         return wall, usage.ru_utime + usage.ru_stime, proc.returncode
 
 
+def write_results(prefix: str, text: str, data: dict) -> None:
+    """The report as PREFIX.txt and the figures as PREFIX.json."""
+    os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
+    with open(prefix + ".txt", "w", encoding="utf-8") as f:
+        f.write(text + "\n")
+    with open(prefix + ".json", "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1)
+
+
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -207,11 +216,7 @@ def main() -> int:
             sys.exit("no pair was measured")
         text, data = report(a, heartbeat, ratios, note)
         print(text)
-        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-        with open(args.output + ".txt", "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-        with open(args.output + ".json", "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1)
+        write_results(args.output, text, data)
         print(f"written: {args.output}.txt, {args.output}.json")
     except KeyboardInterrupt:
         print("interrupted; cleaning up", file=sys.stderr)

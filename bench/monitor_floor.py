@@ -23,7 +23,6 @@ Writes bench/results/monitor_floor.{txt,json}.  Everything started is stopped on
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -34,7 +33,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from monitor_cost import BASE_ENV, Side, cpu_model, heartbeat_env, mailha_env  # noqa: E402
+from monitor_cost import BASE_ENV, Side, cpu_model, heartbeat_env, mailha_env, write_results  # noqa: E402
 
 from mailha.sim import install as install_emulator  # noqa: E402
 from mailha.sim import layout  # noqa: E402
@@ -171,11 +170,7 @@ def main() -> int:
         shutil.rmtree(parent, ignore_errors=True)
         shutil.rmtree(base, ignore_errors=True)
     print(text)
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    with open(args.output + ".txt", "w", encoding="utf-8") as handle:
-        handle.write(text + "\n")
-    with open(args.output + ".json", "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=1)
+    write_results(args.output, text, data)
     return 0
 
 
