@@ -7,8 +7,12 @@ the installed agents).  Then, in each round, runs every command below once as a 
 in turn, and takes its CPU (user+sys of the process and its reaped children, from wait4):
 
 * the floors: ``python3 -IS -c pass``, ``python3 -c pass``, ``ocf:heartbeat:Dummy monitor``;
-* each mailha agent's monitor at the first level (processes only: ``second_level_monitor=0``)
-  and with its second level on every monitor (``second_level_monitor=1``: protocol probes);
+* each mailha agent's recurring monitor as Pacemaker runs it, at the first level (processes
+  only: ``second_level_monitor=0``) and with its second level on every monitor
+  (``second_level_monitor=1``: protocol probes): the executable, whose fast path
+  (mailha.service.fastpath) answers from the record of the last full monitor;
+* the same second-level monitor on the full path: the agent imported and run without the
+  fast path, as every monitor ran before it and as a monitor runs whose record does not hold;
 * ``ocf:heartbeat:slapd monitor`` on the same OpenLDAP, beside ``ocf:mailha:ldap``'s.
 
 It prints each command's CPU per call (median, min, max over the rounds), its ratio to
@@ -41,6 +45,8 @@ from mailha.tools import dsinstance  # noqa: E402
 from mailha.tools.ports import free_port  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
+#: Where the agents installed by the .deb find the library (mailha.install.DEBIAN_PATHS).
+DIST_PACKAGES = ["/usr/lib/python3/dist-packages"]
 AGENTS = "/usr/lib/ocf/resource.d/mailha"
 HEARTBEAT = "/usr/lib/ocf/resource.d/heartbeat"
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "monitor_floor")
@@ -89,11 +95,19 @@ class GroupWise:
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
 
 
-def monitor(label: str, agent_path: str, env: dict[str, str], level: str | None) -> Side:
-    env = dict(env, OCF_RESKEY_CRM_meta_interval="10000")
-    if level is not None:
-        env["OCF_RESKEY_second_level_monitor"] = level
-    return Side(label, [agent_path, "monitor"], env)
+def monitor(label: str, agent_path: str, env: dict[str, str], level: str, full: bool = False) -> Side:
+    """A recurring monitor as Pacemaker runs it: the executable, whose fast path answers from
+    the record of the last full monitor (each side is its own resource, with its own record).
+    *full*: the same monitor without the fast path, i.e. the executable's last line alone."""
+    name = env["OCF_RESOURCE_INSTANCE"] + ("-full-" if full else "-") + level
+    env = dict(env, OCF_RESKEY_CRM_meta_interval="10000", OCF_RESKEY_second_level_monitor=level,
+               OCF_RESOURCE_INSTANCE=name)
+    if not full:
+        return Side(label, [agent_path, "monitor"], env)
+    agent = os.path.basename(agent_path)
+    code = (f"import sys; sys.path += {DIST_PACKAGES!r}; sys.argv[1:] = ['monitor']; "
+            f"from mailha.agents.{agent} import AGENT; AGENT.main()")
+    return Side(label, [PYTHON, "-IS", "-c", code], env)
 
 
 def main() -> int:
@@ -130,13 +144,14 @@ def main() -> int:
                   "HA_RSCTMP": rsctmp, "OCF_RESKEY_state": os.path.join(base, "dummy.state")}),
             Side("ocf:heartbeat:slapd monitor", [os.path.join(HEARTBEAT, "slapd"), "monitor"],
                  heartbeat_env(inst, rsctmp)),
-            monitor("ldap monitor, first level", os.path.join(AGENTS, "ldap"), ldap_env, "0"),
-            monitor("ldap monitor, LDAP search", os.path.join(AGENTS, "ldap"), ldap_env, "1"),
         ]
-        for agent in ("gwpoa", "gwia"):
+        envs = {"ldap": ldap_env, "gwpoa": gw.env("gwpoa"), "gwia": gw.env("gwia")}
+        second = {"ldap": "LDAP search", "gwpoa": "second level", "gwia": "second level"}
+        for agent, env in envs.items():
             path = os.path.join(AGENTS, agent)
-            sides.append(monitor(f"{agent} monitor, first level", path, gw.env(agent), "0"))
-            sides.append(monitor(f"{agent} monitor, second level", path, gw.env(agent), "1"))
+            sides.append(monitor(f"{agent} monitor, first level", path, env, "0"))
+            sides.append(monitor(f"{agent} monitor, {second[agent]}", path, env, "1"))
+            sides.append(monitor(f"{agent} full monitor, {second[agent]}", path, env, "1", full=True))
         dummy = sides[2]
         subprocess.run([dummy.argv[0], "start"], env=dummy.env, timeout=60, check=True)
         for side in sides[2:]:
@@ -192,7 +207,9 @@ def report(sides: list[Side], ratios: dict[str, list[float]]) -> tuple[str, dict
                      "ratio_to_floor": round(ratio, 2), "core_pct_50_per_10s": round(share, 2), "failed": failed})
         lines.append(f"{side.label:34} {med:10.2f} {min(ms):6.2f} {max(ms):6.2f} {ratio:10.2f} {share:15.2f}"
                      + (f"  ({failed} runs not 0)" if failed else ""))
-    ldap = statistics.median(a / b for a, b in zip(sides[5].cpu, sides[3].cpu))
+    by_label = {side.label: side for side in sides}
+    ours, theirs = by_label["ldap monitor, LDAP search"], by_label["ocf:heartbeat:slapd monitor"]
+    ldap = statistics.median(a / b for a, b in zip(ours.cpu, theirs.cpu))
     lines += ["", f"ocf:mailha:ldap monitor with its LDAP search / ocf:heartbeat:slapd monitor: {ldap:.2f} "
                   "(median of the per-round ratios)"]
     return "\n".join(lines), {"rounds": rounds, "rows": rows, "ldap_over_heartbeat_slapd": round(ldap, 3)}

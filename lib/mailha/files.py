@@ -142,6 +142,13 @@ __all__ = ["FileRefused", "KiB", "MiB", "check_executable", "read_bytes", "read_
            "replace_text", "size_text"]
 
 
+def stamp(path: str) -> str:
+    """What changes when the file at *path* is edited or replaced: size, mtime and inode, for
+    caches keyed on a file (one ``stat``).  Raises :class:`OSError`."""
+    st = os.stat(path)
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+
+
 def check_executable(path: str, what: str, fix: str = "install it here or set the parameter naming it") -> None:
     """*path* is an executable regular file (``binary=/`` is a directory, not a program).
     The fix comes before the path: Pacemaker keeps 128 bytes of the reason."""

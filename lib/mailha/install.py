@@ -56,6 +56,9 @@ import sys
 # after the standard library, where site would put them
 sys.path += {paths}
 try:
+    from mailha.service.fastpath import replay
+
+    replay("{name}")  # a recurring monitor that the last full one's record answers ends here
     from mailha.agents.{name} import AGENT
 except ImportError as err:  # the library missing or half-replaced: an exit reason, no traceback
     sys.stderr.write(("ocf-exit-reason:the mailha library cannot be loaded: reinstall the mailha package "

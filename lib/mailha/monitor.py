@@ -14,6 +14,7 @@ The levels follow seed 004's agents, in Pacemaker's terms:
 A probe (interval 0) asks only "is it running here?": first level only.
 """
 
+from .cadence import COUNTER, STATE_PREFIX, counts, levels_due as _levels_due
 from .ocf.codes import GenericError, Rc
 from .ocf.params import Boolean, Command, Integer, Param
 
@@ -26,14 +27,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 PROGRAM_RUNNING = (0, 110)
 PROGRAM_STOPPED = (1, 100)
-CHECK_LEVEL_SERVICE = 10
-CHECK_LEVEL_TRANSACTION = 20
 #: Share of the remaining budget one deep check may use, so a hung service is reported
 #: as a failure by us rather than as a timeout by Pacemaker.
 CHECK_SHARE = 0.8
-#: The monitor's keys in the resource's state file.
-STATE_PREFIX = "monitor."
-COUNTER = STATE_PREFIX + "count"
 
 
 def cadence_param(what: str) -> "Param":
@@ -71,17 +67,10 @@ class MonitorPlan:
 
 
 def levels_due(ctx: "Context", every: int) -> "Tuple[bool, bool]":
-    """Which deep levels this monitor runs: (service, transaction)."""
-    if ctx.check_level >= CHECK_LEVEL_TRANSACTION:
-        return True, True
-    if ctx.check_level >= CHECK_LEVEL_SERVICE:
-        return True, False
-    if every <= 0:
-        return False, False
-    if every == 1:
-        return True, True  # every monitor: no counter to keep, no state file written
-    due = ctx.state.tick(COUNTER) % every == 0
-    return due, due
+    """Which deep levels this monitor runs: (service, transaction); advances the cadence
+    counter when it counts (:mod:`mailha.cadence`)."""
+    count = ctx.state.tick(COUNTER) if counts(ctx.check_level, every) else 0
+    return _levels_due(ctx.check_level, every, count)
 
 
 def run(ctx: "Context", plan: "MonitorPlan") -> int:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 SIGTERM, SIGKILL, SIGCONT = 15, 9, 18  # Linux numbers, without importing signal
 
 PF_KTHREAD = 0x00200000  # task flag of kernel threads (include/linux/sched.h)
+PF_EXITING = 0x00000004  # task flag set first thing in do_exit(): the process is dying
 PID_MAX = 4194304  # the kernel's upper limit for pid_max
 # Characters that continue a path component or a word; a match must not be followed or
 # preceded by one of these, so "/srv/a" matches "/srv/a/x" and "-D/srv/a" but not "/srv/ab".
@@ -119,9 +120,19 @@ class ProcInfo:
         return " ".join(self.argv) if self.argv is not None else f"[{self.comm}]"
 
     def is_same(self) -> bool:
-        """True while this very process (same pid and start time) exists and is not a zombie."""
+        """True while this very process (same pid and start time) exists and is not a zombie,
+        dying included: until it is a zombie it may still hold ports and files, which is what
+        a stop waits for."""
         stat = _read_stat(self.pid)
         return stat is not None and stat[3] == self.start_ticks and stat[2] != "Z"
+
+
+def still_running(pid: int, start_ticks: int) -> bool:
+    """True while the process *pid* that started at *start_ticks* runs: not gone, not a zombie
+    and not dying (its exit under way, it has no command line, so :func:`find` no longer
+    matches it).  A pid reused by another process has another start time."""
+    stat = _read_stat(pid)
+    return stat is not None and stat[3] == start_ticks and stat[2] != "Z" and not stat[4] & PF_EXITING
 
 
 def _read(path: str, limit: int = 1 << 20) -> bytes:

@@ -5,8 +5,10 @@ itself is cheap, the imports are not.  Each agent's monitor runs here against a 
 service, at the first level (processes) and with its second level (protocol probes), and the
 modules it loaded beyond a bare ``-IS`` interpreter must be exactly those pinned below, for the
 interpreter that runs the agents under test (the distribution's, or Python 3.6 in the 3.6
-tier).  A new import on the monitor path fails here: take it off the path, or pin it with a
-reason.
+tier).  Each level runs twice: the first monitor takes the full path (the agent imported, every
+parameter checked) and records its answer; the second is answered by the fast path
+(:mod:`mailha.service.fastpath`), which must import only what its checks need.  A new import on
+either path fails here: take it off the path, or pin it with a reason.
 """
 
 import os
@@ -56,32 +58,45 @@ def imports(agent: str, env: "dict", out: str) -> "set":
 
 #: Modules the bare interpreter has already loaded, which a monitor's imports never show.
 PRELOADED = {"3.6": {"errno"}, "3.11": {"time"}}
-#: What every monitor loads: the framework, the lifecycle, the /proc scan.
-FRAMEWORK = {
-    "errno", "time", "mailha", "mailha.agents", "mailha.files", "mailha.monitor", "mailha.ocf", "mailha.ocf.agent",
-    "mailha.ocf.budget", "mailha.ocf.codes", "mailha.ocf.log", "mailha.ocf.params", "mailha.proc",
-    "mailha.service", "mailha.service.lifecycle", "mailha.service.model",
+#: What the fast path loads to answer a first-level monitor: the record, the /proc check.
+FAST = {"errno", "time", "mailha", "mailha.cadence", "mailha.files", "mailha.ocf", "mailha.ocf.state", "mailha.proc",
+        "mailha.service", "mailha.service.fastpath"}
+#: What every full monitor loads: the framework, the lifecycle, the /proc scan, the record.
+FRAMEWORK = FAST | {
+    "mailha.agents", "mailha.monitor", "mailha.ocf.agent", "mailha.ocf.budget", "mailha.ocf.codes", "mailha.ocf.log",
+    "mailha.ocf.params", "mailha.service.lifecycle", "mailha.service.model",
 }
 GROUPWISE = FRAMEWORK | {"mailha.groupwise", "mailha.groupwise.agentlib", "mailha.groupwise.paths",
-                         "mailha.ocf.state", "mailha.service.storage"}
+                         "mailha.service.storage"}
 PROBING = {"_socket", "mailha.probes", "mailha.probes._common", "mailha.service.probing"}
+#: What the fast path adds for the second level: the probes, and no OCF error (none is raised).
+FAST_PROBING = PROBING | {"mailha.ocf.budget", "mailha.service.model"}
+LDAP_PROBES = {"mailha.ber", "mailha.probes.ldap"}
+GWPOA_PROBES = {"mailha.probes.http", "mailha.probes.tcp"}
+GWIA_PROBES = {"mailha.ber", "mailha.probes.http", "mailha.probes.imap", "mailha.probes.ldap", "mailha.probes.pop3",
+               "mailha.probes.smtp", "mailha.probes.tcp"}
 PINNED = {
-    ("ldap", "first"): FRAMEWORK | {"_socket", "mailha.agents.ldap", "mailha.directory", "mailha.directory.paths"},
-    ("ldap", "second"): FRAMEWORK | PROBING | {"mailha.agents.ldap", "mailha.directory", "mailha.directory.paths",
-                                               "mailha.ber", "mailha.probes.ldap"},
-    ("gwpoa", "first"): GROUPWISE | {"mailha.agents.gwpoa"},
-    ("gwpoa", "second"): GROUPWISE | PROBING | {"mailha.agents.gwpoa", "mailha.probes.http", "mailha.probes.tcp"},
-    ("gwia", "first"): GROUPWISE | {"mailha.agents.gwia"},
-    ("gwia", "second"): GROUPWISE | PROBING | {
-        "mailha.agents.gwia", "mailha.ber", "mailha.probes.http", "mailha.probes.imap", "mailha.probes.ldap",
-        "mailha.probes.pop3", "mailha.probes.smtp", "mailha.probes.tcp"},
+    ("ldap", "first", "full"): FRAMEWORK | {"_socket", "mailha.agents.ldap", "mailha.directory",
+                                            "mailha.directory.paths"},
+    ("ldap", "second", "full"): FRAMEWORK | PROBING | LDAP_PROBES | {"mailha.agents.ldap", "mailha.directory",
+                                                                     "mailha.directory.paths"},
+    ("gwpoa", "first", "full"): GROUPWISE | {"mailha.agents.gwpoa"},
+    ("gwpoa", "second", "full"): GROUPWISE | PROBING | GWPOA_PROBES | {"mailha.agents.gwpoa"},
+    ("gwia", "first", "full"): GROUPWISE | {"mailha.agents.gwia"},
+    ("gwia", "second", "full"): GROUPWISE | PROBING | GWIA_PROBES | {"mailha.agents.gwia"},
+    ("ldap", "first", "fast"): FAST,
+    ("ldap", "second", "fast"): FAST | FAST_PROBING | LDAP_PROBES,
+    ("gwpoa", "first", "fast"): FAST,
+    ("gwpoa", "second", "fast"): FAST | FAST_PROBING | GWPOA_PROBES,
+    ("gwia", "first", "fast"): FAST,
+    ("gwia", "second", "fast"): FAST | FAST_PROBING | GWIA_PROBES,
 }
 LEVELS = {"first": "0", "second": "1"}  # second_level_monitor: never, every monitor
 
 
-def expected(agent: str, level: str, python_version: str) -> "set":
+def expected(agent: str, level: str, path: str, python_version: str) -> "set":
     assert python_version in PRELOADED, f"pin the modules for Python {python_version}"
-    return set(PINNED[agent, level]) - PRELOADED[python_version]
+    return set(PINNED[agent, level, path]) - PRELOADED[python_version]
 
 
 def check(runner, params: "dict", tmp_path) -> None:
@@ -89,10 +104,12 @@ def check(runner, params: "dict", tmp_path) -> None:
     python_version = version(interpreter(runner.path))
     for level, second in LEVELS.items():
         env = runner.env(dict(params, second_level_monitor=second), interval=10000)
-        loaded = imports(runner.path, env, str(tmp_path / f"{level}.modules"))
-        wanted = expected(name, level, python_version)
-        assert loaded == wanted, (f"{name} {level}-level monitor on Python {python_version}: "
-                                  f"new {sorted(loaded - wanted)}, gone {sorted(wanted - loaded)}")
+        # The first monitor with these parameters takes the full path, the next the fast one.
+        for path in ("full", "fast"):
+            loaded = imports(runner.path, env, str(tmp_path / f"{level}.{path}.modules"))
+            wanted = expected(name, level, path, python_version)
+            assert loaded == wanted, (f"{name} {level}-level monitor, {path} path, on Python {python_version}: "
+                                      f"new {sorted(loaded - wanted)}, gone {sorted(wanted - loaded)}")
 
 
 def test_ldap_monitor_imports(agent_runner, openldap_factory, tmp_path):

@@ -597,3 +597,30 @@ def test_the_caller_never_finds_itself(tmp_path):
     pidfile.write_text(f"{os.getpid()}\n")
     by_pidfile = ProcessMatch(exe_names=(sys.executable,), pidfile=str(pidfile))
     assert os.getpid() not in [p.pid for p in proc.find(by_pidfile, every=True)]
+
+
+def test_still_running_is_this_very_process_alive():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        info = proc.read_process(child.pid, need_argv=False)
+        assert proc.still_running(child.pid, info.start_ticks)
+        assert not proc.still_running(child.pid, info.start_ticks + 1)  # the pid, reused later
+        child.kill()
+        # Until reaped it is a zombie, which no longer runs, though is_same() waits for it still.
+        wait_for(lambda: proc.read_process(child.pid, need_argv=False).state == "Z", what="a zombie")
+        assert not proc.still_running(child.pid, info.start_ticks)
+    finally:
+        child.kill()
+        child.wait()
+    assert not proc.still_running(child.pid, info.start_ticks)  # reaped: gone
+
+
+def test_still_running_counts_a_dying_process_as_gone(monkeypatch):
+    # The moment between SIGKILL and the zombie: the kernel has set PF_EXITING and dropped the
+    # command line, so find() no longer matches; still_running must agree.
+    me = proc._read_stat(os.getpid())
+    dying = (me[0], me[1], "R", me[3], me[4] | proc.PF_EXITING)
+    monkeypatch.setattr(proc, "_read_stat", lambda pid: dying)
+    assert not proc.still_running(os.getpid(), me[3])
+    monkeypatch.setattr(proc, "_read_stat", lambda pid: me)
+    assert proc.still_running(os.getpid(), me[3])

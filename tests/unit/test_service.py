@@ -22,9 +22,10 @@ from mailha.service.model import Command, Credentials, Endpoint, Member, Service
 from testkit import free_port, wait_for
 
 # A member: a TCP server that daemonizes (double fork, like a product's launcher returning once
-# its daemon runs) and records its environment so the test can read what it was given.
+# its daemon runs).  SIGUSR1 closes its listener and leaves it running: a member that no longer
+# answers.
 SERVER = r"""
-import os, socket, sys
+import os, signal, socket, sys
 home, port = sys.argv[2], int(sys.argv[4])
 if os.fork():
     sys.exit(0)
@@ -33,16 +34,21 @@ if os.fork():
     os._exit(0)
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", port)); s.listen(8)
+signal.signal(signal.SIGUSR1, lambda *_: s.close())
 devnull = os.open(os.devnull, os.O_RDWR)
 for fd in (0, 1, 2):
     os.dup2(devnull, fd)
 while True:
-    c, _ = s.accept(); c.close()
+    try:
+        c, _ = s.accept(); c.close()
+    except OSError:  # closed by SIGUSR1
+        signal.pause()
 """
 
 
-def declare(home: str) -> "Agent":
-    """A two-member agent whose handlers are one lifecycle call each."""
+def declare(home: str, inputs: "tuple" = ()) -> "Agent":
+    """A two-member agent whose handlers are one lifecycle call each; *inputs*: files member A's
+    endpoints are said to be read from."""
     agent = Agent("svc", "Test service", "Two TCP servers.",
                   [Param("home", AbsPath(), "Instance directory", required=True, unique=True),
                    Param("port_a", Port(), "Port of A", required=True),
@@ -60,7 +66,8 @@ def declare(home: str) -> "Agent":
             match = ProcessMatch(exe_names=(sys.executable,), args=(("-D", where),))
             members.append(Member(name.upper(), match,
                                   launch=Command([sys.executable, "-c", SERVER, "-D", where, "-p", str(port)]),
-                                  endpoints=[Endpoint(f"tcp{name}", "tcp", port)], remember=name))
+                                  endpoints=[Endpoint(f"tcp{name}", "tcp", port)], remember=name,
+                                  inputs=inputs if name == "a" else ()))
         return Service(members)
 
     @agent.handler("start")

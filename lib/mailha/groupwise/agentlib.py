@@ -145,11 +145,12 @@ def endpoints(agent: "GwAgent",
     about 30 ms of imports, more than the rest of a monitor) is loaded.  A changed file is parsed
     again.  Raises :class:`GenericError` when the file cannot be read (the partition went away
     under a running agent)."""
+    from ..files import stamp as file_stamp
+
     try:
-        st = os.stat(agent.startup)
+        stamp = file_stamp(agent.startup)
     except OSError as err:
         raise GenericError(f"cannot read the {agent.label} startup file {agent.startup}: {err.strerror}") from None
-    stamp = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
     key = ENDPOINTS_PREFIX + agent.kind
     if cache is not None:
         raw = cache.get(key)
@@ -475,7 +476,8 @@ def service(ctx: "Context", agents: "Sequence[GwAgent]",
         else:
             launch, stop = Command([agent.binary, f"@{agent.startup}"]), None
         members.append(Member(agent.label, agent.match, launch=launch, stop=stop, endpoints=listeners,
-                              address=address, remember=agent.kind, log_hint=agent.log_hint()))
+                              address=address, remember=agent.kind, log_hint=agent.log_hint(),
+                              inputs=(agent.startup,)))
     login = Credentials(p.test_user, p.test_password, "test_user/test_password") if p.test_user else None
     return Service(members, login=login)
 

@@ -59,7 +59,7 @@ class StateFile:
         except (OSError, UnicodeDecodeError):
             return {}
         data = {}
-        for line in text.splitlines():
+        for line in text.split("\n"):  # not splitlines(): a value may hold \x1e, \x85 or \u2028
             key, sep, value = line.partition("=")
             if sep and key:
                 data[key] = value
@@ -95,16 +95,25 @@ class StateFile:
 
     def forget(self, prefix: str) -> None:
         """Drop every key that starts with *prefix* (one user's keys), keeping the others."""
+        self.update(prefix, {})
+
+    def update(self, prefix: str, values: "Mapping[str, str]") -> None:
+        """Make *values* the keys under *prefix* (one user's keys), keeping the others; one
+        write, and none when nothing changes."""
         data = self.load()
         kept = {k: v for k, v in data.items() if not k.startswith(prefix)}
-        if len(kept) != len(data):
+        kept.update(values)
+        if kept != data:
             self._save_quietly(kept)
+
+    def count(self, key: str) -> int:
+        """The counter *key* (0 when unset or garbled), not advanced."""
+        raw = self.get(key, "0")
+        return int(raw) if raw.isdigit() and len(raw) < 12 else 0
 
     def tick(self, key: str) -> int:
         """Return the counter *key* and advance it by one (the first call returns 0)."""
-        data = self.load()
-        raw = data.get(key, "0")
-        value = int(raw) if raw.isdigit() and len(raw) < 12 else 0
+        value = self.count(key)
         # No state dir: every monitor is then a "first" one, which is the safe side.
         self.put(key, str(value + 1))
         return value

@@ -17,7 +17,7 @@ Product commands run with :func:`mailha.run.product_env`: no ``OCF_RESKEY_*``, `
 import os
 import time
 
-from ..ocf.codes import GenericError
+from ..ocf.codes import GenericError, Rc
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -269,20 +269,34 @@ def monitor(ctx: "Context", service: "Service", program_env: "Optional[Dict[str,
     every endpoint on its address.  Transaction: the test user logs in on the endpoints marked
     ``login``."""
     from .. import monitor as levels
+    from . import fastpath
 
     p = ctx.params
+    inputs = fastpath.stamps(service)  # before anything reads them
+    found: "List[ProcInfo]" = []
     plan = levels.MonitorPlan(
-        running=lambda: running(ctx, service),
+        running=lambda: running(ctx, service, found),
         service=lambda timeout: check_endpoints(service, timeout),
         transaction=(lambda timeout: check_login(service, timeout)) if service.login else None,
         every=p.second_level_monitor,
         program=p.monitor_program,
     )
-    return levels.run(ctx, plan)
+    try:
+        rc = levels.run(ctx, plan)
+    except Exception:
+        fastpath.save(ctx, service, found, inputs, Rc.ERR_GENERIC)  # never replay a failure
+        raise
+    fastpath.save(ctx, service, found, inputs, rc)
+    return rc
 
 
-def running(ctx: "Context", service: "Service") -> bool:
-    up = [member for member in service.members if locate(ctx, member)]
+def running(ctx: "Context", service: "Service", found: "Optional[List[ProcInfo]]" = None) -> bool:
+    """Whether the service runs: every member (True), none (False), some (GenericError).
+    *found* gets the first process of each running member."""
+    located = [(member, locate(ctx, member)) for member in service.members]
+    up = [member for member, processes in located if processes]
+    if found is not None:
+        found.extend(processes[0] for _, processes in located if processes)
     if not up:
         return False
     if len(up) < len(service.members):

@@ -77,19 +77,23 @@ class Member:
     resource's state, for products that write no pid file (a /proc scan costs a monitor about
     1.7 ms per 100 processes).  ``ready``: a product check that must pass before the member
     counts as started, returning None when ready and otherwise why not.  ``log_hint``: where
-    its log is, appended to "it exited during start".
+    its log is, appended to "it exited during start".  ``inputs``: the files its endpoints and
+    address are read from (a startup file), beside the parameters: the recurring monitor's fast
+    path (:mod:`mailha.service.fastpath`) answers only while they are unchanged.
     """
 
-    __slots__ = ("_address", "_points", "label", "launch", "log_hint", "match", "ready", "remember", "stop")
+    __slots__ = ("_address", "_points", "inputs", "label", "launch", "log_hint", "match", "ready", "remember",
+                 "stop")
 
     def __init__(self, label: str, match: "ProcessMatch", *, launch: "Optional[Command]" = None,
                  stop: "Optional[Command]" = None, endpoints: "Points" = (),
                  address: "Union[None, str, Callable[[], Optional[str]]]" = None,
                  remember: "Optional[str]" = None, ready: "Optional[Callable[[], Optional[str]]]" = None,
-                 log_hint: str = "") -> None:
+                 log_hint: str = "", inputs: "Sequence[str]" = ()) -> None:
         self.label, self.match, self.launch, self.stop = label, match, launch, stop
         self._points, self._address = endpoints, address
         self.remember, self.ready, self.log_hint = remember, ready, log_hint
+        self.inputs = tuple(inputs)
 
     @property
     def endpoints(self) -> "Sequence[Endpoint]":

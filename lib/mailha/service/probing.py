@@ -10,8 +10,6 @@ that would stop the resource on every node.
 
 import time
 
-from ..ocf.codes import Degraded, GenericError
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Optional, Sequence
@@ -75,11 +73,15 @@ def check(label: str, points: "Sequence[Endpoint]", host: str, deadline: float,
     for point in points:
         left = deadline - time.monotonic()
         if left <= 0:
+            from ..ocf.codes import GenericError  # here: a monitor that passes never needs it
+
             raise GenericError("the {} did not answer in time: no time left to probe {} port {}"
                                .format(label, point.name, point.port))
         try:
             probe(point, host, left, login)
         except ProbeError as err:
+            from ..ocf.codes import Degraded, GenericError
+
             if err.kind == AUTH:
                 creds = login or point.auth
                 names = creds.params if creds else "the login"
