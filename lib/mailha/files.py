@@ -11,11 +11,12 @@ module adds are :class:`FileRefused`.  Importing it costs nothing beyond ``os``.
 """
 
 import errno
-import os
+import posix  # not os: see mailha.proc (the path checks below import os.path where they are used)
 import stat
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
+    import os
     from typing import Optional, Tuple, Union
 
     PathArg = Union[str, "os.PathLike[str]"]
@@ -25,7 +26,7 @@ MiB = 1024 * KiB
 
 # O_NONBLOCK: open() of a FIFO returns at once instead of waiting for a writer; O_NOCTTY: a
 # terminal named by mistake does not become the agent's controlling terminal.
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+_OPEN_FLAGS = posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOCTTY | posix.O_CLOEXEC
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
 
@@ -79,15 +80,15 @@ def read_bytes_and_stat(path: "PathArg", limit: int, what: str = "file") -> "Tup
     Raises :class:`FileRefused` for anything but a regular file or for a file bigger than
     *limit*, and the usual ``OSError`` (``FileNotFoundError``, ``PermissionError``) otherwise.
     *what* names the file in messages ("startup file", "dse.ldif")."""
-    name = os.fspath(path)
+    name = posix.fspath(path)
     # stat first, so that no device is ever opened (opening some has effects); fstat after the
     # open, because the path may have been replaced in between.
-    mode = os.stat(name).st_mode
+    mode = posix.stat(name).st_mode
     if not stat.S_ISREG(mode):
         raise _not_regular(mode, name, what)
-    fd = os.open(name, _OPEN_FLAGS)
+    fd = posix.open(name, _OPEN_FLAGS)
     try:
-        st = os.fstat(fd)
+        st = posix.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise _not_regular(st.st_mode, name, what)
         if st.st_size > limit:
@@ -98,7 +99,7 @@ def read_bytes_and_stat(path: "PathArg", limit: int, what: str = "file") -> "Tup
         # buffer of *limit* bytes for a small file.
         chunk_size = max(st.st_size + 1, 64 * KiB)
         while size <= limit:
-            chunk = os.read(fd, min(chunk_size, limit + 1 - size))
+            chunk = posix.read(fd, min(chunk_size, limit + 1 - size))
             if not chunk:
                 break
             chunks.append(chunk)
@@ -107,7 +108,7 @@ def read_bytes_and_stat(path: "PathArg", limit: int, what: str = "file") -> "Tup
             raise _too_big(name, what, limit, None)
         return b"".join(chunks), st
     finally:
-        os.close(fd)
+        posix.close(fd)
 
 
 def read_bytes(path: "PathArg", limit: int, what: str = "file") -> bytes:
@@ -126,33 +127,37 @@ def replace_text(path: str, text: str, mode: int = 0o644, errors: str = "strict"
     """Write *path* whole: *text* (UTF-8) goes to a file beside it, which is then renamed over
     it, so a reader (an agent Pacemaker starts meanwhile) sees the old file or the new one,
     never half of one."""
-    partial = f"{path}.{os.getpid()}.new"
+    partial = f"{path}.{posix.getpid()}.new"
     try:
         with open(partial, "w", encoding="utf-8", errors=errors) as handle:
             handle.write(text)
-        os.chmod(partial, mode)
-        os.replace(partial, path)
+        posix.chmod(partial, mode)
+        posix.replace(partial, path)
     except BaseException:
-        if os.path.lexists(partial):
-            os.unlink(partial)
+        try:
+            posix.unlink(partial)
+        except FileNotFoundError:
+            pass
         raise
 
 
 __all__ = ["FileRefused", "KiB", "MiB", "check_executable", "read_bytes", "read_bytes_and_stat", "read_text",
-           "replace_text", "size_text"]
+           "replace_text", "size_text", "stamp"]
 
 
 def stamp(path: str) -> str:
     """What changes when the file at *path* is edited or replaced: size, mtime and inode, for
     caches keyed on a file (one ``stat``).  Raises :class:`OSError`."""
-    st = os.stat(path)
+    st = posix.stat(path)
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
 
 
 def check_executable(path: str, what: str, fix: str = "install it here or set the parameter naming it") -> None:
     """*path* is an executable regular file (``binary=/`` is a directory, not a program).
     The fix comes before the path: Pacemaker keeps 128 bytes of the reason."""
-    if not os.path.isfile(path) or not os.access(path, os.X_OK):
+    import os.path  # start and validate-all only
+
+    if not os.path.isfile(path) or not posix.access(path, posix.X_OK):
         from .ocf.codes import NotInstalled
 
         state = "a directory" if os.path.isdir(path) else "missing or not executable"

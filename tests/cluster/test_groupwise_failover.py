@@ -100,6 +100,28 @@ def test_groups_start_on_preferred_nodes_and_postfix_keeps_port_25(harness, gw_h
     assert "0.0.0.0:25" not in listening and "*:25" not in listening
 
 
+def test_pacemakers_recurring_monitors_reach_the_fast_path(harness, gw_healthy):
+    """The fast path (mailha.service.fastpath) answers a monitor only in the environment the
+    last full monitor recorded, so Pacemaker must give every run of a recurring monitor the same
+    one.  A full monitor in another environment would record it anew (a new state file); over
+    three intervals of the POA's 10 s monitor the file stays the one first seen."""
+    import time
+
+    node = harness.status().group_node(gws.POA_GROUP)
+    host = harness.hosts[node]
+    state = f"/run/resource-agents/mailha/gwpoa-{gws.POA_RSC}.state"
+
+    def record() -> str | None:
+        out = host.run("stat -c %%i %s && grep -F monitor.fast.env= %s", state, state)
+        return out.stdout if out.rc == 0 else None
+
+    first = harness.wait_for("the POA's monitor to record its answer", record, timeout=60)
+    assert "OCF_RESKEY_CRM_meta_interval\x1f10000" in first
+    time.sleep(31)  # an absence (no new record) is what is checked: no condition to wait for
+    assert record() == first
+    assert harness.status().running_on(gws.POA_RSC) == [node]
+
+
 def test_power_off_of_the_gwia_node_loses_no_message(harness, gw_healthy):
     gw = gw_healthy
     active = harness.status().group_node(gws.GWIA_GROUP)

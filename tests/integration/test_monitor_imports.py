@@ -18,18 +18,21 @@ from gwtest import gwlab_fixture  # noqa: F401
 from testkit import CAPTURE_TEXT
 
 # Runs the agent file as its interpreter would (compiled and executed as __main__) and reports,
-# when the agent ends with os._exit, the modules loaded beyond what the bare interpreter had.
+# when the agent ends with posix._exit (os._exit), the modules loaded beyond what the bare
+# interpreter had.  The harness itself loads nothing: posix is already there (os is not).
 HARNESS = r"""
-import os, sys
+import posix, sys
 bare = set(sys.modules)
 out, agent = sys.argv[1], sys.argv[2]
 sys.argv = sys.argv[2:]
-real_exit = os._exit
+real_exit = posix._exit
 def report(rc=0):
-    with open(out, "w") as handle:
-        handle.write(" ".join(sorted(set(sys.modules) - bare)))
+    found = " ".join(sorted(set(sys.modules) - bare))
+    fd = posix.open(out, posix.O_WRONLY | posix.O_CREAT | posix.O_TRUNC, 0o644)
+    posix.write(fd, found.encode())
+    posix.close(fd)
     real_exit(rc)
-os._exit = report
+posix._exit = report  # how both the fast path and Agent.main leave
 with open(agent, "rb") as handle:
     code = compile(handle.read(), agent, "exec")
 exec(code, {"__name__": "__main__", "__file__": agent})
@@ -57,12 +60,14 @@ def imports(agent: str, env: "dict", out: str) -> "set":
 
 
 #: Modules the bare interpreter has already loaded, which a monitor's imports never show.
-PRELOADED = {"3.6": {"errno"}, "3.11": {"time"}}
-#: What the fast path loads to answer a first-level monitor: the record, the /proc check.
-FAST = {"errno", "time", "mailha", "mailha.cadence", "mailha.files", "mailha.ocf", "mailha.ocf.state", "mailha.proc",
-        "mailha.service", "mailha.service.fastpath"}
+PRELOADED = {"3.6": set(), "3.11": {"time"}}
+#: What the fast path loads to answer a first-level monitor: the record, the /proc check.  Not
+#: os: its C layer (posix) is there already, and os would load posixpath and _collections_abc.
+FAST = {"_stat", "errno", "stat", "time", "mailha", "mailha.cadence", "mailha.files", "mailha.ocf",
+        "mailha.ocf.state", "mailha.proc", "mailha.service", "mailha.service.fastpath"}
+OS = {"_collections_abc", "genericpath", "os", "os.path", "posixpath"}
 #: What every full monitor loads: the framework, the lifecycle, the /proc scan, the record.
-FRAMEWORK = FAST | {
+FRAMEWORK = FAST | OS | {
     "mailha.agents", "mailha.monitor", "mailha.ocf.agent", "mailha.ocf.budget", "mailha.ocf.codes", "mailha.ocf.log",
     "mailha.ocf.params", "mailha.service.lifecycle", "mailha.service.model",
 }
@@ -91,12 +96,18 @@ PINNED = {
     ("gwia", "first", "fast"): FAST,
     ("gwia", "second", "fast"): FAST | FAST_PROBING | GWIA_PROBES,
 }
-LEVELS = {"first": "0", "second": "1"}  # second_level_monitor: never, every monitor
+#: second_level_monitor: never, every monitor, every third.  With a cadence the first monitor
+#: (count 0) probes; the next (count 1) only counts, which writes the state file.
+LEVELS = {"first": "0", "second": "1", "cadence": "3"}
 
 
 def expected(agent: str, level: str, path: str, python_version: str) -> "set":
     assert python_version in PRELOADED, f"pin the modules for Python {python_version}"
-    return set(PINNED[agent, level, path]) - PRELOADED[python_version]
+    if level == "cadence":
+        pinned = PINNED[agent, "second", "full"] if path == "full" else FAST
+    else:
+        pinned = PINNED[agent, level, path]
+    return set(pinned) - PRELOADED[python_version]
 
 
 def check(runner, params: "dict", tmp_path) -> None:

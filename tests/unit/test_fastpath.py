@@ -206,3 +206,9 @@ def test_state_values_may_hold_any_character_but_a_line_break(tmp_path):
     assert StateFile("svc", "r", {"HA_RSCTMP": str(tmp_path)}).load() == {"x.one": odd, "x.two": "2"}
     state.update("x.", {"x.two": "2"})
     assert StateFile("svc", "r", {"HA_RSCTMP": str(tmp_path)}).load() == {"x.two": "2"}
+
+
+def test_the_environment_is_read_as_os_reads_it(monkeypatch):
+    # posix.environ holds bytes; a parameter's non-UTF-8 byte must come out as os.environ has it.
+    monkeypatch.setenv("OCF_RESKEY_odd", "caf\udce9")  # the byte 0xe9, in any locale
+    assert fastpath._environ() == dict(os.environ)

@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from mailha import files as mailha_files
 from mailha.ocf import budget as ocfbudget
 from mailha.ocf import state as ocfstate
 from mailha.ocf.budget import Budget
@@ -170,7 +171,7 @@ def test_a_save_that_fails_midway_keeps_the_old_state(rsctmp, monkeypatch):
     def explode(*args, **kwargs):
         raise OSError("killed before the rename")
 
-    monkeypatch.setattr(ocfstate.os, "replace", explode)
+    monkeypatch.setattr(mailha_files.posix, "replace", explode)  # the rename of replace_text
     with pytest.raises(OSError):
         state.save({"monitor_count": "6"})
     monkeypatch.undo()

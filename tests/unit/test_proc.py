@@ -291,14 +291,14 @@ def test_a_relative_value_does_not_match_when_the_cwd_is_unreadable(daemons, tmp
     child = daemons.start("-", options=("@po.poa",), cwd=str(tmp_path / "po"))
     match = by_args(("@", str(tmp_path / "po" / "po.poa")))
     assert [p.pid for p in proc.find(match)] == [child.pid]
-    readlink = os.readlink
+    readlink = proc.posix.readlink
 
     def not_permitted(path, *args, **kwargs):
         if path == f"/proc/{child.pid}/cwd":  # what a caller gets for another user's process
             raise PermissionError(13, "Permission denied", path)
         return readlink(path, *args, **kwargs)
 
-    monkeypatch.setattr(os, "readlink", not_permitted)
+    monkeypatch.setattr(proc.posix, "readlink", not_permitted)  # what mailha.proc calls (os's C layer)
     assert proc.find(match) == []
     absolute = daemons.start("-", options=("@" + str(tmp_path / "po" / "po.poa"),), cwd=str(tmp_path / "po"))
     assert [p.pid for p in proc.find(match)] == [absolute.pid]  # an absolute value needs no cwd

@@ -11,7 +11,7 @@ more to import than to run), replaced atomically so a killed agent never leaves 
 Losing it is harmless: the next monitor simply runs the second level.
 """
 
-import os
+import posix  # not os: see mailha.proc
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,7 +41,7 @@ def file_name(instance: str) -> str:
 class StateFile:
     def __init__(self, agent: str, instance: str, environ: "Mapping[str, str]") -> None:
         base = environ.get("HA_RSCTMP") or DEFAULT_RSCTMP
-        self.path = os.path.join(base, "mailha", f"{agent}-{file_name(instance)}.state")
+        self.path = f"{base.rstrip('/')}/mailha/{agent}-{file_name(instance)}.state"  # os.path.join's result
         # read once per run: Pacemaker runs one operation per resource at a time
         self._data: Optional[Dict[str, str]] = None
 
@@ -66,19 +66,24 @@ class StateFile:
         return data
 
     def save(self, data: "Mapping[str, object]") -> None:
-        directory = os.path.dirname(self.path)
-        os.makedirs(directory, mode=0o755, exist_ok=True)
-        kept = {str(key): str(value) for key, value in data.items()
-                if key and "=" not in str(key) and "\n" not in f"{key}{value}"}
         from ..files import replace_text
 
-        replace_text(self.path, "".join(f"{key}={value}\n" for key, value in kept.items()), errors=_ERRORS)
+        kept = {str(key): str(value) for key, value in data.items()
+                if key and "=" not in str(key) and "\n" not in f"{key}{value}"}
+        text = "".join(f"{key}={value}\n" for key, value in kept.items())
+        try:
+            replace_text(self.path, text, errors=_ERRORS)
+        except FileNotFoundError:  # the first save since boot: make the directory (os only then)
+            import os
+
+            os.makedirs(self.path.rpartition("/")[0], mode=0o755, exist_ok=True)
+            replace_text(self.path, text, errors=_ERRORS)
         self._data = kept
 
     def clear(self) -> None:
         self._data = {}
         try:
-            os.unlink(self.path)
+            posix.unlink(self.path)
         except FileNotFoundError:
             pass
 
