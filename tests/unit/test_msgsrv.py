@@ -1,0 +1,139 @@
+"""Messaging Server product knowledge (mailha.msgsrv): the services a resource manages and their
+rules (seed 004), an instance's layout, and the MTA option files that ha_ip_config edits."""
+
+import pytest
+
+from mailha.msgsrv import cnf, layout, services
+from mailha.msgsrv.services import MMP, MSG, ServicesError
+
+
+def names(chosen) -> list:
+    return [(service.name, port) for service, port in chosen]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("{ core 49994 }", [("core", 49994)]),  # seed 004's core resource
+    ("{ http 80 pop 110 imap 143 smtp 25 }", [("http", 80), ("pop", 110), ("imap", 143), ("smtp", 25)]),
+    ("{ http = 80 }", [("http", 80)]),  # the other syntax seed 004 shows
+    ("imap=143 pop=110", [("imap", 143), ("pop", 110)]),  # a Pacemaker parameter
+    ("imap,imaps,pops", [("imap", 143), ("imaps", 993), ("pops", 995)]),  # default ports
+    ("IMAP=1143", [("imap", 1143)]),
+])
+def test_the_forms_of_seed_004_and_of_a_parameter(text, expected):
+    assert names(services.parse(text)) == expected
+
+
+@pytest.mark.parametrize("text, server_type, words", [
+    ("core=49994 imap=143", MSG, "must be listed alone"),  # rule 1
+    ("core", MSG, "needs the watcher's port"),  # rule 1: with the watcher's port
+    ("smtp=25 lmtp=225", MSG, "smtp and lmtp must not be in one resource"),  # rule 4
+    ("http=80", MMP, "unknown service 'http' for a MMP server"),  # the MMP's set
+    ("imap=143 imap=144", MSG, "listed twice"),
+    ("imap=143 pop=143", MSG, "share port 143"),
+    ("imap=99999", MSG, "not a TCP port"),
+    ("imap=", MSG, "has '=' but no port"),
+    ("143", MSG, "not a service name"),
+    ("", MSG, "no service listed"),
+    ("lmtp", MSG, "needs its port"),
+    ("gopher=70", MSG, "unknown service 'gopher'"),
+])
+def test_a_broken_rule_is_named_with_its_fix(text, server_type, words):
+    with pytest.raises(ServicesError) as err:
+        services.parse(text, server_type)
+    assert words in str(err.value)
+
+
+def test_processes_and_components_of_a_service_set():
+    core = services.parse("core=49994")
+    assert services.processes(core) == ["stored", "imsched", "watcher"]
+    assert services.components(core) == ["store", "sched"]
+    client = services.parse("imap imaps smtp")
+    assert services.processes(client) == ["imapd", "dispatcher", "job_controller", "tcp_smtp_server"]
+    assert services.components(client) == ["imap", "smtp"]
+    # A services resource never names a core process: stopping it must leave the store alone.
+    every = services.parse(" ".join(n if services.SERVICES[n].default_port else f"{n}=5{i:03}"
+                                    for i, n in enumerate(services.SERVICES) if n not in ("core", "lmtp")))
+    assert not set(services.processes(every)) & {"stored", "imsched", "watcher"}
+    mmp = services.parse("imap pop", MMP)
+    assert services.processes(mmp) == ["AService"] and services.components(mmp) == ["mmp"]
+
+
+def test_layouts_of_6x_and_of_ims5_instances():
+    six = layout.Instance("/opt/SUNWmsgsr/")
+    assert six.home == "/opt/SUNWmsgsr" and six.dispatcher_cnf == "/opt/SUNWmsgsr/config/dispatcher.cnf"
+    assert six.store_pidfiles() == ("/opt/SUNWmsgsr/data/proc/store", "/opt/SUNWmsgsr/config/pidfile.store")
+    assert six.launchers()[0] == ("/opt/SUNWmsgsr/bin/start-msg", "/opt/SUNWmsgsr/bin/stop-msg")
+    five = layout.Instance("/usr/iplanet/server5", "mail1")
+    assert five.home == "/usr/iplanet/server5/msg-mail1"
+    assert five.job_controller_cnf == "/usr/iplanet/server5/msg-mail1/imta/config/job_controller.cnf"
+    assert five.launchers()[-1] == ("/usr/iplanet/server5/msg-mail1/lib/msstart",) * 2
+    for bad in ("msg-mail1", "a/b", ""):
+        with pytest.raises(ValueError):
+            layout.Instance("/srv", bad)
+    with pytest.raises(ValueError):
+        layout.Instance("relative/root")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("28250 ready\n", (28250, "ready")), ("28250 init", (28250, "init")), ("28250\nready\n", (28250, "ready")),
+    ("28250", (28250, None)), ("", (None, None)), ("x ready", (None, "ready")), ("0 ready", (None, "ready")),
+    ("123456789 ready", (None, "ready")), ("42 starting", (42, None)),
+])
+def test_the_store_pid_file(text, expected):
+    assert layout.store_state(text) == expected
+
+
+def test_stop_commands_of_both_launchers():
+    six = layout.Instance("/opt/SUNWmsgsr")
+    start, stop = six.launchers()[1]
+    assert layout.stop_command(start, stop, ["imap", "pop"]) == ("/opt/SUNWmsgsr/sbin/stop-msg", "imap", "pop")
+    start, stop = six.launchers()[2]
+    assert layout.stop_command(start, stop, ["store", "sched", "watcher"]) == (
+        "/opt/SUNWmsgsr/lib/msstart", "-k", "store", "sched", "watcher")
+
+
+DISPATCHER = """\
+! dispatcher.cnf as the product writes it
+MIN_PROCS=0
+[SERVICE=SMTP]
+PORT=25
+IMAGE=IMTA_BIN:tcp_smtp_server
+INTERFACE_ADDRESS=192.0.2.10
+
+[SERVICE=SMTP_SUBMIT]
+PORT=587
+IMAGE=IMTA_BIN:tcp_smtp_server
+[SERVICE=LMTP]
+PORT=225
+"""
+JOB_CONTROLLER = "! job controller\nTCP_PORT=27443\nSECRET=x\n[POOL=DEFAULT]\nJOB_LIMIT=10\n"
+
+
+def test_option_files_are_read_by_section():
+    sections = cnf.parse(DISPATCHER)
+    assert sections[0].options == {"MIN_PROCS": "0"}
+    assert cnf.section(sections, "service", "smtp").options["INTERFACE_ADDRESS"] == "192.0.2.10"
+    assert cnf.job_controller_port(JOB_CONTROLLER) == 27443
+    assert cnf.job_controller_port("SECRET=x\n") == cnf.JOB_CONTROLLER_PORT
+
+
+def test_binding_problems_name_each_file_and_service_unbound():
+    problems = cnf.binding_problems(DISPATCHER, JOB_CONTROLLER, "192.0.2.10")
+    assert problems == ["dispatcher.cnf [SERVICE=SMTP_SUBMIT] has INTERFACE_ADDRESS=(all addresses), not 192.0.2.10",
+                        "job_controller.cnf has INTERFACE_ADDRESS=(all addresses), not 192.0.2.10"]
+    assert len(cnf.binding_problems(DISPATCHER, JOB_CONTROLLER, "192.0.2.99")) == 3
+
+
+def test_writing_the_binding_keeps_every_other_line():
+    text = cnf.with_option(DISPATCHER, "INTERFACE_ADDRESS", "192.0.2.20", "SERVICE", "SMTP")
+    text = cnf.with_option(text, "INTERFACE_ADDRESS", "192.0.2.20", "SERVICE", "SMTP_SUBMIT")
+    jc = cnf.with_option(JOB_CONTROLLER, "INTERFACE_ADDRESS", "192.0.2.20")
+    assert cnf.binding_problems(text, jc, "192.0.2.20") == []
+    assert text.replace("INTERFACE_ADDRESS=192.0.2.20\n", "") == DISPATCHER.replace(
+        "INTERFACE_ADDRESS=192.0.2.10\n", "")
+    assert jc == "! job controller\nTCP_PORT=27443\nSECRET=x\nINTERFACE_ADDRESS=192.0.2.20\n[POOL=DEFAULT]\nJOB_LIMIT=10\n"
+    assert cnf.with_option("[POOL=X]\n", "TCP_PORT", "1") == "TCP_PORT=1\n[POOL=X]\n"  # globals come first
+    with pytest.raises(ValueError):
+        cnf.with_option(DISPATCHER, "INTERFACE_ADDRESS", "x", "SERVICE", "POP")  # no such section
+    with pytest.raises(ValueError):
+        cnf.with_option(DISPATCHER, "INTERFACE_ADDRESS", "1.2.3.4\nPORT=1", "SERVICE", "SMTP")
