@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from mailha.lab import services
+from mailha.lab.preflight import LabError
 
 pytestmark = pytest.mark.cluster
 
@@ -48,10 +49,13 @@ def holders(harness, directory) -> dict[str, list[str]]:
     vip, mounted = [], []
     for node in harness.powered_on():
         host = harness.hosts[node]
-        if directory.host in host.run("ip -o -4 addr show").stdout:
-            vip.append(node)
-        if host.run("findmnt -n %s", harness.shared_mountpoint).rc == 0:
-            mounted.append(node)
+        try:
+            if directory.host in host.run("ip -o -4 addr show").stdout:
+                vip.append(node)
+            if host.run("findmnt -n %s", harness.shared_mountpoint).rc == 0:
+                mounted.append(node)
+        except LabError:  # fenced (powered off) since the list was taken: it holds nothing now
+            continue
     return {"vip": vip, "fs": mounted}
 
 

@@ -59,11 +59,14 @@ def refused(address: str, port: int) -> bool:
 
 
 def silent(address: str, port: int, seconds: float = 0.5) -> bool:
-    """Accepts but says nothing for *seconds* (an agent told to hang)."""
+    """Accepts but says nothing for *seconds* (an agent told to hang), even when asked: an HTTP
+    console says nothing until it gets a request, so one is sent (a server that speaks first,
+    SMTP, POP3, IMAP4, greets whatever it is sent)."""
     try:
         with socket.create_connection((address, port), timeout=2) as sock:
             sock.settimeout(seconds)
             try:
+                sock.sendall(b"HEAD / HTTP/1.0\r\n\r\n")
                 sock.recv(100)  # an answer, or the peer closing: not silent
                 return False
             except TimeoutError:
