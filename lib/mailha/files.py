@@ -7,7 +7,7 @@ Such a file sits where an admin, a package or another program can put anything: 
 at most its limit, so an agent fails at once with a reason the admin can act on.
 
 Errors are :class:`OSError` (callers that handle "cannot read" keep working); the ones this
-module adds are :class:`FileRefused`.  Importing it costs nothing beyond ``os``.
+module adds are :class:`FileRefused`.  Importing it costs nothing beyond ``posix`` and ``stat``.
 """
 
 import errno
@@ -142,7 +142,7 @@ def replace_text(path: str, text: str, mode: int = 0o644, errors: str = "strict"
 
 
 __all__ = ["FileRefused", "KiB", "MiB", "check_executable", "read_bytes", "read_bytes_and_stat", "read_text",
-           "replace_text", "size_text", "stamp"]
+           "replace_text", "rewrite", "size_text", "stamp"]
 
 
 def stamp(path: str) -> str:
@@ -150,6 +150,58 @@ def stamp(path: str) -> str:
     caches keyed on a file (one ``stat``).  Raises :class:`OSError`."""
     st = posix.stat(path)
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+
+
+def rewrite(path: str, data: bytes, backup: "Optional[str]" = None) -> bool:
+    """Replace the file at *path* with *data*, keeping its mode and owner, so that a reader
+    sees the old file or the new one and a power cut leaves one of them: a file beside it,
+    fsync, rename, fsync of the directory.  With *backup*, the old file is first copied there
+    (its mode, owner and times kept); an existing file at *backup* is never replaced
+    (``FileExistsError``).  Returns False, writing nothing, when *path* already holds *data*.
+    For an instance's own configuration files, edited by an agent at start."""
+    import os
+    import shutil
+    import tempfile
+
+    st = os.stat(path)
+    if read_bytes(path, max(st.st_size, 1) + 1, "file") == data:
+        return False
+    directory = os.path.dirname(os.path.abspath(path))
+    if backup is not None:
+        with open(path, "rb") as source, open(backup, "xb") as copy:  # "x": never over another
+            shutil.copyfileobj(source, copy)
+            _keep_owner(copy.fileno(), st)
+            copy.flush()
+            os.fsync(copy.fileno())
+        shutil.copystat(path, backup)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.mailha-tmp.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fchmod(handle.fileno(), st.st_mode & 0o7777)
+            _keep_owner(handle.fileno(), st)
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return True
+
+
+def _keep_owner(fd: int, st: "os.stat_result") -> None:
+    try:
+        posix.fchown(fd, st.st_uid, st.st_gid)
+    except PermissionError:
+        pass  # not root: the file keeps our owner, as any editor would leave it
 
 
 def check_executable(path: str, what: str, fix: str = "install it here or set the parameter naming it") -> None:

@@ -243,3 +243,18 @@ def test_an_oversized_pid_file_is_no_pid(tmp_path):
     assert proc.read_pid(str(path)) is None
     path.write_bytes(b"321\n" + b"\n" * 100)  # a pid and some slack is still a pid file
     assert proc.read_pid(str(path)) == 321
+
+
+def test_rewrite_never_replaces_an_existing_backup_and_skips_an_unchanged_file(tmp_path):
+    from mailha.files import rewrite
+
+    target, backup = tmp_path / "dispatcher.cnf", tmp_path / "dispatcher.cnf.pre-ha"
+    target.write_bytes(b"old\n")
+    backup.write_bytes(b"first original\n")
+    with pytest.raises(FileExistsError):
+        rewrite(str(target), b"new\n", str(backup))
+    assert target.read_bytes() == b"old\n" and backup.read_bytes() == b"first original\n"
+    inode = target.stat().st_ino
+    assert rewrite(str(target), b"old\n") is False and target.stat().st_ino == inode  # nothing written
+    assert rewrite(str(target), b"new\n") is True and target.read_bytes() == b"new\n"
+    assert not [p.name for p in tmp_path.iterdir() if "mailha-tmp" in p.name]  # no temporary left

@@ -137,3 +137,34 @@ def test_writing_the_binding_keeps_every_other_line():
         cnf.with_option(DISPATCHER, "INTERFACE_ADDRESS", "x", "SERVICE", "POP")  # no such section
     with pytest.raises(ValueError):
         cnf.with_option(DISPATCHER, "INTERFACE_ADDRESS", "1.2.3.4\nPORT=1", "SERVICE", "SMTP")
+
+
+def test_binding_an_instance_keeps_the_first_pre_ha_backup_mode_and_owner(tmp_path):
+    import os
+
+    from mailha.msgsrv import binding
+
+    instance = layout.Instance(str(tmp_path / "SUNWmsgsr"))
+    os.makedirs(instance.config_dir)
+    for path, text in ((instance.dispatcher_cnf, DISPATCHER), (instance.job_controller_cnf, JOB_CONTROLLER)):
+        with open(path, "w") as handle:
+            handle.write(text)
+        os.chmod(path, 0o640)
+        os.chown(path, 4242, 4343)  # mailsrv:mail on a real node
+    assert len(binding.problems(instance, "192.0.2.20")) == 3
+    assert binding.write(instance, "192.0.2.20") == [instance.dispatcher_cnf, instance.job_controller_cnf]
+    assert binding.problems(instance, "192.0.2.20") == []
+    for path, original in ((instance.dispatcher_cnf, DISPATCHER), (instance.job_controller_cnf, JOB_CONTROLLER)):
+        st = os.stat(path)
+        assert (st.st_mode & 0o777, st.st_uid, st.st_gid) == (0o640, 4242, 4343)
+        with open(path + ".pre-ha") as handle:
+            assert handle.read() == original
+        assert os.stat(path + ".pre-ha").st_uid == 4242
+    assert binding.write(instance, "192.0.2.20") == []  # bound already: nothing written
+    assert binding.write(instance, "192.0.2.30") == [instance.dispatcher_cnf, instance.job_controller_cnf]
+    with open(instance.dispatcher_cnf + ".pre-ha") as handle:
+        assert handle.read() == DISPATCHER  # the backup from before the cluster stays
+    os.unlink(instance.job_controller_cnf)
+    with pytest.raises(OSError) as err:
+        binding.problems(instance, "192.0.2.30")
+    assert "job_controller.cnf" in str(err.value)

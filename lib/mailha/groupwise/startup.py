@@ -384,45 +384,24 @@ class StartupFile:
         ``<file>.mailha-bak.<UTC timestamp>``.  Nothing is written when the file on disk already
         holds this text.  Returns the backup's path, or ``None`` when no backup was made.
         """
+        from ..files import rewrite
+
         target = os.fspath(path if path is not None else self.path or "")
         if not target:
             raise ValueError("no path to write to")
         data = self.render_bytes()
-        try:
-            st: Optional[os.stat_result] = os.stat(target)
-            with open(target, "rb") as handle:
-                if handle.read() == data:
-                    return None
-        except FileNotFoundError:
-            st = None
-        directory = os.path.dirname(os.path.abspath(target))
-        backup_path = None
-        if backup and st is not None:
-            backup_path = _unique(f"{target}.mailha-bak.{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
-            import shutil
-
-            shutil.copy2(target, backup_path)
-            _chown_like(backup_path, st)
-            _fsync_path(backup_path)
-        import tempfile
-
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.mailha-tmp.")
-        try:
-            with os.fdopen(fd, "wb") as handle:
+        if not os.path.lexists(target):
+            with open(target, "xb") as handle:  # a new file: nothing to keep or back up
                 handle.write(data)
                 handle.flush()
-                if st is not None:
-                    os.fchmod(handle.fileno(), st.st_mode & 0o7777)
-                    _chown_like(handle.fileno(), st)
                 os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-        _fsync_path(directory)
+            backup_path = None
+        else:
+            backup_path = None
+            if backup:
+                backup_path = _unique(f"{target}.mailha-bak.{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+            if not rewrite(target, data, backup_path):
+                return None
         self.path = target
         self._original = self._text
         return backup_path
@@ -630,21 +609,3 @@ def _unique(path: str) -> str:
         n += 1
         candidate = f"{path}.{n}"
     return candidate
-
-
-def _chown_like(target: "Union[int, str]", st: os.stat_result) -> None:
-    try:
-        if isinstance(target, int):
-            os.fchown(target, st.st_uid, st.st_gid)
-        else:
-            os.chown(target, st.st_uid, st.st_gid)
-    except PermissionError:
-        pass  # not root: the file keeps our owner, as any editor would leave it
-
-
-def _fsync_path(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
