@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
     from ..ocf.agent import Context
-    from ..ocf.state import StateFile
     from ..proc import ProcInfo
     from .model import Service
 
