@@ -142,7 +142,7 @@ def replace_text(path: str, text: str, mode: int = 0o644, errors: str = "strict"
 
 
 __all__ = ["FileRefused", "KiB", "MiB", "check_executable", "read_bytes", "read_bytes_and_stat", "read_text",
-           "replace_text", "rewrite", "size_text", "stamp"]
+           "fsync_directory", "replace_text", "rewrite", "size_text", "stamp"]
 
 
 def stamp(path: str) -> str:
@@ -189,12 +189,17 @@ def rewrite(path: str, data: bytes, backup: "Optional[str]" = None) -> bool:
         except FileNotFoundError:
             pass
         raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_directory(directory)
     return True
+
+
+def fsync_directory(path: str) -> None:
+    """Make a rename or a new file in the directory *path* durable (a power cut keeps it)."""
+    fd = posix.open(path, posix.O_RDONLY | posix.O_CLOEXEC)
+    try:
+        posix.fsync(fd)
+    finally:
+        posix.close(fd)
 
 
 def _keep_owner(fd: int, st: "os.stat_result") -> None:

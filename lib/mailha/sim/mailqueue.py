@@ -11,6 +11,8 @@ import itertools
 import os
 import time
 
+from ..files import fsync_directory
+
 RECEIVE_DIR = "receive"
 SUFFIX = ".eml"
 _counter = itertools.count(1)
@@ -38,11 +40,7 @@ def store(home: str, mail_from: str, rcpt_to: list[str], data: bytes) -> str:
     finally:
         os.close(fd)
     os.rename(tmp, final)
-    dfd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    fsync_directory(directory)
     return final
 
 
