@@ -45,6 +45,16 @@ def free_port(address: str = "127.0.0.1", fallback: "Optional[str]" = None) -> i
         return kernel_pick(fallback)
 
 
+def accepts(port: int, host: str = "127.0.0.1", timeout: float = 2.0) -> bool:
+    """Whether something accepts a TCP connection on *host*:*port* (the tests' own check,
+    independent of the probes under test)."""
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
 def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     """A TCP socket listening on *host* (``socket.create_server`` is Python 3.8 and later)."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)

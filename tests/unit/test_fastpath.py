@@ -4,7 +4,6 @@ sends the monitor back to the full path."""
 
 import os
 import signal
-import socket
 from types import SimpleNamespace
 
 import pytest
@@ -14,7 +13,7 @@ from mailha.ocf.codes import Rc
 from mailha.ocf.state import StateFile
 from mailha.service import fastpath
 from test_service import declare, members_running
-from testkit import free_port, wait_for
+from testkit import accepts, free_port, wait_for
 
 RECURRING = {"OCF_RESKEY_CRM_meta_interval": "10000", "OCF_RESKEY_CRM_meta_timeout": "20000"}
 MONITOR = ["svc", "monitor"]
@@ -44,14 +43,6 @@ def svc(tmp_path, ocf_run):
     assert run("start").rc == Rc.SUCCESS
     yield run
     run("stop")
-
-
-def accepts(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-        return True
-    except OSError:
-        return False
 
 
 def record(svc) -> dict:

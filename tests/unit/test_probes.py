@@ -15,7 +15,7 @@ import pytest
 from mailha import ber, proc
 from mailha.probes import AUTH, NETWORK, PROTOCOL, REFUSED, TIMEOUT, TLS, UNAVAILABLE, ProbeError
 from mailha.probes import http, imap, ldap, pop3, smtp, tcp
-from testkit import CAPTURE_TEXT, free_port, listening_socket, wait_for
+from testkit import CAPTURE_TEXT, accepts, free_port, listening_socket, wait_for
 
 SLAPD = "/usr/sbin/slapd"
 PASSWORD = "s3cret-Probe-pw"
@@ -747,14 +747,6 @@ def test_ldap_unsupported_filter_and_scope_are_value_errors():
 # --- ldap against a real OpenLDAP slapd ----------------------------------------------------
 
 
-def answers(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def slapd(tmp_path_factory, certificate):
     """A throwaway OpenLDAP on loopback: ldap, ldaps and ldapi; stopped by its PID at the end."""
@@ -778,7 +770,7 @@ def slapd(tmp_path_factory, certificate):
     log = open(folder / "slapd.log", "wb")
     server = subprocess.Popen([SLAPD, "-d", "0", "-f", str(conf), "-h", urls], stdout=log, stderr=log)
     try:
-        wait_for(lambda: answers(port) and answers(tls_port) or server.poll() is not None, 20, "slapd")
+        wait_for(lambda: accepts(port, timeout=1) and accepts(tls_port, timeout=1) or server.poll() is not None, 20, "slapd")
         assert server.poll() is None, (folder / "slapd.log").read_text(encoding="utf-8")
         yield {"port": port, "tls_port": tls_port, "ldapi": str(ldapi), "process": server}
     finally:
