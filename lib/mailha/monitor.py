@@ -32,12 +32,12 @@ PROGRAM_STOPPED = (1, 100)
 CHECK_SHARE = 0.8
 
 
-def cadence_param(what: str) -> "Param":
+def cadence_param(what: str, default: int = 1) -> "Param":
     """The ``second_level_monitor`` parameter every agent has; *what* says what level 2 checks."""
     return Param("second_level_monitor", Integer(0, 1000), "Second-level monitor cadence",
                  f"{what} every Nth monitor: 1 every time, 3 every third, 0 never (seed 004's "
                  "SecondLevelMonitor). OCF_CHECK_LEVEL=10 on a monitor operation forces it every time.",
-                 default="1", reloadable=True)
+                 default=str(default), reloadable=True)
 
 
 PROGRAM_PARAM = Param(

@@ -45,11 +45,11 @@ def test_a_broken_rule_is_named_with_its_fix(text, server_type, words):
 
 def test_processes_and_components_of_a_service_set():
     core = services.parse("core=49994")
-    assert services.processes(core) == ["stored", "imsched", "watcher"]
-    assert services.components(core) == ["store", "sched"]
+    assert services.processes(core) == ["watcher", "stored", "imsched"]
+    assert services.components(core) == ["watcher", "store", "sched"]
     client = services.parse("imap imaps smtp")
-    assert services.processes(client) == ["imapd", "dispatcher", "job_controller", "tcp_smtp_server"]
-    assert services.components(client) == ["imap", "smtp"]
+    assert services.processes(client) == ["imapd", "job_controller", "dispatcher", "tcp_smtp_server"]
+    assert services.components(client) == ["imap", "job_controller", "dispatcher"]
     # A services resource never names a core process: stopping it must leave the store alone.
     every = services.parse(" ".join(n if services.SERVICES[n].default_port else f"{n}=5{i:03}"
                                     for i, n in enumerate(services.SERVICES) if n not in ("core", "lmtp")))

@@ -94,6 +94,14 @@ def job_controller_port(job_controller: str) -> int:
     return int(raw) if raw.isdigit() and 0 < int(raw) <= 65535 else JOB_CONTROLLER_PORT
 
 
+def service_port(dispatcher: str, service: str) -> "Optional[int]":
+    """The ``PORT`` of ``[SERVICE=<service>]`` in dispatcher.cnf (None: no such section or port;
+    a PORT may list several, the first is taken)."""
+    found = section(parse(dispatcher), "SERVICE", service)
+    raw = found.options.get("PORT", "").replace(",", " ").split()[:1] if found else []
+    return int(raw[0]) if raw and raw[0].isdigit() and 0 < int(raw[0]) <= 65535 else None
+
+
 def with_option(text: str, name: str, value: str, kind: str = "", section_value: str = "") -> str:
     """*text* with option *name* set to *value* in the section ``[kind=section_value]`` (the
     global options when *kind* is empty): the option's line is replaced where it is, or added

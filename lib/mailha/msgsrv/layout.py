@@ -63,8 +63,26 @@ class Instance:
         return _join(self.imta_config_dir, "job_controller.cnf")
 
     @property
+    def msg_conf(self) -> str:
+        """The values ``configutil`` sets (never ``msg.conf.defaults``)."""
+        return _join(self.config_dir, "msg.conf")
+
+    @property
+    def mmp_conf(self) -> str:
+        """The MMP's configuration (product facts §2.4)."""
+        return _join(self.config_dir, "ImapProxyAService.cfg")
+
+    @property
     def stored(self) -> str:
         return _join(self.home, "lib", "stored")
+
+    def daemon(self, name: str) -> str:
+        """Where the daemon *name* runs from: the instance's ``lib`` (spec A.4)."""
+        return _join(self.home, "lib", name)
+
+    def configutil(self) -> "Tuple[str, ...]":
+        """Where ``configutil`` may be: ``sbin`` (6.x), ``bin`` (8.x)."""
+        return tuple(_join(self.home, d, "configutil") for d in ("sbin", "bin"))
 
     def store_pidfiles(self) -> "Tuple[str, ...]":
         """Where the store's pid file may be, newest layout first."""

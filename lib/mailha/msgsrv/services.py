@@ -38,21 +38,58 @@ class Service:
         return "Service({!r})".format(self.name)
 
 
+class Process:
+    """One daemon of an instance: its name (the kernel's ``comm``, the file in ``lib``), the
+    ``start-msg`` component that starts it (None: its parent starts it, as the dispatcher starts
+    ``tcp_smtp_server``) and the one that stops it."""
+
+    __slots__ = ("name", "start", "stop")
+
+    def __init__(self, name: str, start: "Optional[str]", stop: str) -> None:
+        self.name, self.start, self.stop = name, start, stop
+
+    def __repr__(self) -> str:
+        return "Process({!r})".format(self.name)
+
+
+#: The daemons (spec A.4; product facts §2.1): each has a component of its own in ``start-msg``
+#: (6.3 adds ``watcher``), so one that died alone is started again without the others; the
+#: dispatcher starts and stops its TCP servers.
+PROCESSES = {p.name: p for p in (
+    Process("watcher", "watcher", "watcher"),
+    Process("stored", "store", "store"),
+    Process("imsched", "sched", "sched"),
+    Process("imapd", "imap", "imap"),
+    Process("popd", "pop", "pop"),
+    Process("mshttpd", "http", "http"),
+    Process("job_controller", "job_controller", "job_controller"),
+    Process("dispatcher", "dispatcher", "dispatcher"),
+    Process("tcp_smtp_server", None, "dispatcher"),
+    Process("tcp_lmtp_server", None, "dispatcher"),
+    Process("enpd", "ens", "ens"),
+    Process("snmpd", "snmp", "snmp"),
+    Process("sms_gateway", "sms", "sms"),
+    Process("AService", "mmp", "mmp"),
+)}
+
 #: Every service a MSG server's resource may list (spec A.1, A.4; product facts §2.1, §2.4).
 #: Ports seed 004 and the product documentation give; LMTP and SMS have none there.  The
 #: processes of snmp and sms are not in the sources: ``snmpd`` and ``sms_gateway`` are assumed.
+#: Processes are in start order: the watcher first (start-msg launches it before the store).
 SERVICES = {s.name: s for s in (
     # The core: the store and the scheduler, and the watcher that restarts crashed servers;
     # its "port" is the watcher's (seed 004: { core 49994 }).
-    Service(CORE, None, ("stored", "imsched", "watcher"), "local.sched.enable", None, "store"),
+    Service(CORE, None, ("watcher", "stored", "imsched"), "local.sched.enable", None, "store"),
     Service("imap", 143, ("imapd",), "service.imap.enable", "imap", "imap"),
     Service("imaps", 993, ("imapd",), "service.imap.enablesslport", "imap", "imap", tls=True),
     Service("pop", 110, ("popd",), "service.pop.enable", "pop3", "pop"),
     Service("pops", 995, ("popd",), "service.pop.enablesslport", "pop3", "pop", tls=True),
     Service("http", 80, ("mshttpd",), "service.http.enable", "http", "http"),
     Service("https", 443, ("mshttpd",), "service.http.enablesslport", "http", "http", tls=True),
-    Service("smtp", 25, ("dispatcher", "job_controller", "tcp_smtp_server"), "local.imta.enable", "smtp", "smtp"),
-    Service("lmtp", None, ("tcp_lmtp_server",), "local.imta.enable", "lmtp", "smtp"),
+    Service("smtp", 25, ("job_controller", "dispatcher", "tcp_smtp_server"), "local.imta.enable", "smtp", "smtp"),
+    # LMTP is a dispatcher service too: a node running smtp and lmtp resources of one instance
+    # shares the dispatcher, one more reason seed 004 keeps them in separate groups.
+    Service("lmtp", None, ("dispatcher", "tcp_lmtp_server"), "local.imta.enable", "lmtp", "smtp"),
     Service("ens", 7997, ("enpd",), "local.ens.enable", None, "ens"),
     Service("snmp", 161, ("snmpd",), "local.snmp.enable", None, "snmp"),
     Service("sms", None, ("sms_gateway",), "local.smsgateway.enable", None, "sms"),
@@ -154,11 +191,11 @@ def processes(chosen: "Sequence[Tuple[Service, int]]") -> "List[str]":
 
 
 def components(chosen: "Sequence[Tuple[Service, int]]") -> "List[str]":
-    """The ``start-msg``/``stop-msg`` components for *chosen*, each once (the core adds the
-    scheduler: ``store sched``)."""
+    """The ``start-msg`` components that start *chosen*, each once, in start order (the core:
+    ``watcher store sched``)."""
     names: "List[str]" = []
-    for service, _port in chosen:
-        for component in (("store", "sched") if service.name == CORE else (service.component,)):
-            if component not in names:
-                names.append(component)
+    for name in processes(chosen):
+        component = PROCESSES[name].start
+        if component is not None and component not in names:
+            names.append(component)
     return names

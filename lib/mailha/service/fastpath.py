@@ -40,8 +40,8 @@ ENV_PREFIXES = ("OCF_", "HA_")
 #: may (mailha.monitor.CHECK_SHARE), so that when it fails the full monitor still has the time
 #: to check again and say why.
 PROBE_SHARE = 0.4
-#: The ``probes`` value of a record whose endpoints log in: only the full monitor has the
-#: credentials, which are never recorded.
+#: The ``probes`` value of a record whose endpoints log in (only the full monitor has the
+#: credentials, which are never recorded) or whose second level runs a product check.
 NEEDS_CREDENTIALS = "-"
 _FIELD, _ROW = "\x1f", "\x1e"  # ASCII unit and record separators
 
@@ -179,6 +179,9 @@ def _record(ctx: "Context", service: "Service", found: "Sequence[ProcInfo]",
     try:
         probes = []
         for member in service.members:
+            if member.check is not None:
+                probes = None  # a product command: only the full monitor runs it
+                break
             host = service.host_of(member)
             for point in member.endpoints:
                 if point.auth is not None:

@@ -312,6 +312,8 @@ def check_endpoints(service: "Service", timeout: float) -> None:
     deadline = time.monotonic() + timeout
     for member in service.members:
         probing.check(member.label, member.endpoints, service.host_of(member), deadline)
+        if member.check is not None:
+            member.check(max(0.0, deadline - time.monotonic()))
 
 
 def check_login(service: "Service", timeout: float) -> None:

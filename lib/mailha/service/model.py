@@ -79,21 +79,24 @@ class Member:
     counts as started, returning None when ready and otherwise why not.  ``log_hint``: where
     its log is, appended to "it exited during start".  ``inputs``: the files its endpoints and
     address are read from (a startup file), beside the parameters: the recurring monitor's fast
-    path (:mod:`mailha.service.fastpath`) answers only while they are unchanged.
+    path (:mod:`mailha.service.fastpath`) answers only while they are unchanged.  ``check``: a
+    product check of the second level beside the endpoints' probes (Messaging Server's
+    ``stored -t -v``), given a timeout in seconds, raising an OCF error when it fails.
     """
 
-    __slots__ = ("_address", "_points", "inputs", "label", "launch", "log_hint", "match", "ready", "remember",
-                 "stop")
+    __slots__ = ("_address", "_points", "check", "inputs", "label", "launch", "log_hint", "match", "ready",
+                 "remember", "stop")
 
     def __init__(self, label: str, match: "ProcessMatch", *, launch: "Optional[Command]" = None,
                  stop: "Optional[Command]" = None, endpoints: "Points" = (),
                  address: "Union[None, str, Callable[[], Optional[str]]]" = None,
                  remember: "Optional[str]" = None, ready: "Optional[Callable[[], Optional[str]]]" = None,
-                 log_hint: str = "", inputs: "Sequence[str]" = ()) -> None:
+                 log_hint: str = "", inputs: "Sequence[str]" = (),
+                 check: "Optional[Callable[[float], None]]" = None) -> None:
         self.label, self.match, self.launch, self.stop = label, match, launch, stop
         self._points, self._address = endpoints, address
         self.remember, self.ready, self.log_hint = remember, ready, log_hint
-        self.inputs = tuple(inputs)
+        self.inputs, self.check = tuple(inputs), check
 
     @property
     def endpoints(self) -> "Sequence[Endpoint]":

@@ -5,12 +5,12 @@ agent re-reads it on SIGHUP and polls it every second, so a fault can be injecte
 running process.  Keys (all optional)::
 
     {"start_delay": 0, "stop_delay": 0, "fault": "none", "ignore_sigterm": false,
-     "exit_code": 1, "pid": null, "node": null}
+     "exit_code": 1, "pid": null, "node": null, "process": null}
 
 ``fault``: ``none`` | ``crash`` (exit at once with ``exit_code``) | ``hang`` (accept connections,
 never answer) | ``freeze`` (the process blocks: the kernel queues connections, nothing is
 accepted or answered, SIGTERM waits until the freeze ends) | ``bindfail`` (refuse to bind at
-start).  ``pid``/``node`` restrict the file to one process or one node (``uname -n``), because
+start).  ``pid``/``node``/``process`` restrict the file to one process, one node or one daemon name (``uname -n``), because
 the file lives on shared storage and follows a failover.  The file wins over the environment
 (``MAILHA_SIM_START_DELAY``, ``MAILHA_SIM_STOP_DELAY``, ``MAILHA_SIM_FAULT``,
 ``MAILHA_SIM_IGNORE_SIGTERM``, ``MAILHA_SIM_EXIT_CODE``).
@@ -52,8 +52,10 @@ def from_environment(env: dict[str, str] | os._Environ[str] = os.environ) -> Con
     )
 
 
-def load(home: str, base: Control | None = None, *, pid: int | None = None) -> Control:
-    """The environment's settings overlaid with the control file's, if it applies to us."""
+def load(home: str, base: Control | None = None, *, pid: int | None = None, process: str | None = None) -> Control:
+    """The environment's settings overlaid with the control file's, if it applies to us
+    (*process*: the daemon's name, for a file that names one: a Messaging Server instance runs
+    several daemons from one home)."""
     control = base if base is not None else from_environment()
     try:
         with open(control_path(home), encoding="utf-8") as handle:
@@ -65,6 +67,8 @@ def load(home: str, base: Control | None = None, *, pid: int | None = None) -> C
     if data.get("pid") not in (None, pid if pid is not None else os.getpid()):
         return control
     if data.get("node") not in (None, os.uname().nodename):
+        return control
+    if data.get("process") not in (None, process):
         return control
     return _merge(control, data)
 

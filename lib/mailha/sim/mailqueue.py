@@ -23,8 +23,13 @@ def queue_dir(home: str) -> str:
 
 
 def store(home: str, mail_from: str, rcpt_to: list[str], data: bytes) -> str:
-    """Write one message (envelope headers + data), fsync the file and the directory; return its path."""
-    directory = queue_dir(home)
+    """Write one message into the agent's receive directory; return its path."""
+    return deliver(queue_dir(home), mail_from, rcpt_to, data)
+
+
+def deliver(directory: str, mail_from: str, rcpt_to: list[str], data: bytes) -> str:
+    """Write one message (envelope headers + data) into *directory*, fsync the file and the
+    directory; return its path."""
     os.makedirs(directory, exist_ok=True)
     name = f"r{time.time_ns():x}-{os.getpid()}-{next(_counter)}"
     tmp = os.path.join(directory, f".{name}.tmp")
@@ -46,8 +51,13 @@ def store(home: str, mail_from: str, rcpt_to: list[str], data: bytes) -> str:
 
 def messages(home: str) -> list[str]:
     """Paths of the stored messages, oldest first."""
+    return delivered(queue_dir(home))
+
+
+def delivered(directory: str) -> list[str]:
+    """Paths of the messages in *directory*, oldest first."""
     try:
-        names = sorted(n for n in os.listdir(queue_dir(home)) if n.endswith(SUFFIX))
+        names = sorted(n for n in os.listdir(directory) if n.endswith(SUFFIX))
     except FileNotFoundError:
         return []
-    return [os.path.join(queue_dir(home), n) for n in names]
+    return [os.path.join(directory, n) for n in names]

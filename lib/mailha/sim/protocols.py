@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import hmac
 import re
 from dataclasses import dataclass, field
@@ -39,6 +40,10 @@ class Context:
     http_password: str | None = None
     tls: "ssl.SSLContext | None" = None  # SMTP STARTTLS, when --certfile/--keyfile load
     sessions: set[asyncio.StreamWriter] = field(default_factory=set)
+    #: Checks a POP3/IMAP4 login (None: every login is accepted, as the GroupWise agents' probes need).
+    authenticate: Callable[[str, str], bool] | None = None
+    #: Delivers an accepted SMTP message (None: into the agent's receive directory); returns its path.
+    deliver: Callable[[str, list[str], bytes], str] | None = None
 
 
 class Session:
@@ -129,7 +134,11 @@ async def _smtp(s: Session) -> None:
                 await s.send("552 Message too large\r\n")
             else:
                 # Durable before the reply: the sender forgets the message once it reads 250.
-                path = await asyncio.get_running_loop().run_in_executor(None, mailqueue.store, ctx.home, mail_from, rcpts, data)
+                if ctx.deliver is not None:
+                    write = functools.partial(ctx.deliver, mail_from, rcpts, data)
+                else:
+                    write = functools.partial(mailqueue.store, ctx.home, mail_from, rcpts, data)
+                path = await asyncio.get_running_loop().run_in_executor(None, write)
                 ctx.log(f"SMTP: received message from <{mail_from}> for {len(rcpts)} recipient(s) into {path}")
                 await s.send(f"250 Ok: queued as {path.rsplit('/', 1)[-1]}\r\n")
             mail_from, rcpts = None, []
@@ -169,9 +178,19 @@ async def _smtp_data(s: Session) -> bytes | None:
 
 async def _pop3(s: Session) -> None:
     await s.send(f"+OK {s.ctx.hostname} {s.ctx.product} POP3 server ready\r\n")
+    user = ""
     while (line := await s.line()) is not None:
-        verb = line.split(" ", 1)[0].upper()
-        if verb in ("USER", "PASS", "NOOP", "RSET"):
+        verb, _, argument = line.partition(" ")
+        verb = verb.upper()
+        if verb == "USER":
+            user = argument
+            await s.send("+OK\r\n")
+        elif verb == "PASS":
+            if s.ctx.authenticate is not None and not s.ctx.authenticate(user, argument):
+                await s.send("-ERR [AUTH] Authentication failed\r\n")
+            else:
+                await s.send("+OK\r\n")
+        elif verb in ("NOOP", "RSET"):
             await s.send("+OK\r\n")
         elif verb == "STAT":
             await s.send("+OK 0 0\r\n")
@@ -196,7 +215,11 @@ async def _imap4(s: Session) -> None:
         elif verb == "CAPABILITY":
             await s.send(f"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n{tag} OK CAPABILITY completed\r\n")
         elif verb == "LOGIN":
-            await s.send(f"{tag} OK LOGIN completed\r\n")
+            words = _imap_strings(rest.split(" ", 1)[1] if " " in rest else "")
+            if s.ctx.authenticate is not None and (len(words) != 2 or not s.ctx.authenticate(*words)):
+                await s.send(f"{tag} NO [AUTHENTICATIONFAILED] Invalid credentials\r\n")
+            else:
+                await s.send(f"{tag} OK LOGIN completed\r\n")
         elif verb == "NOOP":
             await s.send(f"{tag} OK NOOP completed\r\n")
         elif verb == "LOGOUT":
@@ -204,6 +227,29 @@ async def _imap4(s: Session) -> None:
             return
         else:
             await s.send(f"{tag} BAD Command not supported by the emulator\r\n")
+
+
+def _imap_strings(text: str) -> list[str]:
+    """The atoms and quoted strings of an IMAP command's arguments (RFC 3501 quoting)."""
+    words, i = [], 0
+    while i < len(text):
+        if text[i] == " ":
+            i += 1
+        elif text[i] == '"':
+            word, i = [], i + 1
+            while i < len(text) and text[i] != '"':
+                if text[i] == "\\" and i + 1 < len(text):
+                    i += 1
+                word.append(text[i])
+                i += 1
+            words.append("".join(word))
+            i += 1
+        else:
+            end = text.find(" ", i)
+            end = len(text) if end < 0 else end
+            words.append(text[i:end])
+            i = end
+    return words
 
 
 async def _ldap(s: Session) -> None:
