@@ -203,3 +203,21 @@ def test_the_environment_is_read_as_os_reads_it(monkeypatch):
     # posix.environ holds bytes; a parameter's non-UTF-8 byte must come out as os.environ has it.
     monkeypatch.setenv("OCF_RESKEY_odd", "caf\udce9")  # the byte 0xe9, in any locale
     assert fastpath._environ() == dict(os.environ)
+
+
+def test_a_member_with_a_product_check_is_checked_by_the_full_path_only():
+    """Messaging Server's stored -t -v is a command: the fast path cannot run it, so when the
+    second level is due the full monitor must."""
+    from mailha.proc import ProcessMatch
+    from mailha.service.model import Endpoint, Member, Service
+
+    ctx = SimpleNamespace(is_probe=False, check_level=0, environ=dict(RECURRING),
+                          params=SimpleNamespace(as_dict=lambda: {"second_level_monitor": 1}),
+                          agent=SimpleNamespace(params=()), log=SimpleNamespace(floor=20, trace=None),
+                          budget=SimpleNamespace(timeout=20.0))
+    found = [SimpleNamespace(pid=os.getpid(), start_ticks=1)]
+    plain = Service([Member("store", ProcessMatch(exe_names=("stored",)), endpoints=[Endpoint("core", "tcp", 1)])])
+    assert fastpath._record(ctx, plain, found, [])[fastpath.PREFIX + "probes"] != fastpath.NEEDS_CREDENTIALS
+    checked = Service([Member("store", ProcessMatch(exe_names=("stored",)), endpoints=[Endpoint("core", "tcp", 1)],
+                              check=lambda timeout: None)])
+    assert fastpath._record(ctx, checked, found, [])[fastpath.PREFIX + "probes"] == fastpath.NEEDS_CREDENTIALS

@@ -168,3 +168,40 @@ def test_binding_an_instance_keeps_the_first_pre_ha_backup_mode_and_owner(tmp_pa
     with pytest.raises(OSError) as err:
         binding.problems(instance, "192.0.2.30")
     assert "job_controller.cnf" in str(err.value)
+
+
+def test_msg_conf_values_defaults_and_a_configutil_write_keeping_other_lines():
+    from mailha.msgsrv import msgconf
+
+    text = '! comment\nservice.imap.port = "1143"\nservice.pop.enable = 0\nnot a value line\n'
+    values = msgconf.parse(text)
+    assert msgconf.port(values, "imap") == 1143 and msgconf.port(values, "http") == 80
+    assert not msgconf.enabled(values, "service.pop.enable") and msgconf.enabled(values, "service.imap.enable")
+    assert msgconf.port(values, "smtp") is None  # the dispatcher's, not msg.conf's
+    written = msgconf.with_value(text, "service.listenaddr", "192.0.2.9")
+    assert written == text + 'service.listenaddr = "192.0.2.9"\n'
+    again = msgconf.with_value(written, "SERVICE.IMAP.PORT", "143")
+    assert again.splitlines()[1] == 'SERVICE.IMAP.PORT = "143"' and again.splitlines()[3] == "not a value line"
+    with pytest.raises(ValueError):
+        msgconf.with_value(text, "service.listenaddr", 'a"b')
+
+
+def test_dispatcher_ports_and_the_mmp_binding():
+    from mailha.msgsrv import cnf, mmpconf
+
+    dispatcher = "[SERVICE=SMTP]\nPORT=25,587\n[SERVICE=LMTP]\nPORT=x\n"
+    assert cnf.service_port(dispatcher, "SMTP") == 25
+    assert cnf.service_port(dispatcher, "LMTP") is None and cnf.service_port(dispatcher, "SMTP_SUBMIT") is None
+    mmp = "# x\ndefault:BindAddress 192.0.2.7\ndefault:ImapPort 1143\n"
+    assert mmpconf.bind_address(mmp) == "192.0.2.7" and mmpconf.bind_address("") is None
+    assert mmpconf.port(mmpconf.parse(mmp), "imap") == 1143 and mmpconf.port(mmpconf.parse(mmp), "pop") == 110
+
+
+def test_each_daemon_has_its_own_start_and_stop_component():
+    core = services.parse("core=49994")
+    assert [services.PROCESSES[n].start for n in services.processes(core)] == ["watcher", "store", "sched"]
+    mta = services.parse("smtp")
+    # The dispatcher starts and stops its TCP servers: no component of their own.
+    assert services.PROCESSES["tcp_smtp_server"].start is None
+    assert services.PROCESSES["tcp_smtp_server"].stop == "dispatcher"
+    assert services.components(mta) == ["job_controller", "dispatcher"]
