@@ -303,28 +303,56 @@ def _proc_listeners(port: int, proto: str) -> "List[Listener]":
 
 
 def socket_owners(inodes: "Set[int]") -> "Dict[int, Tuple[int, str]]":
-    """Map socket inodes to (pid, comm) by scanning ``/proc/*/fd``; stops when all are found."""
+    """Map socket inodes to (pid, comm) by scanning ``/proc/*/fd``; stops when all are found.
+
+    A listening socket is often shared down a process tree (Postfix's ``master`` hands port 25
+    to each ``smtpd``): the owner named is the topmost holder, the one that opened it, whichever
+    pid the scan meets first (pids wrap, so a child may come before its parent).
+    """
     wanted = {f"socket:[{inode}]": inode for inode in inodes}
     owners: Dict[int, Tuple[int, str]] = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
-        fd_dir = f"/proc/{name}/fd"
-        try:
-            fds = os.listdir(fd_dir)
-        except OSError:  # gone, or not ours to look at
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink(f"{fd_dir}/{fd}")
-            except OSError:
-                continue
+        for target in _socket_targets(name):
             inode = wanted.get(target)
             if inode is not None and inode not in owners:
-                owners[inode] = (int(name), _comm(name))
+                pid = _topmost_holder(int(name), target)
+                owners[inode] = (pid, _comm(str(pid)))
         if len(owners) == len(wanted):
             break
     return owners
+
+
+def _socket_targets(pid: str) -> "List[str]":
+    """What the descriptors of *pid* point to (``socket:[INODE]`` for sockets); [] if gone or not ours."""
+    fd_dir = f"/proc/{pid}/fd"
+    try:
+        fds = os.listdir(fd_dir)
+    except OSError:
+        return []
+    targets = []
+    for fd in fds:
+        try:
+            targets.append(os.readlink(f"{fd_dir}/{fd}"))
+        except OSError:
+            continue
+    return targets
+
+
+def _topmost_holder(pid: int, target: str) -> int:
+    """Climb from *pid* through the parents that hold *target* too."""
+    seen = {pid}
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                ppid = int(f.read(4096).rsplit(b")", 1)[1].split()[1])  # field 4; comm may hold ")"
+        except (OSError, IndexError, ValueError):
+            return pid
+        if ppid <= 0 or ppid in seen or target not in _socket_targets(str(ppid)):
+            return pid
+        seen.add(ppid)
+        pid = ppid
 
 
 def _comm(pid: str) -> str:

@@ -5,6 +5,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 
 import pytest
 
@@ -225,3 +226,29 @@ def test_port_holders_name_who_blocks_a_bind(sockets):
     assert holder.pid == os.getpid()
     assert net.port_holders(port, "127.0.0.3") == []  # another address is free to bind
     assert [h.pid for h in net.port_holders(port)] == [os.getpid()]
+
+
+@pytest.mark.parametrize("order", ["ascending", "descending"])
+def test_a_socket_shared_with_a_child_is_owned_by_the_parent(sockets, monkeypatch, order):
+    """Postfix's master hands port 25 to its smtpd children; after pids wrap a child may be
+    scanned before its parent, and the parent (who opened it) must still be the one named."""
+    port = free_port()
+    sock = sockets("127.0.0.2", port)
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE,
+                             pass_fds=(sock.fileno(),))
+    try:
+        real = os.listdir
+
+        def listdir(path):
+            names = real(path)
+            if path == "/proc":
+                names = sorted(names, key=lambda n: int(n) if n.isdigit() else -1, reverse=order == "descending")
+            return names
+
+        monkeypatch.setattr(net.os, "listdir", listdir)
+        assert f"socket:[{net.listeners(port)[0].inode}]" in net._socket_targets(str(child.pid))  # shared
+        (holder,) = net.port_holders(port, "127.0.0.2")
+        assert holder.pid == os.getpid()
+    finally:
+        child.stdin.close()
+        child.wait(timeout=30)

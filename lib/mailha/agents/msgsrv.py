@@ -344,19 +344,23 @@ def check_installed(p: "Params") -> None:
     from ..files import check_executable
 
     monitor.check_program(p)
+    # The product before the node's ids: on a node without Messaging Server, that is the news.
+    if not os.path.isdir(p.server_root):
+        raise NotInstalled(f"server_root {p.server_root} does not exist here: mount the instance's storage or "
+                           f"install Messaging Server")
+    inst = instance(p)
+    start, stop = launchers(p, inst)
+    check_executable(start, "the start command", "install Messaging Server here or set launcher")
+    if stop != start:
+        check_executable(stop, "the stop command", "install Messaging Server here or set launcher")
+    if not os.path.isdir(inst.config_dir):
+        raise NotInstalled(f"{inst.config_dir} does not exist here: is the instance's storage mounted?")
     for what, lookup, name in (("user", pwd.getpwnam, p.user), ("group", grp.getgrnam, p.group)):
         try:
             lookup(name)
         except KeyError:
             raise NotInstalled(f"{what} {name} does not exist on this node: create it with the same id as on the "
                                f"other nodes") from None
-    inst = instance(p)
-    if not os.path.isdir(inst.config_dir):
-        raise NotInstalled(f"{inst.config_dir} does not exist here: is the instance's storage mounted?")
-    start, stop = launchers(p, inst)
-    check_executable(start, "the start command", "install Messaging Server here or set launcher")
-    if stop != start:
-        check_executable(stop, "the stop command", "install Messaging Server here or set launcher")
     if p.instance is not None:
         from ..files import read_text
 
