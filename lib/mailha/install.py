@@ -39,6 +39,7 @@ AGENTS = {
     "gwia": "GroupWise Internet Agent with its domain's MTA.",
     "gwpoa": "GroupWise Post Office Agent of one post office.",
     "msgsrv": "Messaging Server instance or service set (core, services, MMP).",
+    "adminsrv": "Sun ONE / Sun Java System Administration Server.",
     "ldap": "directory server (389-ds, OpenLDAP, Sun DS) of a mail system.",
 }
 DEFAULT_DIR = os.path.join("/usr/lib/ocf/resource.d", PROVIDER)

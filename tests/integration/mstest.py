@@ -80,13 +80,14 @@ class MsLab:
 
     def instance(self, name: str = "ms", *, instance: str | None = None, bound: bool = True,
                  launchers: str = "sbin", autorestart: bool = False, enable: dict[str, bool] | None = None,
-                 job_controller_port: int | None = None) -> MsInstance:
+                 job_controller_port: int | None = None,
+                 directory: tuple[str, int] | None = None) -> MsInstance:
         ip = secondary_ip()
         ports = {key: free_port(ip) for key in ("core", "imap", "pop", "http", "smtp", "lmtp", "ens")}
         ports["job_controller"] = job_controller_port or free_port(ip)
         inst = Instance(str(self.tmp / name), instance)
         builder.create(inst, ip=ip if bound else None, ports=ports, users=USERS, enable=enable,
-                       autorestart=autorestart)
+                       autorestart=autorestart, directory=directory)
         installer.install(inst, launchers=launchers)
         made = MsInstance(inst, ip, ports, launcher="msstart" if launchers == "msstart" else "start-msg")
         self.made.append(made)

@@ -9,6 +9,7 @@ import socket
 import time
 
 import pytest
+from admintest import Directory
 from gwtest import refused
 from mstest import USERS, mslab_fixture  # noqa: F401
 from ocftools import ocf_tester
@@ -84,6 +85,24 @@ def test_services_do_not_start_without_their_store(msgsrv, mslab):
     assert result.rc == GENERIC
     assert "store server is not running" in result.reason
     assert ms.pids() == []  # no watcher left behind that no resource manages
+
+
+def test_start_waits_for_the_user_directory_within_its_timeout(msgsrv, mslab):
+    """Configuration 2: the MTA group is ordered after the directory, not colocated with it, so
+    its start meets a directory that may still be coming up; it waits, then fails retryably."""
+    directory = Directory()
+    directory.close()
+    ms = mslab.instance(directory=(directory.ip, directory.port))
+    result = msgsrv("start", ms.core(), timeout_ms=8000)
+    assert result.rc == GENERIC and "user directory" in result.reason
+    assert "failure-timeout" in result.stderr and ms.pids() == []
+    directory.open()
+    try:
+        result = msgsrv("start", ms.core())
+    finally:
+        directory.close()
+    assert result.rc == SUCCESS
+    assert msgsrv("stop", ms.core()).rc == SUCCESS
 
 
 def test_the_mta_delivers_into_the_store_and_imap_logs_the_test_user_in(msgsrv, mslab):

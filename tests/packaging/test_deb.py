@@ -23,6 +23,7 @@ VALID_PARAMS = {
     "gwia": {"domain_dir": "/srv/gw/dom"},
     "gwpoa": {"post_office_dir": "/srv/gw/po1"},
     "msgsrv": {"server_root": "/srv/msg/SUNWmsgsr", "services": "core=49994"},
+    "adminsrv": {"server_root": "/srv/msg/serverroot"},
 }
 OCF_ENV = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": "pkgtest", "HA_RSCTMP": "/run/resource-agents"}
 

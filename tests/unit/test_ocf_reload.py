@@ -144,7 +144,8 @@ def test_real_agents_reload_without_their_storage(agent_name, ocf_run, tmp_path)
                 "gwpoa": {"OCF_RESKEY_post_office_dir": "/nonexistent/po1"},
                 "ldap": {"OCF_RESKEY_instance": "nonexistent"},
                 "msgsrv": {"OCF_RESKEY_server_root": "/nonexistent/SUNWmsgsr", "OCF_RESKEY_services": "core=49994",
-                           "OCF_RESKEY_user": "root", "OCF_RESKEY_group": "root"}}[agent_name]
+                           "OCF_RESKEY_user": "root", "OCF_RESKEY_group": "root"},
+                "adminsrv": {"OCF_RESKEY_server_root": "/nonexistent/serverroot"}}[agent_name]
     env = {"OCF_RESOURCE_INSTANCE": "rsc", "HA_RSCTMP": str(tmp_path), "OCF_RESKEY_second_level_monitor": "3",
            **required}
     assert ocf_run(agent, [agent_name, "reload-agent"], env).rc == Rc.SUCCESS

@@ -389,7 +389,13 @@ def do_start(ctx: "Context") -> None:
     inst, listed = instance(p), chosen(p)
 
     def prepare() -> None:
+        from ..msgsrv import msgconf
+        from ..service import depends
+
         check_enabled(inst, listed, p.server_type)
+        users = msgconf.directory(msgconf.parse(read_config(inst, inst.msg_conf, "msg.conf")))
+        if users is not None:  # the servers look users up there (Configuration 2: not colocated)
+            depends.wait_reachable(ctx, "the user directory (local.ugldaphost)", *users)
         if p.ip_address:
             check_binding(ctx, inst, listed)
         if any(svc.name == "smtp" for svc, _ in listed):

@@ -84,6 +84,18 @@ def port(values: "Dict[str, str]", service: str) -> "Optional[int]":
     return int(raw) if raw.isdigit() and 0 < int(raw) <= 65535 else None
 
 
+def directory(values: "Dict[str, str]") -> "Optional[tuple]":
+    """(host, port) of the user directory (``local.ugldaphost``, its first host when it lists
+    several; ``local.ugldapport``, 389 by default), or None when msg.conf names none."""
+    hosts = value(values, LDAP_HOST).split()
+    if not hosts:
+        return None
+    host, number = hosts[0], value(values, LDAP_PORT)
+    if host.count(":") == 1:  # host:port
+        host, number = host.split(":")
+    return host, int(number) if number.isdigit() and 0 < int(number) <= 65535 else 389
+
+
 def with_value(text: str, name: str, new: str) -> str:
     """*text* with *name* set to *new*: its line replaced where it is, or one added at the end;
     every other line kept byte for byte (what ``configutil -o NAME -v VALUE`` does)."""

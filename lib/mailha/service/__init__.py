@@ -13,6 +13,7 @@ product's own steps (editing ``dse.ldif``, binding a startup file, keeping gwha 
 | ``lifecycle`` | ``start``, ``stop``, ``monitor``: launch within the budget, wait until every endpoint answers, graceful stop then escalation, monitor levels |
 | ``probing`` | one probe per endpoint, dispatched by protocol, sharing one deadline |
 | ``ports`` | who else holds an endpoint's port, described for an exit reason |
+| ``depends`` | waiting at start, within a share of its timeout, for a service it is ordered after but not colocated with (the directory) |
 | ``storage`` | the instance's files are on mounted storage; executables; directories created only when missing |
 
 Nothing is imported here: a monitor imports only the modules it uses.

@@ -47,6 +47,28 @@ class InstallError(Exception):
 LAB_NODE_MARKER = "/run/mailha-lab-node"
 
 
+def refuse_product_path(path: str, product_roots: tuple[str, ...]) -> None:
+    """Refuse *path* when it is or lies under one of the product's own *product_roots*, except
+    on a lab node: an emulator there on any other machine would pass for the product."""
+    real = os.path.realpath(path)
+    if any(real == r or real.startswith(r.rstrip("/") + "/") for r in product_roots) and not os.path.exists(LAB_NODE_MARKER):
+        raise InstallError(f"{path} is the product's own path, for lab nodes only: give a test directory")
+
+
+def write_executables(files: dict[str, str], *, force: bool = False) -> list[str]:
+    """Write each path's text, mode 0755; first refuse, unless *force*, if any of them exists
+    and is not one of ours (a real product file).  Returns the paths written."""
+    for path in files:
+        if os.path.exists(path) and not force:
+            with open(path, "rb") as handle:
+                if MARKER.encode() not in handle.read(4096):
+                    raise InstallError(f"{path} exists and is not the mailha emulator: refusing to overwrite it")
+    for path, text in files.items():
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        replace_text(path, text, 0o755)
+    return list(files)
+
+
 def install(root: str, *, force: bool = False) -> list[str]:
     """Write the executables (and an empty gwha.conf if there is none) under ``root``.
 
@@ -67,16 +89,7 @@ def install(root: str, *, force: bool = False) -> list[str]:
         kwargs=f"conf={conf!r}, log={under('/var/log/novell/groupwise/gwha.log')!r}",
     )
     files[under(paths.GRPWISE_INIT)] = _TOOL.format(what="init script", marker=MARKER, module="grpwise", kwargs=f"conf={conf!r}")
-    for path in files:
-        if os.path.exists(path) and not force:
-            with open(path, "rb") as handle:
-                if MARKER.encode() not in handle.read(4096):
-                    raise InstallError(f"{path} exists and is not the mailha emulator: refusing to overwrite it")
-    written = []
-    for path, text in files.items():
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        replace_text(path, text, 0o755)
-        written.append(path)
+    written = write_executables(files, force=force)
     os.makedirs(under(paths.AGENTS_SHARE), exist_ok=True)
     if not os.path.exists(conf):
         os.makedirs(os.path.dirname(conf), exist_ok=True)

@@ -44,6 +44,8 @@ class Context:
     authenticate: Callable[[str, str], bool] | None = None
     #: Delivers an accepted SMTP message (None: into the agent's receive directory); returns its path.
     deliver: Callable[[str, list[str], bytes], str] | None = None
+    #: Checks an HTTP Basic login, for servers whose passwords are stored hashed (None: http_user).
+    http_authenticate: Callable[[str, str], bool] | None = None
 
 
 class Session:
@@ -284,7 +286,12 @@ async def _http(s: Session) -> None:
         headers[name.strip().lower()] = value.strip()
     method, _, _ = request.partition(" ")
     ctx = s.ctx
-    if ctx.http_user is not None and not _authorised(headers.get("authorization", ""), ctx.http_user, ctx.http_password or ""):
+    given = _basic_login(headers.get("authorization", ""))
+    if ctx.http_authenticate is not None:
+        refused = given is None or not ctx.http_authenticate(*given)
+    else:
+        refused = ctx.http_user is not None and not _authorised(given, ctx.http_user, ctx.http_password or "")
+    if refused:
         await _http_reply(s, 401, "Unauthorized", "<html><body>Authorization required</body></html>",
                           extra=f'WWW-Authenticate: Basic realm="{ctx.product}"\r\n')
         return
@@ -294,15 +301,21 @@ async def _http(s: Session) -> None:
     await _http_reply(s, 200, "OK", ctx.status_page(), head=method.upper() == "HEAD")
 
 
-def _authorised(header: str, user: str, password: str) -> bool:
+def _basic_login(header: str) -> tuple[str, str] | None:
+    """(user, password) of an ``Authorization: Basic`` header, or None."""
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic":
-        return False
+        return None
     try:
         given = base64.b64decode(encoded.strip(), validate=True).decode("utf-8", "replace")
     except (binascii.Error, ValueError):
-        return False
-    return hmac.compare_digest(given.encode(), f"{user}:{password}".encode())
+        return None
+    user, sep, password = given.partition(":")
+    return (user, password) if sep else None
+
+
+def _authorised(given: tuple[str, str] | None, user: str, password: str) -> bool:
+    return given is not None and hmac.compare_digest(f"{given[0]}:{given[1]}".encode(), f"{user}:{password}".encode())
 
 
 async def _http_reply(s: Session, code: int, reason: str, body: str, *, extra: str = "", head: bool = False) -> None:

@@ -19,15 +19,16 @@ def users_file(inst: Instance) -> str:
 
 def create(inst: Instance, *, ip: str | None = None, ports: dict[str, int] | None = None,
            users: dict[str, str] | None = None, enable: dict[str, bool] | None = None,
-           autorestart: bool = False) -> Instance:
+           autorestart: bool = False, directory: tuple[str, int] | None = None) -> Instance:
     """Write the instance's configuration: ``msg.conf`` (ports, enable flags, autorestart,
     ``service.listenaddr`` when *ip*), ``dispatcher.cnf`` (SMTP and LMTP services),
     ``job_controller.cnf`` (``TCP_PORT``), ``ImapProxyAService.cfg`` (the MMP) and the users.
-    *ip* None leaves the instance unbound (all addresses), as an install leaves it."""
+    *ip* None leaves the instance unbound (all addresses), as an install leaves it.  *directory*:
+    the user directory's (host, port), ``local.ugldaphost``/``local.ugldapport``."""
     port = {**DEFAULT_PORTS, **(ports or {})}
-    for directory in (inst.config_dir, inst.imta_config_dir, os.path.join(inst.home, "data", "proc"),
-                      os.path.join(inst.home, "data", "store"), os.path.join(inst.home, "log")):
-        os.makedirs(directory, exist_ok=True)
+    for path in (inst.config_dir, inst.imta_config_dir, os.path.join(inst.home, "data", "proc"),
+                 os.path.join(inst.home, "data", "store"), os.path.join(inst.home, "log")):
+        os.makedirs(path, exist_ok=True)
     flags = {"service.imap.enable": True, "service.pop.enable": True, "service.http.enable": True,
              "local.imta.enable": True, "local.sched.enable": True, "local.ens.enable": True,
              "local.mmp.enable": False, **(enable or {})}
@@ -38,6 +39,8 @@ def create(inst: Instance, *, ip: str | None = None, ports: dict[str, int] | Non
     lines += [f'{flag} = "{1 if on else 0}"' for flag, on in flags.items()]
     if ip:
         lines.append(f'service.listenaddr = "{ip}"')
+    if directory:
+        lines += [f'local.ugldaphost = "{directory[0]}"', f'local.ugldapport = "{directory[1]}"']
     _write(inst.msg_conf, lines)
     bound = [f"INTERFACE_ADDRESS={ip}"] if ip else []
     _write(inst.dispatcher_cnf, [

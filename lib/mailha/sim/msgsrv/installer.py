@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import os
 
-from mailha.files import replace_text
 from mailha.msgsrv.layout import Instance
 from mailha.msgsrv.services import PROCESSES
 
-from ..installer import LAB_NODE_MARKER, MARKER, InstallError
+from ..installer import MARKER, InstallError, refuse_product_path, write_executables
 
 #: The product's own default server roots: only a lab node may have the emulator there.
 PRODUCT_ROOTS = ("/opt/SUNWmsgsr", "/var/opt/SUNWmsgsr", "/opt/sun/comms/messaging", "/opt/sun/comms/messaging64")
@@ -32,9 +31,7 @@ def install(inst: Instance, *, launchers: str = "sbin", force: bool = False) -> 
     node.  Returns the paths written."""
     if launchers not in LAUNCHER_DIRS:
         raise InstallError(f"launchers must be one of {', '.join(LAUNCHER_DIRS)}")
-    real = os.path.realpath(inst.home)
-    if any(real == r or real.startswith(r + "/") for r in PRODUCT_ROOTS) and not os.path.exists(LAB_NODE_MARKER):
-        raise InstallError(f"{inst.home} is the product's own path, for lab nodes only: give a test directory")
+    refuse_product_path(inst.home, PRODUCT_ROOTS)
     home = inst.home
     tools = "sbin" if launchers == "msstart" else launchers
     files = {inst.daemon(name): ("server", name) for name in PROCESSES}
@@ -43,12 +40,5 @@ def install(inst: Instance, *, launchers: str = "sbin", force: bool = False) -> 
     else:
         files.update({os.path.join(home, tools, n): ("commands", n) for n in ("start-msg", "stop-msg")})
     files[os.path.join(home, tools, "configutil")] = ("commands", "configutil")
-    for path in files:
-        if os.path.exists(path) and not force:
-            with open(path, "rb") as handle:
-                if MARKER.encode() not in handle.read(4096):
-                    raise InstallError(f"{path} exists and is not the mailha emulator: refusing to overwrite it")
-    for path, (module, name) in files.items():
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        replace_text(path, _SCRIPT.format(name=name, marker=MARKER, module=module, home=home), 0o755)
-    return list(files)
+    return write_executables({path: _SCRIPT.format(name=name, marker=MARKER, module=module, home=home)
+                              for path, (module, name) in files.items()}, force=force)
