@@ -35,12 +35,14 @@ class Directory:
         self.ip = secondary_ip()
         self.port = free_port(self.ip)
         self.sock: socket.socket | None = None
+        self.thread: threading.Thread | None = None
         self.open()
 
     def open(self) -> None:
         """(Again) accept connections on the same address and port."""
         sock = self.sock = socket.create_server((self.ip, self.port))
-        threading.Thread(target=self._accept, args=(sock,), daemon=True).start()
+        self.thread = threading.Thread(target=self._accept, args=(sock,), daemon=True)
+        self.thread.start()
 
     @staticmethod
     def _accept(sock: socket.socket) -> None:
@@ -52,7 +54,14 @@ class Directory:
             conn.close()
 
     def close(self) -> None:
+        """Stop listening before returning.  close() alone would not: the thread blocked in
+        accept() keeps the socket listening until it has accepted one more connection."""
         if self.sock is not None:
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() with an error
+            except OSError:
+                pass
+            self.thread.join(5)
             self.sock.close()
             self.sock = None
 
