@@ -15,6 +15,8 @@ from mailha.groupwise.gwha import GwhaAgent
 from mailha.ocf.budget import wait_until
 from mailha.proc import ProcessMatch, ProcInfo, find
 
+from . import ready
+
 
 def agent_match(agent: GwhaAgent) -> ProcessMatch:
     """The agent's processes.  A relative startup file is the one ``grpwise`` would launch
@@ -48,7 +50,7 @@ def terminate(processes: list[ProcInfo], wait: float) -> list[int]:
 
 def launch_env() -> dict[str, str]:
     """Our environment minus MAILHA_SIM_FOREGROUND: a launched agent must detach, as the product does."""
-    return {k: v for k, v in os.environ.items() if k != "MAILHA_SIM_FOREGROUND"}
+    return ready.detached_env()
 
 
 def wait_running(agent: GwhaAgent, timeout: float) -> bool:

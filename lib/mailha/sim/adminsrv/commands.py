@@ -9,15 +9,13 @@ up to :data:`STOP_WAIT` seconds; it never kills: what outlives it is the cluster
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from typing import Sequence
 
 from mailha.adminsrv.layout import NS_HTTPD, UXWDOG, AdminServer
 from mailha.proc import ProcessMatch, ProcInfo, find
 
-from .. import procs
+from .. import procs, ready
 
 STOP_WAIT = 30.0
 
@@ -30,21 +28,8 @@ def start_admin(admin: AdminServer) -> int:
     if running(admin, UXWDOG):
         print("Administration Server is already running")
         return 0
-    read_end, write_end = os.pipe()
-    env = dict(procs.launch_env(), MAILHA_SIM_READY_FD=str(write_end))
-    try:
-        child = subprocess.Popen([admin.binary(UXWDOG), "-e", "-d", admin.config_dir], cwd=admin.server_root,
-                                 env=env, pass_fds=(write_end,), stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    finally:
-        os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        said = pipe.readline().decode("utf-8", "replace").strip()  # EOF when it exits early
+    _, said = ready.launch([admin.binary(UXWDOG), "-e", "-d", admin.config_dir], admin.server_root)
     if said != "ok":
-        try:
-            child.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
         print(f"startup: server not started: {said or 'the watchdog exited'}")
         return 1
     print("startup: server started successfully")

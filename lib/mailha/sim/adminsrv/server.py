@@ -17,7 +17,6 @@ import os
 import select
 import signal
 import socket
-import subprocess
 import sys
 import time
 from typing import Callable, Sequence
@@ -27,7 +26,7 @@ from mailha.adminsrv.layout import NS_HTTPD, UXWDOG, AdminServer
 from mailha.files import read_text, replace_text
 
 from .. import control as controls
-from .. import protocols
+from .. import protocols, ready
 from . import builder
 
 WORKERS = 2
@@ -59,15 +58,6 @@ class Daemon:
         if control != self.control:
             self.log(f"control: fault {control.fault}, ignore_sigterm {control.ignore_sigterm}")
         self.control = control
-
-    def tell_starter(self, text: str) -> None:
-        fd = os.environ.pop("MAILHA_SIM_READY_FD", "")
-        if fd.isdigit():
-            try:
-                os.write(int(fd), text.encode() + b"\n")
-                os.close(int(fd))
-            except OSError:
-                pass
 
     def wait_for_term(self, children: Callable[[], list[int]]) -> int:
         """Until SIGTERM (or a ``crash`` fault); then SIGTERM to *children* and wait for them."""
@@ -141,22 +131,15 @@ def uxwdog(root: str, argv: Sequence[str]) -> int:
         print(f"usage: uxwdog -e -d {d.admin.config_dir}", file=sys.stderr)
         return 2
     if d.control.fault in ("crash", "bindfail"):
-        d.tell_starter("watchdog: fatal error at start")
+        ready.tell("watchdog: fatal error at start")
         return d.control.exit_code or 1
-    read_end, write_end = os.pipe()
-    env = dict(os.environ, MAILHA_SIM_READY_FD=str(write_end))
-    child = subprocess.Popen([d.admin.binary(NS_HTTPD), "-d", d.admin.config_dir], cwd=d.admin.server_root, env=env,
-                             pass_fds=(write_end,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        said = pipe.readline().decode("utf-8", "replace").strip()  # EOF when it exits early
+    child, said = ready.launch([d.admin.binary(NS_HTTPD), "-d", d.admin.config_dir], d.admin.server_root,
+                               os.environ, new_session=False)
     if said != "ok":
-        child.wait(CHILD_WAIT)
-        d.tell_starter(said or f"the server exited ({child.returncode})")
+        ready.tell(said or f"the server exited ({child.returncode})")
         return 1
     d.log(f"server {child.pid} started")
-    d.tell_starter("ok")
+    ready.tell("ok")
     return d.wait_for_term(lambda: [child.pid] if child.poll() is None else [])
 
 
@@ -202,7 +185,7 @@ class Server(Daemon):
         replace_text(f"{admin.logs}/pid", f"{os.getpid()}\n")
         self.log(f"listening on {address or '*'}:{port}{' (SSL)' if tls else ''}, workers "
                  f"{' '.join(map(str, self.workers))}")
-        self.tell_starter("ok")
+        ready.tell("ok")
         code = self.wait_for_term(lambda: [p for p in self.workers if _alive(p)])
         try:
             os.unlink(f"{admin.logs}/pid")
@@ -212,7 +195,7 @@ class Server(Daemon):
 
     def fail(self, why: str) -> int:
         self.log(why)
-        self.tell_starter(why)
+        ready.tell(why)
         return 1
 
     def trust_database(self):
@@ -241,9 +224,7 @@ class Server(Daemon):
 
     def work(self, sock: socket.socket, tls) -> int:
         """One worker: serve until SIGTERM (the parent's), the control file polled every second."""
-        fd = os.environ.pop("MAILHA_SIM_READY_FD", "")
-        if fd.isdigit():
-            os.close(int(fd))  # the parent says when the server is up
+        ready.forget()  # the parent says when the server is up
         try:
             asyncio.run(self.serve(sock, tls))
         except Exception as err:  # noqa: BLE001 - a worker reports and ends, the server stays

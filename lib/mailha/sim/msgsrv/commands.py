@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
 import time
 from typing import Sequence
@@ -27,7 +26,7 @@ from mailha.msgsrv.services import PROCESSES, SERVICES
 from mailha.ocf.budget import wait_until
 from mailha.proc import ProcessMatch, find
 
-from .. import procs
+from .. import procs, ready
 from . import config
 
 STOP_WAIT = 60.0
@@ -77,22 +76,8 @@ def tell_watcher(inst: layout.Instance, line: str) -> None:
 
 def launch(inst: layout.Instance, name: str) -> tuple[int | None, str]:
     """Start daemon *name* and wait until it says it listens: (pid or None, what it said)."""
-    read_end, write_end = os.pipe()
-    env = {k: v for k, v in os.environ.items() if k != "MAILHA_SIM_FOREGROUND"}
-    env["MAILHA_SIM_READY_FD"] = str(write_end)
-    try:
-        child = subprocess.Popen([inst.daemon(name)], cwd=inst.home, env=env, pass_fds=(write_end,),
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                 start_new_session=True)
-    finally:
-        os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        said = pipe.readline().decode("utf-8", "replace").strip()  # EOF when it exits early
+    child, said = ready.launch([inst.daemon(name)], inst.home)
     if said != "ok":
-        try:
-            child.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
         return None, said or f"exited {child.poll()}"
     return child.pid, said
 

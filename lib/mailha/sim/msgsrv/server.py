@@ -26,7 +26,7 @@ from typing import Sequence
 from mailha.msgsrv import layout
 
 from .. import control as controls
-from .. import protocols
+from .. import protocols, ready
 from . import builder, config
 
 POLL = 1.0
@@ -50,15 +50,6 @@ class Daemon:
     def hung(self) -> bool:
         return self.control.fault in ("hang", "freeze")
 
-    def tell_starter(self, text: str) -> None:
-        fd = os.environ.pop("MAILHA_SIM_READY_FD", "")
-        if fd.isdigit():
-            try:
-                os.write(int(fd), text.encode() + b"\n")
-                os.close(int(fd))
-            except OSError:
-                pass
-
     # -- life ---------------------------------------------------------------------------------
 
     def run(self) -> int:
@@ -66,13 +57,13 @@ class Daemon:
         if self.control.fault in ("crash", "bindfail"):
             why = "cannot bind" if self.control.fault == "bindfail" else "fatal error at start"
             self.log(why)
-            self.tell_starter(why)
+            ready.tell(why)
             return self.control.exit_code or 1
         try:
             return asyncio.run(self.serve())
         except OSError as err:
             self.log(f"cannot start: {err}")
-            self.tell_starter(f"cannot start: {err}")
+            ready.tell(f"cannot start: {err}")
             return 1
 
     async def serve(self) -> int:
@@ -95,7 +86,7 @@ class Daemon:
         # Registered before it says it is up: a crash right after start-msg returns is seen.
         # The dispatcher restarts its TCP servers itself: only the daemons start-msg starts register.
         registration = None if self.name in NOT_WATCHED else await self.register()
-        self.tell_starter("ok")
+        ready.tell("ok")
         self.log("ready for connections")
         if self.name == "stored":
             loop.create_task(self.recover())
@@ -237,7 +228,7 @@ class Daemon:
             self.children[service] = subprocess.Popen(
                 [self.inst.daemon(f"tcp_{service}_server"), "--fd", str(sock.fileno())], pass_fds=(sock.fileno(),),
                 cwd=self.inst.home, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                env={k: v for k, v in os.environ.items() if k != "MAILHA_SIM_READY_FD"})
+                env={k: v for k, v in os.environ.items() if k != ready.READY_FD})
 
     def stop_children(self) -> None:
         for child in self.children.values():
