@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import testinfra
 
-from mailha.lab import cluster, crmmon, faults, gwservices, lifecycle, services
+from mailha.lab import cluster, crmmon, faults, gwservices, lifecycle, msgservices, postfix, services
 from mailha.lab.layout import Layout
 
 
@@ -48,6 +48,43 @@ class LabHarness:
     def gwia_queue(self, node: str, gw: gwservices.GroupWise) -> list[str]:
         """Message-IDs in the GWIA's receive queue, read on the node that has the partition."""
         return gwservices.received_message_ids(self.layout, node, gw)
+
+    def deploy_messaging(self, config: int = 1) -> msgservices.Messaging:
+        """Seed 004's Configuration 1 (one group) or 2 (directory, MTA and IMAP groups)."""
+        return (msgservices.deploy if config == 1 else msgservices.deploy_config2)(self.layout)
+
+    def msg_pids(self, node: str, ms: msgservices.Messaging, daemon: str) -> list[int]:
+        """PIDs (as the node sees them) of one Messaging Server daemon (stored, imapd, watcher, ...)."""
+        return self.msgsrv_pids(node, ms.server_root, daemon)
+
+    def msgsrv_pids(self, node: str, server_root: str, daemon: str) -> list[int]:
+        """The same for the instance at server_root (Configuration 2's MTA has its own)."""
+        return msgservices.daemon_pids(self.layout, node, server_root, daemon)
+
+    def start_client_mta(self, relay: str) -> None:
+        """The client's Postfix, relaying everything to `relay` (running; started if need be)."""
+        postfix.start(self.layout, postfix.CLIENT, relay=relay)
+
+    def client_mta_queue(self) -> list[dict]:
+        return postfix.queued(self.layout, postfix.CLIENT)
+
+    def client_mta_log(self) -> str:
+        return postfix.log(self.layout, postfix.CLIENT)
+
+    def submit_mail(self, count: int, to: str, first: int = 1) -> list[str]:
+        """Hand `count` messages to the client's Postfix; their Message-IDs."""
+        import json
+        out = self.client.run("/usr/bin/python3 -m mailha.lab.mailclient submit --count %s --to %s --first %s",
+                              str(count), to, str(first))
+        assert out.rc == 0, out.stderr
+        return json.loads(out.stdout)
+
+    def imap_inbox(self, ms: msgservices.Messaging) -> list[str] | None:
+        """Message-IDs of the test user's INBOX read by IMAP from the client, None if IMAP fails."""
+        import json
+        out = self.client.run("/usr/bin/python3 -m mailha.lab.mailclient inbox %s --user %s --password-file %s",
+                              ms.ip, ms.user, ms.password_file)
+        return json.loads(out.stdout) if out.rc == 0 else None
 
     def start_smtp_sender(self, host: str, count: int, max_seconds: float):
         """A bounded sending MTA in the client namespace (mailha.lab.smtp_sender), running."""

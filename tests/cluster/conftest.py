@@ -60,6 +60,20 @@ def groupwise(harness):
     return harness.deploy_groupwise()
 
 
+@pytest.fixture(scope="module")
+def messaging(harness):
+    """Seed 004's Configuration 1 on the cluster: one group, 389-ds, admin server, Messaging Server."""
+    return harness.deploy_messaging()
+
+
+@pytest.fixture
+def ms_healthy(harness, messaging):
+    """Each Messaging Server scenario starts and ends with every node on and no failures."""
+    harness.restore()
+    yield messaging
+    harness.restore()
+
+
 @pytest.fixture
 def gw_healthy(harness, groupwise):
     """Each GroupWise scenario starts and ends with every node on, no failures, Postfix up."""

@@ -46,7 +46,7 @@ def made_by(layout: Layout) -> dict:
             + ([(st["labd"]["pid"], st["labd"]["start"])] if st.get("labd") else [])
             + [(p["pid"], p["start"]) for p in (st.get("postfix") or {}).values()],
             "fence_agent": st.get("fence_agent"),
-            "gw_loops": [d for d in (st.get("gw_images") or {}).values() if d],
+            "gw_loops": [d for d in (st.get("images") or {}).values() if d],
             "gw_emulator": st.get("gw_emulator_paths") or []}
 
 

@@ -81,13 +81,14 @@ class MsLab:
     def instance(self, name: str = "ms", *, instance: str | None = None, bound: bool = True,
                  launchers: str = "sbin", autorestart: bool = False, enable: dict[str, bool] | None = None,
                  job_controller_port: int | None = None,
-                 directory: tuple[str, int] | None = None) -> MsInstance:
+                 directory: tuple[str, int] | None = None, base_dn: str | None = None,
+                 users: dict[str, str] | None = None) -> MsInstance:
         ip = secondary_ip()
         ports = {key: free_port(ip) for key in ("core", "imap", "pop", "http", "smtp", "lmtp", "ens")}
         ports["job_controller"] = job_controller_port or free_port(ip)
         inst = Instance(str(self.tmp / name), instance)
-        builder.create(inst, ip=ip if bound else None, ports=ports, users=USERS, enable=enable,
-                       autorestart=autorestart, directory=directory)
+        builder.create(inst, ip=ip if bound else None, ports=ports, users=USERS if users is None else users,
+                       enable=enable, autorestart=autorestart, directory=directory, base_dn=base_dn)
         installer.install(inst, launchers=launchers)
         made = MsInstance(inst, ip, ports, launcher="msstart" if launchers == "msstart" else "start-msg")
         self.made.append(made)

@@ -116,7 +116,8 @@ def test_the_mta_delivers_into_the_store_and_imap_logs_the_test_user_in(msgsrv, 
     assert msgsrv("start", mta).rc == SUCCESS
     assert all_up(ms, ("job_controller", "dispatcher", "tcp_smtp_server"))
     with smtplib.SMTP(ms.ip, ms.ports["smtp"], timeout=10) as client:
-        client.sendmail("sender@example.org", [f"{user}@example.com"], "Subject: drill\r\n\r\nbody\r\n")
+        client.sendmail("sender@example.org", [f"{user}@example.com"],
+                        "Subject: drill\r\nMessage-ID: <one@client.test>\r\n\r\nbody\r\n")
     box = os.path.join(ms.home, "data", "store", "user", user)
     assert len(os.listdir(box)) == 1
     clients = ms.clients(test_user=user, test_password=password)
@@ -124,11 +125,49 @@ def test_the_mta_delivers_into_the_store_and_imap_logs_the_test_user_in(msgsrv, 
     assert msgsrv.monitor(clients, check_level=20).rc == SUCCESS
     wrong = msgsrv.monitor(ms.clients(test_user=user, test_password="not-it"), check_level=20)
     assert wrong.rc == DEGRADED and "rejects test_user/test_password" in wrong.reason
+    # A reading client sees the delivered message in the INBOX, header fields and whole.
     imap = imaplib.IMAP4(ms.ip, ms.ports["imap"])
     assert imap.login(user, password)[0] == "OK"
+    assert imap.select("INBOX", readonly=True) == ("OK", [b"1"])
+    typ, data = imap.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+    assert typ == "OK" and data[0][1] == b"Message-ID: <one@client.test>\r\n\r\n"
+    typ, data = imap.fetch("1", "(RFC822)")
+    assert typ == "OK" and data[0][1].endswith(b"\r\n\r\nbody\r\n")
+    assert imap.select("Sent")[0] == "NO"
     imap.logout()
     assert msgsrv("stop", mta).rc == SUCCESS
     assert ms.pids("tcp_smtp_server") == [] and ms.pids("dispatcher") == []
+
+
+def test_logins_are_checked_against_the_user_directory(msgsrv, mslab, openldap, user_password_file):
+    """With no users file entry, IMAP logins bind to the directory msg.conf names (a real
+    OpenLDAP here): the synthetic transaction passes, a wrong password or a directory that
+    is down is a rejected login (degraded), never a crash of the service."""
+    import imaplib
+
+    from mailha.tools import dsinstance
+
+    dsinstance.add_test_user(openldap, "bob", user_password_file)
+    password = open(user_password_file).read().strip()
+    ms = mslab.instance(directory=(openldap.host, openldap.port), base_dn=openldap.suffix, users={})
+    assert msgsrv("start", ms.core()).rc == SUCCESS
+    clients = ms.clients(test_user="bob", test_password=password)
+    assert msgsrv("start", clients).rc == SUCCESS
+    assert msgsrv.monitor(clients, check_level=20).rc == SUCCESS
+    imap = imaplib.IMAP4(ms.ip, ms.ports["imap"])
+    with pytest.raises(imaplib.IMAP4.error):
+        imap.login("bob", password + "x")
+    assert imap.login("bob", password)[0] == "OK"
+    imap.logout()
+    wrong = msgsrv.monitor(ms.clients(test_user="bob", test_password="not-it"), check_level=20)
+    assert wrong.rc == DEGRADED
+    openldap.stop()
+    try:
+        down = msgsrv.monitor(clients, check_level=20)
+        assert down.rc == DEGRADED and "rejects test_user/test_password" in down.reason
+        assert all_up(ms, CLIENTS)
+    finally:
+        openldap.start()
 
 
 @pytest.mark.parametrize("case,words", [

@@ -119,9 +119,21 @@ def test_option_files_are_read_by_section():
 
 def test_binding_problems_name_each_file_and_service_unbound():
     problems = cnf.binding_problems(DISPATCHER, JOB_CONTROLLER, "192.0.2.10")
-    assert problems == ["dispatcher.cnf [SERVICE=SMTP_SUBMIT] has INTERFACE_ADDRESS=(all addresses), not 192.0.2.10",
-                        "job_controller.cnf has INTERFACE_ADDRESS=(all addresses), not 192.0.2.10"]
+    assert problems == ["dispatcher.cnf [SERVICE=SMTP_SUBMIT] binds all addresses, not 192.0.2.10",
+                        "job_controller.cnf binds all addresses, not 192.0.2.10"]
     assert len(cnf.binding_problems(DISPATCHER, JOB_CONTROLLER, "192.0.2.99")) == 3
+
+
+def test_a_binding_problem_and_its_fix_fit_an_exit_reason_for_any_ipv4_address():
+    """Pacemaker keeps 128 bytes of an exit reason: the problem, the address and the fix must
+    fit for the longest addresses (a CI run once cut the fix off for 127.88.247.102)."""
+    from mailha.msgsrv.binding import FIX
+    from mailha.ocf.codes import REASON_MAX
+
+    bound = DISPATCHER.replace("192.0.2.10", "254.254.254.254")
+    for problem in cnf.binding_problems(bound, JOB_CONTROLLER, "255.255.255.255"):
+        reason = f"{problem}: {FIX}"
+        assert len(reason.encode()) <= REASON_MAX, reason
 
 
 def test_writing_the_binding_keeps_every_other_line():

@@ -258,7 +258,7 @@ def check_binding(ctx: "Context", inst: "Instance", listed: "Sequence[Tuple[MsgS
     if names & {"imap", "imaps", "pop", "pops", "http", "https"}:
         have = msgconf.value(msgconf.parse(read_config(inst, inst.msg_conf, "msg.conf")), msgconf.LISTEN_ADDRESS)
         if have != address:
-            wrong.append(f"msg.conf has {msgconf.LISTEN_ADDRESS}={have or '(all addresses)'}, not {address}")
+            wrong.append(f"msg.conf {msgconf.LISTEN_ADDRESS} is {have or 'unset (all addresses)'}, not {address}")
     if names & {"smtp", "lmtp"}:
         try:
             wrong += binding.problems(inst, address)
@@ -267,7 +267,7 @@ def check_binding(ctx: "Context", inst: "Instance", listed: "Sequence[Tuple[MsgS
     if not wrong:
         return
     if not p.set_binding:
-        raise Misconfigured(f"{wrong[0]}: run ha_ip_config or set set_binding=true", detail="; ".join(wrong))
+        raise Misconfigured(f"{wrong[0]}: {binding.FIX}", detail="; ".join(wrong))
     if any(w.startswith("msg.conf") for w in wrong):
         set_listen_address(ctx, inst, address)
     if names & {"smtp", "lmtp"}:

@@ -8,7 +8,7 @@ import sys
 import textwrap
 import time
 
-from mailha.lab import cluster, drill, faults, gwservices, lifecycle, nodecmd, services, state
+from mailha.lab import cluster, drill, faults, gwservices, lifecycle, msgservices, nodecmd, services, state
 from mailha.lab.layout import Layout, lab_root
 from mailha.lab.preflight import LabError
 
@@ -100,6 +100,11 @@ def cmd_wait(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
+    if args.topology == "messaging":
+        ms = msgservices.deploy(_layout())
+        print(f"group {msgservices.GROUP} (seed 004 Configuration 1) on {ms.ip}: IMAP 143, POP 110, HTTP 80, "
+              f"SMTP 25, Administration Server 390, 389-ds 389; test user {ms.user}, password in {ms.password_file}")
+        return 0
     if args.topology == "groupwise":
         gw = gwservices.deploy(_layout())
         print(f"groups {', '.join(gwservices.GROUPS)}: GWIA SMTP on {gw.gwia_ip}:25, POA on {gw.poa_ip}, "
@@ -125,8 +130,8 @@ def drill_description() -> str:
         "The groups a scenario needs are deployed first. Before each run the lab is restored: every node "
         "on and online, cables plugged, no moves, failures or fencing history. While the fault is "
         f"injected, a probe in the client namespace checks the service every {drill.PROBE_INTERVAL:g} s: "
-        "an LDAP bind on the directory's virtual IP or, for gw-*, an SMTP greeting and EHLO on the "
-        "GWIA's. Each run prints one row: where the group ran before and after, the downtime in "
+        "an LDAP bind on the directory's virtual IP, for gw-* an SMTP greeting and EHLO on the "
+        "GWIA's, for ms-* an IMAP greeting and CAPABILITY on the Messaging Server's. Each run prints one row: where the group ran before and after, the downtime in "
         "seconds, the failed and sent probes, and whether the service came back (exit status 1 if "
         "not).", 90)
     scenarios = "\n".join(f"  {name:13} {text}" for name, text in drill.SCENARIO_HELP.items())
@@ -159,8 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
     sub.add_parser("heal", help="plug every cable back").set_defaults(func=cmd_heal)
     p = sub.add_parser("deploy", help="run the directory group (VIP + shared FS + LDAP server), "
-                                      "or with --topology groupwise the GWIA and POA groups and Postfix")
-    p.add_argument("--topology", choices=("directory", "groupwise"), default="directory")
+                                      "with --topology groupwise the GWIA and POA groups and Postfix, "
+                                      "with --topology messaging the Messaging Server group")
+    p.add_argument("--topology", choices=("directory", "groupwise", "messaging"), default="directory")
     p.add_argument("--kind", choices=services.KINDS,
                    help="LDAP server: 389ds (ocf:mailha:ldap) or openldap (stand-in); default 389ds if installed")
     p.set_defaults(func=cmd_deploy)

@@ -1,8 +1,9 @@
 """`mailha lab drill SCENARIO`: client-visible downtime on a virtual IP, measured from the client namespace.
 
 A probe (mailha.lab.probe, bounded) runs in the client namespace while the fault is injected:
-an LDAP bind on the directory VIP every 100 ms, or for the GroupWise scenarios (`gw-*`) an SMTP
-greeting + EHLO on the GWIA's secondary IP. The downtime is the gap from the last success before
+an LDAP bind on the directory VIP every 100 ms, for the GroupWise scenarios (`gw-*`) an SMTP
+greeting + EHLO on the GWIA's secondary IP, for the Messaging Server's (`ms-*`) an IMAP
+greeting + CAPABILITY on its virtual IP. The downtime is the gap from the last success before
 the fault to the first after it.
 """
 
@@ -16,13 +17,14 @@ import sys
 import time
 from dataclasses import dataclass
 
-from mailha.lab import cluster, faults, gwservices, nodecmd, power, services
+from mailha.lab import cluster, faults, gwservices, msgservices, nodecmd, power, services
 from mailha.lab.layout import Layout
 from mailha.lab.preflight import LabError
 
 DIRECTORY_SCENARIOS = ("kill-server", "power-off", "move", "partition")
 GROUPWISE_SCENARIOS = ("gw-power-off", "gw-move", "gw-hang")
-SCENARIOS = DIRECTORY_SCENARIOS + GROUPWISE_SCENARIOS
+MESSAGING_SCENARIOS = ("ms-power-off", "ms-move")
+SCENARIOS = DIRECTORY_SCENARIOS + GROUPWISE_SCENARIOS + MESSAGING_SCENARIOS
 #: What each scenario does, for `mailha lab drill --help`.
 SCENARIO_HELP = {
     "kill-server": "SIGKILL the LDAP server; Pacemaker restarts it on the same node",
@@ -32,6 +34,8 @@ SCENARIO_HELP = {
     "gw-power-off": "power off the GWIA's node; the group starts on the next node of its list",
     "gw-move": "planned move of the GWIA group (crm_resource --move)",
     "gw-hang": "the running GWIA stops answering; the second monitor level restarts it",
+    "ms-power-off": "power off the Messaging Server's node (Configuration 1); the whole group moves",
+    "ms-move": "planned move of the Messaging Server group (crm_resource --move)",
 }
 PROBE_INTERVAL = 0.1
 PROBE_MAX_SECONDS = 90.0
@@ -49,7 +53,11 @@ class Target:
     proto: str
 
 
-def target_of(scenario: str, directory: services.Directory | None, gw: gwservices.GroupWise | None) -> Target:
+def target_of(scenario: str, directory: services.Directory | None, gw: gwservices.GroupWise | None,
+              ms: msgservices.Messaging | None = None) -> Target:
+    if scenario in MESSAGING_SCENARIOS:
+        assert ms is not None
+        return Target(msgservices.GROUP, ms.ip, msgservices.PORTS["imap"], "imap")
     if scenario in GROUPWISE_SCENARIOS:
         assert gw is not None
         return Target(gwservices.GWIA_GROUP, gw.gwia_ip, 25, "smtp")
@@ -98,9 +106,9 @@ def _inject(layout: Layout, scenario: str, directory: services.Directory | None,
     if scenario == "kill-server":
         assert directory is not None
         faults.kill_server(layout, node, directory.pidfile)
-    elif scenario in ("power-off", "gw-power-off"):
+    elif scenario in ("power-off", "gw-power-off", "ms-power-off"):
         faults.power_off(layout, node)
-    elif scenario in ("move", "gw-move"):
+    elif scenario in ("move", "gw-move", "ms-move"):
         target = next(n for n in cluster.powered_on_nodes(layout) if n != node)
         faults.move(layout, target, group)
     elif scenario == "gw-hang":
@@ -113,9 +121,9 @@ def _inject(layout: Layout, scenario: str, directory: services.Directory | None,
 
 
 def run_once(layout: Layout, scenario: str, directory: services.Directory | None, run: int,
-             gw: gwservices.GroupWise | None = None) -> DrillResult:
+             gw: gwservices.GroupWise | None = None, ms: msgservices.Messaging | None = None) -> DrillResult:
     faults.restore(layout)
-    target = target_of(scenario, directory, gw)
+    target = target_of(scenario, directory, gw, ms)
     node = faults.active_node(layout, target.group)
     probe = _start_probe(layout, target)
     try:
@@ -161,7 +169,8 @@ HEADER = (f"{'scenario':12} {'run':>3} {'from':6} {'to':6} {'downtime (s)':>12} 
 #: What the columns mean, printed under the table.
 LEGEND = ("downtime: seconds from the client's last answer before the fault to its first answer after it.\n"
           f"probes: one from the client every {PROBE_INTERVAL:g} s, an LDAP bind on the directory's "
-          "virtual IP or, for gw-*, an SMTP greeting and EHLO on the GWIA's.")
+          "virtual IP, for gw-* an SMTP greeting and EHLO on the GWIA's, for ms-* an IMAP greeting "
+          "and CAPABILITY on the Messaging Server's.")
 
 
 def row(r: DrillResult) -> str:
@@ -180,11 +189,12 @@ def drill(layout: Layout, scenarios: list[str], runs: int, kind: str) -> list[Dr
     (a run takes a minute or more)."""
     directory = services.deploy(layout, kind) if set(scenarios) & set(DIRECTORY_SCENARIOS) else None
     gw = gwservices.deploy(layout) if set(scenarios) & set(GROUPWISE_SCENARIOS) else None
+    ms = msgservices.deploy(layout) if set(scenarios) & set(MESSAGING_SCENARIOS) else None
     results = []
     print(HEADER, flush=True)
     for scenario in scenarios:
         for run in range(1, runs + 1):
-            results.append(run_once(layout, scenario, directory, run, gw))
+            results.append(run_once(layout, scenario, directory, run, gw, ms))
             print(row(results[-1]), flush=True)
     faults.restore(layout)
     return results

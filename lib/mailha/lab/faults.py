@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import subprocess
 
-from mailha.lab import cluster, gwservices, lifecycle, network, nodecmd, postfix, services, state
+from mailha.lab import cluster, gwservices, lifecycle, msgservices, network, nodecmd, postfix, services, state
 from mailha.lab.layout import Layout
 from mailha.lab.preflight import LabError
 
 #: Every group the lab may run; restore() clears and waits for each one configured.
-GROUPS = (services.GROUP, *gwservices.GROUPS)
+GROUPS = (services.GROUP, *gwservices.GROUPS, *msgservices.GROUPS)
 
 
 def active_node(layout: Layout, group: str = services.GROUP) -> str:

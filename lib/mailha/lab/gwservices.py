@@ -17,7 +17,7 @@ import shutil
 import subprocess
 from dataclasses import asdict, dataclass
 
-from mailha.lab import cluster, nodecmd, postfix, state
+from mailha.lab import cluster, images, nodecmd, postfix, state
 from mailha.lab.layout import NODE_IFACE, PREFIX_LEN, SUBNET_PREFIX, Layout
 from mailha.lab.preflight import LabError
 from mailha.lab.services import primitive_xml
@@ -27,7 +27,6 @@ GWIA_IP_RSC, GWIA_FS_RSC, GWIA_RSC = "gwia-ip", "gwia-fs", "gwia"
 POA_IP_RSC, POA_FS_RSC, POA_RSC = "poa-ip", "poa-fs", "poa"
 GROUPS = (GWIA_GROUP, POA_GROUP)
 DOMAIN, POST_OFFICE = "gwdom", "po1"
-IMAGE_SIZE = 64 * 1024 * 1024
 MTA_BINARY = "/opt/novell/groupwise/agents/bin/gwmta"
 GWIA_BINARY = "/opt/novell/groupwise/agents/bin/gwia"
 POA_BINARY = "/opt/novell/groupwise/agents/bin/gwpoa"
@@ -107,30 +106,6 @@ def remove_emulator(st: dict) -> None:
             shutil.rmtree(path, ignore_errors=True)
         elif os.path.lexists(path):
             os.unlink(path)
-
-
-def _make_image(layout: Layout, name: str, mountpoint: str) -> str:
-    """A partition image on its own loop device (one LUN per partition); returns the device."""
-    image = os.path.join(layout.root, f"{name}.img")
-    with state.locked(layout) as st:
-        images = st.setdefault("gw_images", {})
-        if images.get(name):
-            return images[name]
-        images[name] = None  # recorded before it exists: down detaches what is attached
-    with open(image, "wb") as f:
-        f.truncate(IMAGE_SIZE)
-    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", f"mailha-{name}", image], check=True,
-                   capture_output=True, timeout=60)
-    os.makedirs(mountpoint, exist_ok=True)
-    loop = subprocess.run(["losetup", "--find", "--show", image], check=True,
-                          capture_output=True, text=True, timeout=20).stdout.strip()
-    with state.locked(layout) as st:
-        st["gw_images"][name] = loop
-    return loop
-
-
-def image_paths(layout: Layout) -> list[str]:
-    return [os.path.join(layout.root, f"{name}.img") for name in ("gwia", "gwpo")]
 
 
 def _lay_out(layout: Layout, gw: GroupWise, loops: dict[str, str]) -> None:
@@ -220,8 +195,8 @@ def deploy(layout: Layout, timeout: float = 180) -> GroupWise:
     if all(g in current.groups for g in GROUPS):
         wait_groups(layout, timeout)
         return gw
-    loops = {"gwia": _make_image(layout, "gwia", gw.gwia_mount),
-             "gwpo": _make_image(layout, "gwpo", gw.poa_mount)}
+    loops = {"gwia": images.make(layout, "gwia", gw.gwia_mount),
+             "gwpo": images.make(layout, "gwpo", gw.poa_mount)}
     _lay_out(layout, gw, loops)
     on = nodes[0]
     for group in resources_xml(layout, gw, loops):
@@ -237,17 +212,6 @@ def deploy(layout: Layout, timeout: float = 180) -> GroupWise:
         json.dump(asdict(gw), f)
     wait_groups(layout, timeout)
     return gw
-
-
-def detach_images(layout: Layout) -> None:
-    """Detach every loop device backed by a partition image (for `down`)."""
-    for image in image_paths(layout):
-        if not os.path.exists(image):
-            continue
-        found = subprocess.run(["losetup", "-j", image, "-O", "NAME", "-n"], check=False, capture_output=True,
-                               text=True, timeout=20).stdout.split()
-        for dev in found:
-            subprocess.run(["losetup", "-d", dev], check=False, capture_output=True, timeout=20)
 
 
 # ----------------------------------------------------------------- inside a node

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 
-from mailha.lab import cluster, corosync_conf, gwservices, labd, network, postfix, power, procs, state
+from mailha.lab import cluster, corosync_conf, gwservices, images, labd, network, postfix, power, procs, state
 from mailha.lab.layout import FENCE_AGENT_PATH, NETNS_PREFIX, PRIVATE_DIRS, Layout
 from mailha.lab.preflight import LabError, check_can_host, check_root, leftover_netns
 
@@ -233,7 +233,7 @@ def down(layout: Layout) -> list[str]:
     for name in names:
         network.delete_netns(name)
     _detach_loops(layout, st.get("loop"))
-    gwservices.detach_images(layout)
+    images.detach_all(layout)
     gwservices.remove_emulator(st)
     agent = st.get("fence_agent")
     if agent == FENCE_AGENT_PATH and os.path.exists(agent):

@@ -1,5 +1,6 @@
 """What a client sees on a virtual IP, in a bounded loop: an LDAP anonymous bind, or an SMTP
-greeting and EHLO (`--proto smtp`, what a sending MTA needs before it can hand over mail).
+greeting and EHLO (`--proto smtp`, what a sending MTA needs before it can hand over mail), or an
+IMAP greeting and CAPABILITY (`--proto imap`, what a mail reader needs before it logs in).
 
 Run inside the client namespace (`ip netns exec mhlab-client python3 -m mailha.lab.probe ...`).
 Speaks just enough LDAP (BER) for a simple bind, so it works against any LDAP server.
@@ -74,7 +75,31 @@ def smtp_ok(host: str, port: int, timeout: float = 0.5, banner: str = "") -> boo
         return False
 
 
-CHECKS = {"ldap": ldap_bind_ok, "smtp": smtp_ok}
+def imap_ok(host: str, port: int, timeout: float = 0.5, banner: str = "") -> bool:
+    """True if the server greets with ``* OK`` (containing `banner`) and answers CAPABILITY:
+    what a mail reader needs before it can log in."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            f = s.makefile("rb")
+            greeting = f.readline(1024)
+            if not greeting.startswith(b"* OK") or banner.encode() not in greeting:
+                return False
+            s.sendall(b"p1 CAPABILITY\r\n")
+            while True:
+                line = f.readline(1024)
+                if not line.startswith(b"* "):
+                    break
+            if not line.startswith(b"p1 OK"):
+                return False
+            s.sendall(b"p2 LOGOUT\r\n")
+            return True
+    except OSError:
+        return False
+
+
+CHECKS = {"ldap": ldap_bind_ok, "smtp": smtp_ok, "imap": imap_ok}
+PORTS = {"ldap": 389, "smtp": 25, "imap": 143}
 
 
 @dataclass
@@ -120,18 +145,18 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="mailha.lab.probe")
     p.add_argument("host")
     p.add_argument("--proto", choices=sorted(CHECKS), default="ldap")
-    p.add_argument("--port", type=int, default=None, help="default 389 (ldap) or 25 (smtp)")
-    p.add_argument("--banner", default="", help="smtp: text the 220 greeting must contain")
+    p.add_argument("--port", type=int, default=None, help="default 389 (ldap), 25 (smtp) or 143 (imap)")
+    p.add_argument("--banner", default="", help="smtp, imap: text the greeting must contain")
     p.add_argument("--interval", type=float, default=0.1)
     p.add_argument("--max-seconds", type=float, default=120)
     p.add_argument("--settle", type=float, default=2.0, help="seconds of success that end the watch")
     p.add_argument("--once", action="store_true", help="one probe; exit 0 if the bind succeeds")
     args = p.parse_args(argv)
-    port = args.port or (25 if args.proto == "smtp" else 389)
+    port = args.port or PORTS[args.proto]
     if args.once:
-        if args.proto == "smtp":
-            return 0 if smtp_ok(args.host, port, timeout=3, banner=args.banner) else 1
-        return 0 if ldap_bind_ok(args.host, port) else 1
+        if args.proto == "ldap":
+            return 0 if ldap_bind_ok(args.host, port) else 1
+        return 0 if CHECKS[args.proto](args.host, port, timeout=3, banner=args.banner) else 1
     print(json.dumps(watch(args.host, port, args.interval, args.max_seconds, args.settle, args.proto).__dict__),
           flush=True)
     return 0

@@ -99,7 +99,7 @@ def wait_group(layout: Layout, members: int, timeout: float = 120) -> str:
     return cluster.wait_for(f"group {GROUP} started", placed, timeout)  # type: ignore[return-value]
 
 
-def _write_password(layout: Layout) -> str:
+def write_password(layout: Layout) -> str:
     path = password_file(layout)
     if not os.path.exists(path):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -158,25 +158,26 @@ def mailha_ldap_available() -> str | None:
     return None
 
 
-def _prepare_389ds(layout: Layout, node: str, pwfile: str) -> dict[str, str]:
-    root = os.path.join(layout.shared_mountpoint, "389ds")
+def prepare_389ds(layout: Layout, node: str, pwfile: str, *, root: str, name: str, listen_host: str) -> dict[str, str]:
+    """A 389-ds instance *name* with all its files under *root* (on shared storage mounted on
+    *node*), listening on *listen_host*; returns the ``ocf:mailha:ldap`` parameters for it.
+    An instance made by an earlier deploy on this image is reused, data and all."""
     record = os.path.join(root, "instance.json")
-    # An instance made by an earlier deploy on this image is reused, data and all.
     code = ("import json, os, sys\n"
             f"if os.path.exists({record!r}):\n"
             f"    sys.stdout.write(open({record!r}).read()); sys.exit(0)\n"
             "from mailha.tools.dsinstance import create_389ds\n"
-            f"i = create_389ds('lab', {LDAP_PORT}, root={root!r}, suffix={SUFFIX!r}, "
-            f"password_file={pwfile!r}, listen_host={layout.vip!r})\n"
+            f"i = create_389ds({name!r}, {LDAP_PORT}, root={root!r}, suffix={SUFFIX!r}, "
+            f"password_file={pwfile!r}, listen_host={listen_host!r})\n"
             "out = json.dumps({'config_dir': i.config_dir, 'pidfile': i.pidfile})\n"
             f"open({record!r}, 'w').write(out); sys.stdout.write(out)\n")
     out = nodecmd.run(layout, node, ["env", f"PYTHONPATH={power.package_parent()}",
                                      "/usr/bin/python3", "-c", code], timeout=300)
     if out.returncode != 0:
-        raise LabError(f"creating the 389-ds instance on {node} failed: {out.stderr.strip()[-2000:]}")
+        raise LabError(f"creating the 389-ds instance {name} on {node} failed: {out.stderr.strip()[-2000:]}")
     inst = json.loads(out.stdout)
-    return {"server_type": "389ds", "instance": "lab", "config_dir": inst["config_dir"],
-            "listen_address": layout.vip, "port": str(LDAP_PORT), "pidfile": inst["pidfile"]}
+    return {"server_type": "389ds", "instance": name, "config_dir": inst["config_dir"],
+            "listen_address": listen_host, "port": str(LDAP_PORT), "pidfile": inst["pidfile"]}
 
 
 def default_kind() -> str:
@@ -197,7 +198,7 @@ def deploy(layout: Layout, kind: str = "openldap", timeout: float = 180) -> Dire
         wait_group(layout, 3, timeout)
         return current
     remove(layout, timeout)
-    pwfile = _write_password(layout)
+    pwfile = write_password(layout)
     on = cluster.powered_on_nodes(layout)[0]
     cluster.cibadmin(layout, on, "--create", "-o", "resources", xml=storage_group_xml(layout))
     node = wait_group(layout, 2, timeout)
@@ -205,7 +206,9 @@ def deploy(layout: Layout, kind: str = "openldap", timeout: float = 180) -> Dire
         params, agent = _prepare_openldap(layout, node, pwfile), "ocf:heartbeat:slapd"
         directory = Directory(kind, layout.vip, LDAP_PORT, f"cn=admin,{SUFFIX}", pwfile, OPENLDAP_PIDFILE)
     else:
-        params, agent = _prepare_389ds(layout, node, pwfile), "ocf:mailha:ldap"
+        params = prepare_389ds(layout, node, pwfile, root=os.path.join(layout.shared_mountpoint, "389ds"),
+                               name="lab", listen_host=layout.vip)
+        agent = "ocf:mailha:ldap"
         directory = Directory(kind, layout.vip, LDAP_PORT, "cn=Directory Manager", pwfile, params["pidfile"])
     ldap = primitive_xml(LDAP_RSC, agent, params, monitor="10s", timeouts={"start": "120s", "stop": "120s"})
     cluster.cibadmin(layout, on, "--modify", "-o", "resources", "--allow-create",

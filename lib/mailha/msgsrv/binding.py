@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .layout import Instance
 
 BACKUP_SUFFIX = ".pre-ha"
+#: What to do about an instance that is not bound to its virtual IP (the exit reason's end).
+FIX = "run ha_ip_config or set set_binding=true"
 
 
 def _read(path: str) -> str:

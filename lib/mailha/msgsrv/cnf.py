@@ -80,11 +80,12 @@ def binding_problems(dispatcher: str, job_controller: str, address: str) -> "Lis
             continue  # a service the instance does not run
         have = found.options.get(INTERFACE_ADDRESS)
         if have != address:
-            problems.append(f"dispatcher.cnf [SERVICE={service}] has {INTERFACE_ADDRESS}={have or '(all addresses)'}, "
-                            f"not {address}")
+            # "binds", not the option's name: with the fix after it, an exit reason must fit in
+            # 128 bytes for any IPv4 address (the full text, with INTERFACE_ADDRESS, is logged).
+            problems.append(f"dispatcher.cnf [SERVICE={service}] binds {have or 'all addresses'}, not {address}")
     have = parse(job_controller)[0].options.get(INTERFACE_ADDRESS)
     if have != address:
-        problems.append(f"job_controller.cnf has {INTERFACE_ADDRESS}={have or '(all addresses)'}, not {address}")
+        problems.append(f"job_controller.cnf binds {have or 'all addresses'}, not {address}")
     return problems
 
 

@@ -46,6 +46,8 @@ class Context:
     deliver: Callable[[str, list[str], bytes], str] | None = None
     #: Checks an HTTP Basic login, for servers whose passwords are stored hashed (None: http_user).
     http_authenticate: Callable[[str, str], bool] | None = None
+    #: The paths of a user's INBOX messages, oldest first (None: IMAP has no mailboxes to select).
+    mailbox: Callable[[str], list[str]] | None = None
 
 
 class Session:
@@ -208,27 +210,102 @@ async def _pop3(s: Session) -> None:
 
 
 async def _imap4(s: Session) -> None:
+    """IMAP4rev1 as far as a probe and a reading client need: LOGIN, SELECT/EXAMINE INBOX,
+    FETCH of whole messages, their sizes or chosen header fields."""
     await s.send(f"* OK {s.ctx.hostname} {s.ctx.product} IMAP4rev1 server ready\r\n")
+    user, selected = None, None
     while (line := await s.line()) is not None:
         tag, _, rest = line.partition(" ")
-        verb = rest.split(" ", 1)[0].upper()
+        verb, _, args = rest.partition(" ")
+        verb = verb.upper()
+        if verb == "UID":  # UID FETCH: the emulator's UIDs are the sequence numbers
+            verb, _, args = args.partition(" ")
+            verb = verb.upper()
         if not tag or not verb:
             await s.send("* BAD Missing tag or command\r\n")
         elif verb == "CAPABILITY":
             await s.send(f"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n{tag} OK CAPABILITY completed\r\n")
         elif verb == "LOGIN":
-            words = _imap_strings(rest.split(" ", 1)[1] if " " in rest else "")
+            words = _imap_strings(args)
             if s.ctx.authenticate is not None and (len(words) != 2 or not s.ctx.authenticate(*words)):
                 await s.send(f"{tag} NO [AUTHENTICATIONFAILED] Invalid credentials\r\n")
             else:
+                user = words[0] if words else ""
                 await s.send(f"{tag} OK LOGIN completed\r\n")
-        elif verb == "NOOP":
-            await s.send(f"{tag} OK NOOP completed\r\n")
+        elif verb in ("SELECT", "EXAMINE"):
+            names = _imap_strings(args)
+            if user is None or s.ctx.mailbox is None:
+                await s.send(f"{tag} NO Not logged in\r\n" if user is None else f"{tag} NO No mailboxes\r\n")
+            elif len(names) != 1 or names[0].upper() != "INBOX":
+                await s.send(f"{tag} NO [NONEXISTENT] Only INBOX exists\r\n")
+            else:
+                selected = s.ctx.mailbox(user)
+                mode = "READ-ONLY" if verb == "EXAMINE" else "READ-WRITE"  # flags are not kept either way
+                await s.send(f"* {len(selected)} EXISTS\r\n* 0 RECENT\r\n* FLAGS (\\Seen)\r\n"
+                             f"* OK [UIDVALIDITY 1] UIDs valid\r\n{tag} OK [{mode}] {verb} completed\r\n")
+        elif verb == "FETCH":
+            seqs, _, items = args.partition(" ")
+            if selected is None:
+                await s.send(f"{tag} BAD No mailbox selected\r\n")
+                continue
+            try:
+                numbers = _imap_sequence(seqs, len(selected))
+            except ValueError:
+                await s.send(f"{tag} BAD Invalid sequence set\r\n")
+                continue
+            for n in numbers:
+                await s.send(_imap_fetch(n, selected[n - 1], items))
+            await s.send(f"{tag} OK FETCH completed\r\n")
+        elif verb in ("NOOP", "CLOSE", "CHECK"):
+            await s.send(f"{tag} OK {verb} completed\r\n")
         elif verb == "LOGOUT":
             await s.send(f"* BYE {s.ctx.product} logging out\r\n{tag} OK LOGOUT completed\r\n")
             return
         else:
             await s.send(f"{tag} BAD Command not supported by the emulator\r\n")
+
+
+def _imap_sequence(text: str, count: int) -> list[int]:
+    """Message numbers of an IMAP sequence set ("1", "2:4", "3:*", "1,5"), those that exist."""
+    numbers: list[int] = []
+    if count == 0 and "*" in text:
+        return []  # "1:*" on an empty mailbox: nothing to fetch (as most servers answer it)
+    for part in text.split(","):
+        low, _, high = part.partition(":")
+        first = count if low == "*" else int(low)
+        last = first if not high else count if high == "*" else int(high)
+        if first < 1 or last < 1:
+            raise ValueError(part)
+        numbers += range(min(first, last), max(first, last) + 1)
+    return [n for n in dict.fromkeys(numbers) if n <= count]
+
+
+_HEADER_FIELDS = re.compile(r"BODY(?:\.PEEK)?\[HEADER\.FIELDS \(([^)]*)\)\]", re.IGNORECASE)
+
+
+def _imap_fetch(n: int, path: str, items: str) -> bytes:
+    """One ``* n FETCH (...)`` reply: UID, RFC822.SIZE, whole messages, chosen header fields."""
+    with open(path, "rb") as f:
+        message = f.read(MAX_MESSAGE)
+    wanted = items.upper()
+    parts = [b"UID %d" % n]
+    if "RFC822.SIZE" in wanted:
+        parts.append(b"RFC822.SIZE %d" % len(message))
+    fields = _HEADER_FIELDS.search(items)
+    if fields:
+        names = {name.lower().encode() for name in fields.group(1).split()}
+        head = re.split(rb"\r?\n\r?\n", message, 1)[0]
+        kept, keep = [], False
+        for line in re.split(rb"\r?\n", head):
+            if not line[:1].isspace():  # a continuation line belongs to the field before it
+                keep = line.split(b":", 1)[0].strip().lower() in names
+            if keep:
+                kept.append(line + b"\r\n")
+        body = b"".join(kept) + b"\r\n"
+        parts.append(b"BODY[HEADER.FIELDS (%s)] {%d}\r\n%s" % (fields.group(1).upper().encode(), len(body), body))
+    elif re.search(r"BODY(\.PEEK)?\[\]|RFC822(?![.\w])", wanted):
+        parts.append(b"BODY[] {%d}\r\n%s" % (len(message), message))
+    return b"* %d FETCH (%s)\r\n" % (n, b" ".join(parts))
 
 
 def _imap_strings(text: str) -> list[str]:

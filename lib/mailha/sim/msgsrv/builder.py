@@ -19,12 +19,14 @@ def users_file(inst: Instance) -> str:
 
 def create(inst: Instance, *, ip: str | None = None, ports: dict[str, int] | None = None,
            users: dict[str, str] | None = None, enable: dict[str, bool] | None = None,
-           autorestart: bool = False, directory: tuple[str, int] | None = None) -> Instance:
+           autorestart: bool = False, directory: tuple[str, int] | None = None,
+           base_dn: str | None = None) -> Instance:
     """Write the instance's configuration: ``msg.conf`` (ports, enable flags, autorestart,
     ``service.listenaddr`` when *ip*), ``dispatcher.cnf`` (SMTP and LMTP services),
     ``job_controller.cnf`` (``TCP_PORT``), ``ImapProxyAService.cfg`` (the MMP) and the users.
     *ip* None leaves the instance unbound (all addresses), as an install leaves it.  *directory*:
-    the user directory's (host, port), ``local.ugldaphost``/``local.ugldapport``."""
+    the user directory's (host, port), ``local.ugldaphost``/``local.ugldapport``; *base_dn*
+    ``local.ugldapbasedn``, where logins not in the users file are checked."""
     port = {**DEFAULT_PORTS, **(ports or {})}
     for path in (inst.config_dir, inst.imta_config_dir, os.path.join(inst.home, "data", "proc"),
                  os.path.join(inst.home, "data", "store"), os.path.join(inst.home, "log")):
@@ -41,6 +43,8 @@ def create(inst: Instance, *, ip: str | None = None, ports: dict[str, int] | Non
         lines.append(f'service.listenaddr = "{ip}"')
     if directory:
         lines += [f'local.ugldaphost = "{directory[0]}"', f'local.ugldapport = "{directory[1]}"']
+    if base_dn:
+        lines.append(f'local.ugldapbasedn = "{base_dn}"')
     _write(inst.msg_conf, lines)
     bound = [f"INTERFACE_ADDRESS={ip}"] if ip else []
     _write(inst.dispatcher_cnf, [

@@ -30,6 +30,7 @@ from .. import protocols, ready
 from . import builder, config
 
 POLL = 1.0
+LOGIN_TIMEOUT = 3.0  # a directory that does not answer refuses the login (the session waits that long)
 NOT_WATCHED = ("watcher", "tcp_smtp_server", "tcp_lmtp_server")
 PRODUCT = "Sun Java(tm) System Messaging Server"
 
@@ -147,7 +148,8 @@ class Daemon:
     async def bind(self) -> list:
         servers = []
         ctx = protocols.Context(PRODUCT, socket.gethostname(), self.inst.home, self.hung, self.log,
-                                self.status_page, authenticate=self.authenticate, deliver=self.deliver)
+                                self.status_page, authenticate=self.authenticate, deliver=self.deliver,
+                                mailbox=self.inbox)
         for service, protocol, address, port in config.listeners(self.inst, self.name):
             if self.name in ("watcher", "dispatcher"):
                 continue  # the watcher's own protocol; the dispatcher hands its sockets to children
@@ -243,16 +245,48 @@ class Daemon:
     # -- what the protocols need ---------------------------------------------------------------
 
     def authenticate(self, user: str, password: str) -> bool:
+        """A login of the emulator's users file, else of the user directory (msg.conf's
+        ``local.ugldaphost`` and ``local.ugldapbasedn``): a bind as ``uid=USER,ou=People,BASE``."""
         import hmac
 
         known = config.users(self.inst).get(user.lower())
-        return known is not None and hmac.compare_digest(known.encode(), password.encode())
+        if known is not None:
+            return hmac.compare_digest(known.encode(), password.encode())
+        return self.directory_login(user, password)
+
+    def directory_login(self, user: str, password: str) -> bool:
+        import re
+
+        from mailha.msgsrv import msgconf
+        from mailha.probes import ProbeError
+        from mailha.probes.ldap import LdapConnection
+
+        values = config.values(self.inst)
+        where, base = msgconf.directory(values), msgconf.value(values, msgconf.LDAP_BASE)
+        # An empty password would be an anonymous bind, which LDAP accepts: never a login.
+        if where is None or not base or not password or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", user):
+            return False
+        conn = LdapConnection(*where, deadline=time.monotonic() + LOGIN_TIMEOUT)
+        try:
+            conn.connect()
+            conn.bind(f"uid={user},ou=People,{base}", password)
+            return True
+        except (ProbeError, OSError) as err:  # a directory that is down refuses the login too
+            self.log(f"login of {user} refused by the directory: {err}")
+            return False
+        finally:
+            conn.close()
 
     def deliver(self, mail_from: str, rcpts: list[str], data: bytes) -> str:
         from ..mailqueue import deliver
 
         paths = [deliver(builder.mailbox(self.inst, rcpt), mail_from, [rcpt], data) for rcpt in rcpts]
         return paths[-1]
+
+    def inbox(self, user: str) -> list[str]:
+        from ..mailqueue import delivered
+
+        return delivered(builder.mailbox(self.inst, user))
 
     def status_page(self) -> str:
         return f"<html><head><title>{PRODUCT}</title></head><body><h1>Messenger Express</h1><p>{self.inst.home}</p></body></html>"
