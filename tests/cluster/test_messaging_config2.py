@@ -48,5 +48,13 @@ def test_a_directory_restart_restarts_nothing_else(harness, healthy2):
     harness.wait_for("the directory group back", lambda: harness.status().group_node(mss.DIR_GROUP))
     assert {node: harness.msg_pids(node, ms, "stored") for node in (imap_node,)} == stored
     assert harness.msgsrv_pids(mta_node, ms.mta_root, "stored") == mta_stored
-    assert harness.status().failures == []
+    assert [f for f in harness.status().failures if not _met_the_directory_down(f)] == []
     harness.wait_for("IMAP logins through the directory again", lambda: harness.imap_inbox(ms) is not None)
+
+
+def _met_the_directory_down(failure: dict) -> bool:
+    """A monitor of the MTA or IMAP server that ran while the directory restarted: degraded,
+    saying the login could not be checked (no recovery follows), never a failure."""
+    prefixes = tuple(mss.CONFIG2[g].prefix + "-" for g in (mss.MTA_GROUP, mss.IMAP_GROUP))
+    return (failure.get("op_key", "").startswith(prefixes) and "_monitor_" in failure["op_key"]
+            and failure.get("exitcode") == "190" and "user directory is down" in failure.get("exitreason", ""))

@@ -46,8 +46,9 @@ def fake_lab(monkeypatch):
     monkeypatch.setattr(lab_cli.services, "default_kind", lambda: "389ds")
     monkeypatch.setattr(drill.services, "deploy", lambda layout, kind: None)
     monkeypatch.setattr(drill.gwservices, "deploy", lambda layout: None)
+    monkeypatch.setattr(drill.msgservices, "deploy", lambda layout: None)
     monkeypatch.setattr(drill.faults, "restore", lambda layout: None)
-    monkeypatch.setattr(drill, "run_once", lambda layout, scenario, directory, run, gw=None:
+    monkeypatch.setattr(drill, "run_once", lambda layout, scenario, directory, run, gw=None, ms=None:
                         dataclasses.replace(result, scenario=scenario, run=run))
     return result
 

@@ -349,6 +349,26 @@ def test_a_password_echoed_by_the_server_is_blanked_out(serve):
     assert caught.value.kind == AUTH and PASSWORD not in str(caught.value) and "***" in str(caught.value)
 
 
+@pytest.mark.parametrize("answer,kind", [
+    (b"NO [UNAVAILABLE] User directory unavailable", UNAVAILABLE),
+    (b"NO [AUTHENTICATIONFAILED] Invalid credentials", AUTH),
+    (b"NO Login failed", AUTH),
+])
+def test_imap_login_the_server_cannot_check_now_is_unavailable_not_auth(serve, answer, kind):
+    def server(conn: socket.socket) -> None:
+        conn.sendall(b"* OK ready\r\n")
+        for line in lines_of(conn):
+            tag, _, rest = line.partition(" ")
+            if rest.upper().startswith("CAPABILITY"):
+                conn.sendall(b"* CAPABILITY IMAP4rev1\r\n" + tag.encode() + b" OK done\r\n")
+            else:
+                conn.sendall(tag.encode() + b" " + answer + b"\r\n")
+
+    with pytest.raises(ProbeError) as caught:
+        imap.probe("127.0.0.1", serve(server).port, timeout=5, user="probe", password=PASSWORD)
+    assert caught.value.kind == kind and PASSWORD not in str(caught.value)
+
+
 def test_imap_bye_greeting_fails(serve):
     server = serve(imap_server("* BYE too many connections"))
     with pytest.raises(ProbeError) as caught:
@@ -401,6 +421,22 @@ def test_pop3_bad_password_is_auth(serve):
     with pytest.raises(ProbeError) as caught:
         pop3.probe("127.0.0.1", server.port, timeout=5, user="probe", password="nope")
     assert caught.value.kind == AUTH and "nope" not in str(caught.value)
+
+
+@pytest.mark.parametrize("answer,kind", [
+    (b"-ERR [SYS/TEMP] User directory unavailable", UNAVAILABLE),
+    (b"-ERR [AUTH] Authentication failed", AUTH),
+    (b"-ERR no", AUTH),
+])
+def test_pop3_login_the_server_cannot_check_now_is_unavailable_not_auth(serve, answer, kind):
+    def server(conn: socket.socket) -> None:
+        conn.sendall(b"+OK ready\r\n")
+        for line in lines_of(conn):
+            conn.sendall(b"+OK\r\n" if line.startswith("USER") else answer + b"\r\n")
+
+    with pytest.raises(ProbeError) as caught:
+        pop3.probe("127.0.0.1", serve(server).port, timeout=5, user="probe", password=PASSWORD)
+    assert caught.value.kind == kind and PASSWORD not in str(caught.value)
 
 
 def test_pop3_error_greeting(serve):

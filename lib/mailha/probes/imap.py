@@ -3,7 +3,7 @@
 ``tls=True`` is implicit TLS (IMAPS, port 993); ``starttls=True`` upgrades a plain session.
 """
 
-from . import AUTH, ProbeError, ProbeResult
+from . import AUTH, UNAVAILABLE, ProbeError, ProbeResult
 from ._common import Chat, Conversation, require_password
 
 TYPE_CHECKING = False
@@ -64,7 +64,7 @@ def probe(
     """Check that an IMAP server greets (OK or PREAUTH) and answers CAPABILITY.
 
     With *user* and *password*, also LOGIN: a rejected login raises a ProbeError of kind
-    ``auth``.  Returns the greeting and ``details["capabilities"]`` (upper case),
+    ``auth``, one the server cannot check now (``NO [UNAVAILABLE]``) of kind ``unavailable``.  Returns the greeting and ``details["capabilities"]`` (upper case),
     ``details["logged_in"]``.
     """
     require_password(SERVICE, host, port, user, password)
@@ -85,7 +85,9 @@ def probe(
         if user:
             status, text, _ = session.command("LOGIN", _quoted(user), _quoted(password or ""))
             if status != "OK":
-                raise talk.failure(f"LOGIN as {user!r} rejected: {status} {_text(text)}", AUTH)
+                # RFC 5530: [UNAVAILABLE] is a subsystem (the user directory) down, not the password.
+                kind = UNAVAILABLE if text.upper().startswith("[UNAVAILABLE]") else AUTH
+                raise talk.failure(f"LOGIN as {user!r} rejected: {status} {_text(text)}", kind)
             logged_in = True
         try:
             session.command("LOGOUT")

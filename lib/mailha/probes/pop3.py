@@ -4,7 +4,7 @@
 with STLS (RFC 2595).
 """
 
-from . import AUTH, ProbeError, ProbeResult
+from . import AUTH, UNAVAILABLE, ProbeError, ProbeResult
 from ._common import Chat, Conversation, require_password
 
 TYPE_CHECKING = False
@@ -27,7 +27,8 @@ def probe(
 ) -> "ProbeResult":
     """Check that a POP3 server greets with +OK; with *user*/*password* also log in.
 
-    A rejected login raises a ProbeError of kind ``auth``.  Returns the greeting and
+    A rejected login raises a ProbeError of kind ``auth``, one the server cannot check now
+    (``-ERR [SYS/TEMP]``) of kind ``unavailable``.  Returns the greeting and
     ``details["logged_in"]``.
     """
     require_password(SERVICE, host, port, user, password)
@@ -45,7 +46,9 @@ def probe(
                 chat.send(command)
                 answer = chat.line()
                 if not answer.startswith("+OK"):
-                    raise talk.failure(f"login as {user!r} rejected: {_text(answer)}", AUTH)
+                    # RFC 3206: [SYS/TEMP] is the server's own trouble (its directory), not the password.
+                    kind = UNAVAILABLE if answer[4:].lstrip().upper().startswith("[SYS/TEMP]") else AUTH
+                    raise talk.failure(f"login as {user!r} rejected: {_text(answer)}", kind)
             logged_in = True
         try:
             chat.send("QUIT")

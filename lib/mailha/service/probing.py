@@ -5,7 +5,9 @@ A probe module is imported only when an endpoint speaks its protocol.  What a fa
 decided here once for every agent: no answer is a failed service (:class:`GenericError`); an
 answer that rejects the probe's credentials is a running service whose check is wrong at run
 time (an expired test password), reported as :class:`Degraded`, never as a configuration error
-that would stop the resource on every node.
+that would stop the resource on every node.  So is a mail server that cannot check the login
+now because its user directory is down: restarting it would not help, and the directory's own
+resource reports the fault.
 """
 
 import time
@@ -67,8 +69,8 @@ def check(label: str, points: "Sequence[Endpoint]", host: str, deadline: float,
 
     The endpoints share the time: a hung member fails on its first listener, within the
     operation's timeout.  Raises :class:`GenericError` (no answer) or :class:`Degraded` (an
-    answer rejecting the credentials)."""
-    from ..probes import AUTH, ProbeError
+    answer rejecting the credentials, or a mail login its server cannot check now)."""
+    from ..probes import AUTH, UNAVAILABLE, ProbeError
 
     for point in points:
         left = deadline - time.monotonic()
@@ -86,4 +88,7 @@ def check(label: str, points: "Sequence[Endpoint]", host: str, deadline: float,
                 creds = login or point.auth
                 names = creds.params if creds else "the login"
                 raise Degraded(f"the {label} rejects {names} ({err.reason}): fix them") from None
+            if err.kind == UNAVAILABLE and login is not None and point.protocol != "ldap":
+                raise Degraded(f"the {label} cannot check logins now, its user directory is down: "
+                               f"start the directory ({err.reason})") from None
             raise GenericError("the {} does not answer: {}".format(label, err)) from None

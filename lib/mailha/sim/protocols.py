@@ -26,6 +26,12 @@ MAX_MESSAGE = 50 * 1024 * 1024
 IDLE_TIMEOUT = 300.0
 
 
+class LoginUnavailable(Exception):
+    """Raised by ``Context.authenticate`` when no login can be checked now (the user directory
+    does not answer): the client is told to retry (IMAP ``[UNAVAILABLE]``, RFC 5530; POP3
+    ``[SYS/TEMP]``, RFC 3206), not that its password is wrong."""
+
+
 @dataclass
 class Context:
     """What the handlers need from the agent."""
@@ -40,7 +46,8 @@ class Context:
     http_password: str | None = None
     tls: "ssl.SSLContext | None" = None  # SMTP STARTTLS, when --certfile/--keyfile load
     sessions: set[asyncio.StreamWriter] = field(default_factory=set)
-    #: Checks a POP3/IMAP4 login (None: every login is accepted, as the GroupWise agents' probes need).
+    #: Checks a POP3/IMAP4 login (None: every login is accepted, as the GroupWise agents' probes
+    #: need); raises :class:`LoginUnavailable` when it cannot tell.
     authenticate: Callable[[str, str], bool] | None = None
     #: Delivers an accepted SMTP message (None: into the agent's receive directory); returns its path.
     deliver: Callable[[str, list[str], bytes], str] | None = None
@@ -190,10 +197,12 @@ async def _pop3(s: Session) -> None:
             user = argument
             await s.send("+OK\r\n")
         elif verb == "PASS":
-            if s.ctx.authenticate is not None and not s.ctx.authenticate(user, argument):
-                await s.send("-ERR [AUTH] Authentication failed\r\n")
-            else:
-                await s.send("+OK\r\n")
+            try:
+                refused = s.ctx.authenticate is not None and not s.ctx.authenticate(user, argument)
+            except LoginUnavailable:
+                await s.send("-ERR [SYS/TEMP] User directory unavailable, try again later\r\n")
+                continue
+            await s.send("-ERR [AUTH] Authentication failed\r\n" if refused else "+OK\r\n")
         elif verb in ("NOOP", "RSET"):
             await s.send("+OK\r\n")
         elif verb == "STAT":
@@ -227,7 +236,12 @@ async def _imap4(s: Session) -> None:
             await s.send(f"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n{tag} OK CAPABILITY completed\r\n")
         elif verb == "LOGIN":
             words = _imap_strings(args)
-            if s.ctx.authenticate is not None and (len(words) != 2 or not s.ctx.authenticate(*words)):
+            try:
+                refused = s.ctx.authenticate is not None and (len(words) != 2 or not s.ctx.authenticate(*words))
+            except LoginUnavailable:
+                await s.send(f"{tag} NO [UNAVAILABLE] User directory unavailable, try again later\r\n")
+                continue
+            if refused:
                 await s.send(f"{tag} NO [AUTHENTICATIONFAILED] Invalid credentials\r\n")
             else:
                 user = words[0] if words else ""

@@ -258,8 +258,10 @@ class Daemon:
         import re
 
         from mailha.msgsrv import msgconf
-        from mailha.probes import ProbeError
+        from mailha.probes import AUTH, ProbeError
         from mailha.probes.ldap import LdapConnection
+
+        from ..protocols import LoginUnavailable
 
         values = config.values(self.inst)
         where, base = msgconf.directory(values), msgconf.value(values, msgconf.LDAP_BASE)
@@ -271,9 +273,13 @@ class Daemon:
             conn.connect()
             conn.bind(f"uid={user},ou=People,{base}", password)
             return True
-        except (ProbeError, OSError) as err:  # a directory that is down refuses the login too
-            self.log(f"login of {user} refused by the directory: {err}")
-            return False
+        except (ProbeError, OSError) as err:
+            if isinstance(err, ProbeError) and err.kind == AUTH:
+                self.log(f"login of {user} refused by the directory: {err}")
+                return False
+            # A directory that is down or busy: the client is told to retry, not that it is wrong.
+            self.log(f"login of {user} not checked, the directory fails: {err}")
+            raise LoginUnavailable(str(err)) from None
         finally:
             conn.close()
 
