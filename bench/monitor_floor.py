@@ -13,7 +13,11 @@ in turn, and takes its CPU (user+sys of the process and its reaped children, fro
   (mailha.service.fastpath) answers from the record of the last full monitor;
 * the same second-level monitor on the full path: the agent imported and run without the
   fast path, as every monitor ran before it and as a monitor runs whose record does not hold;
-* ``ocf:heartbeat:slapd monitor`` on the same OpenLDAP, beside ``ocf:mailha:ldap``'s.
+* ``ocf:heartbeat:slapd monitor`` on the same OpenLDAP, beside ``ocf:mailha:ldap``'s;
+* an emulated Messaging Server instance (mailha.sim.msgsrv) under ``ocf:mailha:msgsrv``: its
+  core's monitor at the first level, with ``stored -t -v`` (a child process, counted) every
+  time, and at the default cadence (every 6th monitor: its mean is what the core costs on
+  average), and its client services' (IMAP, POP, HTTP with the test user's IMAP login).
 
 It prints each command's CPU per call (median, min, max over the rounds), its ratio to
 ``python3 -IS -c pass`` (the median of the per-round ratios: a round's commands run within a
@@ -95,6 +99,62 @@ class GroupWise:
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
 
 
+class Messaging:
+    """One emulated Messaging Server instance, its core and client services run by the agent."""
+
+    USER, PASSWORD = "probe", "bench-probe-pw"
+
+    def __init__(self, base: str, rsctmp: str) -> None:
+        from mailha.msgsrv.layout import Instance
+        from mailha.sim.msgsrv import builder, installer
+
+        self.ip, self.rsctmp = "127.0.0.1", rsctmp
+        keys = ("core", "imap", "pop", "http", "smtp", "lmtp", "ens", "job_controller")
+        self.ports = {key: free_port(self.ip) for key in keys}
+        self.inst = Instance(os.path.join(base, "msg", "SUNWmsgsr"))
+        builder.create(self.inst, ip=self.ip, ports=self.ports, users={self.USER: self.PASSWORD})
+        installer.install(self.inst, launchers="sbin")
+        p = self.ports
+        common = {"server_root": self.inst.server_root, "ip_address": self.ip, "user": "root", "group": "root"}
+        self.params = {
+            "msgsrv-core": dict(common, services=f"core={p['core']}"),
+            "msgsrv-svc": dict(common, services=f"imap={p['imap']} pop={p['pop']} http={p['http']}",
+                               test_user=self.USER, test_password=self.PASSWORD),
+        }
+
+    def env(self, resource: str) -> dict[str, str]:
+        env = {**BASE_ENV, "OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": f"bench-{resource}",
+               "HA_RSCTMP": self.rsctmp, "OCF_RESKEY_CRM_meta_timeout": "120000"}
+        env.update({f"OCF_RESKEY_{k}": str(v) for k, v in self.params[resource].items()})
+        return env
+
+    def action(self, resource: str, action: str) -> subprocess.CompletedProcess:
+        return subprocess.run([os.path.join(AGENTS, "msgsrv"), action], env=self.env(resource), timeout=300,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
+
+    def kill_remaining(self) -> None:
+        """After the agent's stops: whatever still runs from the instance, by PID."""
+        from mailha.agents.msgsrv import process_match
+        from mailha.msgsrv import services as catalogue
+        from mailha.proc import find
+
+        for daemon in catalogue.PROCESSES:
+            for proc in find(process_match(self.inst, daemon), every=True):
+                try:
+                    os.kill(proc.pid, 9)
+                except ProcessLookupError:
+                    pass
+
+
+def start_all(services: "GroupWise | Messaging", resources: tuple[str, ...], started: list[str]) -> None:
+    """Start each resource with its agent, noting it in *started* for the clean-up."""
+    for resource in resources:
+        done = services.action(resource, "start")
+        if done.returncode != 0:
+            sys.exit(f"{resource} start returned {done.returncode}:\n{done.stderr}")
+        started.append(resource)
+
+
 def monitor(label: str, agent_path: str, env: dict[str, str], level: str, full: bool = False) -> Side:
     """A recurring monitor as Pacemaker runs it: the executable, whose fast path answers from
     the record of the last full monitor (each side is its own resource, with its own record).
@@ -124,17 +184,15 @@ def main() -> int:
     base = tempfile.mkdtemp(prefix="mailha-bench-floor-")
     parent = dsinstance.server_tempdir("mailha-bench-")
     rsctmp = os.path.join(base, "rsctmp")
-    inst = gw = None
-    started = []
+    inst = gw = ms = None
+    started, ms_started = [], []
     try:
         inst = dsinstance.create_openldap(dsinstance.unique_name("floor"), free_port(),
                                           os.path.join(parent, "ldap"), start=True)
         gw = GroupWise(base, rsctmp)
-        for agent in ("gwpoa", "gwia"):
-            done = gw.action(agent, "start")
-            if done.returncode != 0:
-                sys.exit(f"{agent} start returned {done.returncode}:\n{done.stderr}")
-            started.append(agent)
+        start_all(gw, ("gwpoa", "gwia"), started)
+        ms = Messaging(base, rsctmp)
+        start_all(ms, ("msgsrv-core", "msgsrv-svc"), ms_started)
         ldap_env = mailha_env(inst, rsctmp)
         sides = [
             Side("python3 -IS -c pass", [PYTHON, "-IS", "-c", "pass"], dict(BASE_ENV)),
@@ -152,6 +210,12 @@ def main() -> int:
             sides.append(monitor(f"{agent} monitor, first level", path, env, "0"))
             sides.append(monitor(f"{agent} monitor, {second[agent]}", path, env, "1"))
             sides.append(monitor(f"{agent} full monitor, {second[agent]}", path, env, "1", full=True))
+        msgsrv = os.path.join(AGENTS, "msgsrv")
+        core = ms.env("msgsrv-core")
+        sides.append(monitor("msgsrv core monitor, first level", msgsrv, core, "0"))
+        sides.append(monitor("msgsrv core monitor, stored -t -v", msgsrv, core, "1"))
+        sides.append(monitor("msgsrv core monitor, every 6th", msgsrv, core, "6"))
+        sides.append(monitor("msgsrv imap/pop/http, IMAP login", msgsrv, ms.env("msgsrv-svc"), "1"))
         dummy = sides[2]
         subprocess.run([dummy.argv[0], "start"], env=dummy.env, timeout=60, check=True)
         for side in sides[2:]:
@@ -176,6 +240,10 @@ def main() -> int:
                     ratios[side.label].append(cpu[side.label] / cpu[sides[0].label])
         text, data = report(sides, ratios)
     finally:
+        if ms is not None:
+            for resource in reversed(ms_started):
+                ms.action(resource, "stop")
+            ms.kill_remaining()
         if gw is not None:
             for agent in reversed(started):
                 gw.action(agent, "stop")
@@ -195,17 +263,18 @@ def report(sides: list[Side], ratios: dict[str, list[float]]) -> tuple[str, dict
              f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
              f"{rounds} rounds, each command once per round, in turn; CPU = user+sys of the process tree",
              "",
-             f"{'command':34} {'CPU ms med':>10} {'min':>6} {'max':>6} {'x -IS pass':>10} {'% core, 50/10s':>15}"]
+             f"{'command':34} {'CPU ms med':>10} {'min':>6} {'max':>6} {'mean':>6} {'x -IS pass':>10} "
+             f"{'% core, 50/10s':>15}"]
     rows = []
     for side in sides:
         ms = [c * 1000 for c in side.cpu]
-        med, ratio = statistics.median(ms), statistics.median(ratios[side.label])
+        med, mean, ratio = statistics.median(ms), statistics.mean(ms), statistics.median(ratios[side.label])
         share = med / 1000 * PER_SECOND * 100
         failed = sum(rc != 0 for rc in side.codes)
         rows.append({"command": side.label, "argv": side.argv, "cpu_ms_median": round(med, 2),
-                     "cpu_ms_min": round(min(ms), 2), "cpu_ms_max": round(max(ms), 2),
+                     "cpu_ms_min": round(min(ms), 2), "cpu_ms_max": round(max(ms), 2), "cpu_ms_mean": round(mean, 2),
                      "ratio_to_floor": round(ratio, 2), "core_pct_50_per_10s": round(share, 2), "failed": failed})
-        lines.append(f"{side.label:34} {med:10.2f} {min(ms):6.2f} {max(ms):6.2f} {ratio:10.2f} {share:15.2f}"
+        lines.append(f"{side.label:34} {med:10.2f} {min(ms):6.2f} {max(ms):6.2f} {mean:6.2f} {ratio:10.2f} {share:15.2f}"
                      + (f"  ({failed} runs not 0)" if failed else ""))
     by_label = {side.label: side for side in sides}
     ours, theirs = by_label["ldap monitor, LDAP search"], by_label["ocf:heartbeat:slapd monitor"]

@@ -168,12 +168,7 @@ def rewrite(path: str, data: bytes, backup: "Optional[str]" = None) -> bool:
         return False
     directory = os.path.dirname(os.path.abspath(path))
     if backup is not None:
-        with open(path, "rb") as source, open(backup, "xb") as copy:  # "x": never over another
-            shutil.copyfileobj(source, copy)
-            _keep_owner(copy.fileno(), st)
-            copy.flush()
-            os.fsync(copy.fileno())
-        shutil.copystat(path, backup)
+        keep_copy(path, backup)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.mailha-tmp.")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -191,6 +186,23 @@ def rewrite(path: str, data: bytes, backup: "Optional[str]" = None) -> bool:
         raise
     fsync_directory(directory)
     return True
+
+
+def keep_copy(path: str, backup: str) -> None:
+    """Copy the file at *path* to *backup*, its mode, owner and times kept, durably; an existing
+    file at *backup* is never replaced (``FileExistsError``): the first backup is the one from
+    before the cluster."""
+    import os
+    import shutil
+
+    st = os.stat(path)
+    with open(path, "rb") as source, open(backup, "xb") as copy:  # "x": never over another
+        shutil.copyfileobj(source, copy)
+        _keep_owner(copy.fileno(), st)
+        copy.flush()
+        os.fsync(copy.fileno())
+    shutil.copystat(path, backup)
+    fsync_directory(os.path.dirname(os.path.abspath(backup)))
 
 
 def fsync_directory(path: str) -> None:

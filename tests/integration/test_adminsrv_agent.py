@@ -97,6 +97,20 @@ def test_ssl_without_the_right_trust_database_password_does_not_start(adminsrv, 
     assert admin.pids() == [] and not os.path.exists(admin.admin.pin_file)
 
 
+def test_a_pin_file_left_by_a_node_fenced_mid_start_is_removed_by_the_next(adminsrv, adminlab, tmp_path):
+    """The pin file is on the shared storage, the agent's state on the node: the node that takes
+    over (another HA_RSCTMP) still knows the file is the agent's, by its marker beside it."""
+    admin = adminlab.server(ssl=True)
+    pin = admin.admin.pin_file
+    for path, text in ((pin + ".mailha-pin", ""), (pin, f"internal:{DB_PASSWORD}\n")):
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as handle:
+            handle.write(text)
+    other_node = {"HA_RSCTMP": str(tmp_path / "other-node")}
+    assert adminsrv("start", admin.params(), extra=other_node).rc == SUCCESS
+    assert not os.path.exists(pin) and not os.path.exists(pin + ".mailha-pin")
+    assert adminsrv("stop", admin.params(), extra=other_node).rc == SUCCESS
+
+
 def test_an_admins_own_pin_file_is_used_and_never_touched(adminsrv, adminlab):
     admin = adminlab.server(ssl=True)
     pin = admin.admin.pin_file

@@ -14,7 +14,9 @@ either path fails here: take it off the path, or pin it with a reason.
 import os
 import subprocess
 
+from admintest import adminlab_fixture  # noqa: F401
 from gwtest import gwlab_fixture  # noqa: F401
+from mstest import mslab_fixture  # noqa: F401
 from testkit import CAPTURE_TEXT
 
 # Runs the agent file as its interpreter would (compiled and executed as __main__) and reports,
@@ -80,6 +82,10 @@ LDAP_PROBES = {"mailha.ber", "mailha.probes.ldap"}
 GWPOA_PROBES = {"mailha.probes.http", "mailha.probes.tcp"}
 GWIA_PROBES = {"mailha.ber", "mailha.probes.http", "mailha.probes.imap", "mailha.probes.ldap", "mailha.probes.pop3",
                "mailha.probes.smtp", "mailha.probes.tcp"}
+MSGSRV = FRAMEWORK | {"_socket", "mailha.agents.msgsrv", "mailha.msgsrv", "mailha.msgsrv.layout",
+                      "mailha.msgsrv.services"}
+ADMINSRV = FRAMEWORK | {"_socket", "mailha.adminsrv", "mailha.adminsrv.conf", "mailha.adminsrv.layout",
+                        "mailha.agents.adminsrv"}
 PINNED = {
     ("ldap", "first", "full"): FRAMEWORK | {"_socket", "mailha.agents.ldap", "mailha.directory",
                                             "mailha.directory.paths"},
@@ -89,12 +95,25 @@ PINNED = {
     ("gwpoa", "second", "full"): GROUPWISE | PROBING | GWPOA_PROBES | {"mailha.agents.gwpoa"},
     ("gwia", "first", "full"): GROUPWISE | {"mailha.agents.gwia"},
     ("gwia", "second", "full"): GROUPWISE | PROBING | GWIA_PROBES | {"mailha.agents.gwia"},
+    # The services resource: IMAP, POP3 and HTTP on the virtual IP, no child process.
+    ("msgsrv", "first", "full"): MSGSRV,
+    ("msgsrv", "second", "full"): MSGSRV | PROBING | {"mailha.probes.http", "mailha.probes.imap",
+                                                      "mailha.probes.pop3"},
+    ("adminsrv", "first", "full"): ADMINSRV,
+    # The admin user's HTTP Basic credentials: binascii.
+    ("adminsrv", "second", "full"): ADMINSRV | PROBING | {"binascii", "mailha.probes.http"},
     ("ldap", "first", "fast"): FAST,
     ("ldap", "second", "fast"): FAST | FAST_PROBING | LDAP_PROBES,
     ("gwpoa", "first", "fast"): FAST,
     ("gwpoa", "second", "fast"): FAST | FAST_PROBING | GWPOA_PROBES,
     ("gwia", "first", "fast"): FAST,
     ("gwia", "second", "fast"): FAST | FAST_PROBING | GWIA_PROBES,
+    ("msgsrv", "first", "fast"): FAST,
+    ("msgsrv", "second", "fast"): FAST | FAST_PROBING | {"mailha.probes.http", "mailha.probes.imap",
+                                                         "mailha.probes.pop3"},
+    ("adminsrv", "first", "fast"): FAST,
+    # An authenticated probe is never answered by the fast path (its record keeps no password).
+    ("adminsrv", "second", "fast"): ADMINSRV | PROBING | {"binascii", "mailha.probes.http"},
 }
 #: second_level_monitor: never, every monitor, every third.  With a cadence the first monitor
 #: (count 0) probes; the next (count 1) only counts, which writes the state file.
@@ -142,3 +161,18 @@ def test_gwia_monitor_imports(agent_runner, gwlab, tmp_path):
     runner = agent_runner("gwia")
     assert runner("start", dom.params).rc == 0
     check(runner, dom.params, tmp_path)
+
+
+def test_msgsrv_monitor_imports(agent_runner, mslab, tmp_path):
+    ms = mslab.instance()
+    runner = agent_runner("msgsrv")
+    assert runner("start", ms.core()).rc == 0
+    assert runner("start", ms.clients()).rc == 0
+    check(runner, ms.clients(), tmp_path)
+
+
+def test_adminsrv_monitor_imports(agent_runner, adminlab, tmp_path):
+    admin = adminlab.server()
+    runner = agent_runner("adminsrv")
+    assert runner("start", admin.params()).rc == 0
+    check(runner, admin.params(), tmp_path)

@@ -187,6 +187,26 @@ def test_a_bad_service_set_is_a_configuration_error_everywhere(msgsrv, mslab, ca
     assert msgsrv("stop", ms.params(case)).rc == SUCCESS  # stop never fails for a parameter
 
 
+def test_a_stop_with_parameters_that_fail_the_checks_kills_nothing_and_succeeds(msgsrv, mslab):
+    """A new resource with a typo is probed (6) and then stopped on every node, also where
+    another resource of the same instance runs: that stop must succeed (a failed stop fences
+    the node) and must leave the running instance alone."""
+    ms = mslab.instance()
+    assert msgsrv("start", ms.core()).rc == SUCCESS
+    before = running(ms, CORE)
+    for bad in (ms.params("imap=143 pop=143"), ms.params("nosuch=1"), {**ms.clients(), "instance": "msg-mail1"}):
+        result = msgsrv("validate-all", bad)
+        assert result.rc == CONFIGURED and len(result.reason.encode()) <= 128, (bad, result.reason)
+        assert msgsrv.probe(bad).rc == CONFIGURED
+        assert msgsrv("stop", bad).rc == SUCCESS, bad
+        assert running(ms, CORE) == before
+    # A test user on a resource without a login is wrong everywhere; its stop still names the
+    # core exactly (stop runs no static check), so it is no stop "with a typo".
+    result = msgsrv("validate-all", ms.core(test_user="u", test_password="p"))
+    assert result.rc == CONFIGURED and "no listed service takes a login" in result.reason
+    assert msgsrv("stop", ms.core()).rc == SUCCESS
+
+
 def test_a_listed_service_that_is_disabled_fails_start_with_the_flag_to_set(msgsrv, mslab):
     ms = mslab.instance(enable={"service.pop.enable": False})
     assert msgsrv("start", ms.core()).rc == SUCCESS
@@ -219,9 +239,12 @@ def test_an_unbound_instance_is_refused_or_bound_keeping_the_first_pre_ha_backup
     assert refused("127.0.0.1", ms.ports["smtp"])
     assert msgsrv("stop", ms.mta()).rc == SUCCESS
     clients = ms.clients(set_binding="true")
+    os.chown(ms.inst.msg_conf, 4242, 4343)  # mailsrv:mail on a real node: the backup keeps them
     assert msgsrv("start", clients).rc == SUCCESS  # service.listenaddr set with configutil
     assert f'service.listenaddr = "{ms.ip}"' in open(ms.inst.msg_conf).read()
     assert "service.listenaddr" not in open(ms.inst.msg_conf + ".pre-ha").read()
+    backup = os.stat(ms.inst.msg_conf + ".pre-ha")
+    assert (backup.st_uid, backup.st_gid) == (4242, 4343)
     assert refused("127.0.0.1", ms.ports["imap"])
 
 
@@ -297,7 +320,8 @@ def test_two_instances_on_one_node_must_not_share_a_job_controller_port(msgsrv, 
     assert msgsrv("start", first.mta()).rc == SUCCESS
     result = msgsrv("start", second.mta())
     assert result.rc == GENERIC
-    assert f"job_controller TCP_PORT {first.ports['job_controller']} is held by pid" in result.reason
+    assert f"job_controller TCP_PORT {first.ports['job_controller']} held by pid" in result.reason
+    assert len(result.reason.encode()) <= 128
 
 
 def test_seed_004s_msstart_launcher(msgsrv, mslab):
@@ -313,6 +337,17 @@ def test_an_ims5_instance_needs_its_registry_on_every_node(msgsrv, mslab):
     result = msgsrv("validate-all", ms.core())
     assert result.rc == INSTALLED and "/etc/msgregistry.inf is missing" in result.reason
     assert msgsrv.probe(ms.core()).rc == NOT_RUNNING
+    # The registry must list the instance by its whole name: msg-mail10 is another instance.
+    try:
+        with open(layout.REGISTRY, "x", encoding="utf-8") as registry:
+            registry.write(f"{ms.inst.server_root}/msg-mail10\n")
+        result = msgsrv("validate-all", ms.core())
+        assert result.rc == INSTALLED and "does not list msg-mail1" in result.reason
+        with open(layout.REGISTRY, "a", encoding="utf-8") as registry:
+            registry.write(f"{ms.inst.server_root}/msg-mail1\n")
+        assert msgsrv("validate-all", ms.core()).rc == SUCCESS
+    finally:
+        os.unlink(layout.REGISTRY)
 
 
 def test_probes_are_not_running_with_the_storage_gone(msgsrv, mslab, tmp_path):

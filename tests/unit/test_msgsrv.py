@@ -46,7 +46,7 @@ def test_a_broken_rule_is_named_with_its_fix(text, server_type, words):
 def test_processes_and_components_of_a_service_set():
     core = services.parse("core=49994")
     assert services.processes(core) == ["watcher", "stored", "imsched"]
-    assert services.components(core) == ["watcher", "store", "sched"]
+    assert services.components(core) == ["store", "sched"]  # start-msg store launches the watcher
     client = services.parse("imap imaps smtp")
     assert services.processes(client) == ["imapd", "job_controller", "dispatcher", "tcp_smtp_server"]
     assert services.components(client) == ["imap", "job_controller", "dispatcher"]
@@ -81,6 +81,35 @@ def test_layouts_of_6x_and_of_ims5_instances():
 ])
 def test_the_store_pid_file(text, expected):
     assert layout.store_state(text) == expected
+
+
+def test_the_store_counts_as_ready_only_for_the_running_stored(tmp_path):
+    """A power-off leaves "<pid> ready" on the shared storage: until the new store has written
+    its own, that pid is not the running stored's, and start must go on waiting."""
+    import os
+    import shutil
+    import subprocess
+
+    from mailha.agents.msgsrv import store_not_ready
+    from mailha.proc import ProcessMatch
+
+    inst = layout.Instance(str(tmp_path))
+    os.makedirs(inst.config_dir)
+    sleep = os.path.realpath(shutil.which("sleep"))
+    stored = subprocess.Popen([sleep, "60"])  # plays the running stored
+    try:
+        match = ProcessMatch(exe_names=(sleep,))
+        assert "no pid file" in store_not_ready(inst, match)
+        pidfile = os.path.join(inst.config_dir, "pidfile.store")
+        for text, why in (("%d init" % stored.pid, "recovering"), ("9999999 ready", "not the running stored"),
+                          ("%d ready" % stored.pid, None)):
+            with open(pidfile, "w") as f:
+                f.write(text + "\n")
+            reason = store_not_ready(inst, match)
+            assert (reason is None) if why is None else (why in reason), (text, reason)
+    finally:
+        stored.kill()
+        stored.wait()
 
 
 def test_stop_commands_of_both_launchers():
@@ -211,7 +240,8 @@ def test_dispatcher_ports_and_the_mmp_binding():
 
 def test_each_daemon_has_its_own_start_and_stop_component():
     core = services.parse("core=49994")
-    assert [services.PROCESSES[n].start for n in services.processes(core)] == ["watcher", "store", "sched"]
+    # 6 2005Q4's start-msg has no watcher component: start-msg store launches it on every version.
+    assert [services.PROCESSES[n].start for n in services.processes(core)] == ["store", "store", "sched"]
     mta = services.parse("smtp")
     # The dispatcher starts and stops its TCP servers: no component of their own.
     assert services.PROCESSES["tcp_smtp_server"].start is None

@@ -25,8 +25,9 @@ from testkit import free_port, wait_for
 # its daemon runs).  SIGUSR1 closes its listener and leaves it running: a member that no longer
 # answers.
 SERVER = r"""
-import os, signal, socket, sys
+import os, signal, socket, sys, time
 home, port = sys.argv[2], int(sys.argv[4])
+time.sleep(float(sys.argv[6]) if len(sys.argv) > 6 else 0)  # a launcher that waits for its server
 if os.fork():
     sys.exit(0)
 os.setsid()
@@ -46,9 +47,9 @@ while True:
 """
 
 
-def declare(home: str, inputs: "tuple" = ()) -> "Agent":
+def declare(home: str, inputs: "tuple" = (), delay_a: float = 0) -> "Agent":
     """A two-member agent whose handlers are one lifecycle call each; *inputs*: files member A's
-    endpoints are said to be read from."""
+    endpoints are said to be read from; *delay_a*: seconds A's launcher takes to return."""
     agent = Agent("svc", "Test service", "Two TCP servers.",
                   [Param("home", AbsPath(), "Instance directory", required=True, unique=True),
                    Param("port_a", Port(), "Port of A", required=True),
@@ -65,7 +66,8 @@ def declare(home: str, inputs: "tuple" = ()) -> "Agent":
             where = os.path.join(p.home, name)
             match = ProcessMatch(exe_names=(sys.executable,), args=(("-D", where),))
             members.append(Member(name.upper(), match,
-                                  launch=Command([sys.executable, "-c", SERVER, "-D", where, "-p", str(port)]),
+                                  launch=Command([sys.executable, "-c", SERVER, "-D", where, "-p", str(port),
+                                                  "-s", str(delay_a if name == "a" else 0)]),
                                   endpoints=[Endpoint(f"tcp{name}", "tcp", port)], remember=name,
                                   inputs=inputs if name == "a" else ()))
         return Service(members)
@@ -152,6 +154,15 @@ def test_start_refuses_a_port_held_by_another_process_before_launching_anything(
     assert out.rc == Rc.ERR_GENERIC
     assert f"pid {os.getpid()}" in out.exit_reasons[-1] and "cannot start the B" in out.exit_reasons[-1]
     assert not any(members_running(svc.home))  # A was not left half-started
+
+
+def test_a_slow_launcher_may_use_its_members_share_of_the_start(svc, ocf_run):
+    """start-msg store waits for the store's recovery: a launcher gets all of the start's time
+    but a small reserve for the members after it (before: half of it, at most two minutes)."""
+    env = dict(svc.env, OCF_RESKEY_CRM_meta_timeout="10000")
+    out = ocf_run(declare(svc.home, delay_a=6), ["svc", "start"], env)
+    assert out.rc == Rc.SUCCESS, out.stderr
+    assert all(members_running(svc.home))
 
 
 def test_start_remembers_pids_and_the_cadence_reset_keeps_them(svc, tmp_path):

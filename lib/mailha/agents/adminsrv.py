@@ -28,6 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover
 #: The resource's state key saying a pin file is ours to remove (a start cut off by its timeout
 #: leaves one behind: the next start or stop removes it; an admin's own pin file is never touched).
 PIN_STATE = "pin.written"
+#: Beside the pin file, on the shared storage: the pin file is the agent's (see write_pin).
+PIN_MARK = ".mailha-pin"
 
 PARAMS = [
     Param("server_root", AbsPath(), "Server root",
@@ -146,39 +148,52 @@ def check_magnus(p: "Params") -> None:
 
 
 def write_pin(ctx: "Context", admin: "AdminServer") -> None:
-    """The trust database password for start-admin: a new file, 0600 from its creation."""
+    """The trust database password for start-admin: a new file, 0600 from its creation.
+
+    Its marker (:data:`PIN_MARK` beside it, made first) says it is the agent's: on the shared
+    storage with it, so a node that takes over after one was fenced mid-start removes what that
+    start left, and never an admin's own pin file (which has no marker)."""
     import os
 
-    if os.path.lexists(admin.pin_file) and ctx.state.get(PIN_STATE) != "1":
+    if os.path.lexists(admin.pin_file) and not pin_is_ours(ctx, admin):
         ctx.log.warning("%s exists and is not the agent's: start-admin reads it, ssl_db_password is not "
                         "written", admin.pin_file)
         return
     remove_pin(ctx, admin)
-    ctx.state.put(PIN_STATE, "1")  # before the file: a start cut off here still knows to remove it
     try:
         line = conf.pin_line(ctx.params.ssl_db_password)
     except conf.ConfError as err:
         raise Misconfigured(f"ssl_db_password: {err}") from None
-    fd = os.open(admin.pin_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    ctx.state.put(PIN_STATE, "1")  # before the files: a start cut off here still knows to remove them
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    os.close(os.open(admin.pin_file + PIN_MARK, flags, 0o600))
+    fd = os.open(admin.pin_file, flags, 0o600)
     try:
         os.write(fd, line.encode("utf-8"))
     finally:
         os.close(fd)
 
 
-def remove_pin(ctx: "Context", admin: "AdminServer") -> None:
-    """Remove the pin file the agent wrote (none: nothing to do)."""
+def pin_is_ours(ctx: "Context", admin: "AdminServer") -> bool:
     import os
 
-    if ctx.state.get(PIN_STATE) != "1":
+    return ctx.state.get(PIN_STATE) == "1" or os.path.lexists(admin.pin_file + PIN_MARK)
+
+
+def remove_pin(ctx: "Context", admin: "AdminServer") -> None:
+    """Remove the pin file the agent wrote, here or on the node before (none: nothing to do)."""
+    import os
+
+    if not pin_is_ours(ctx, admin):
         return
-    try:
-        os.unlink(admin.pin_file)
-    except FileNotFoundError:
-        pass
-    except OSError as err:  # left for the next start or stop, which try again
-        ctx.log.warning("cannot remove %s: %s", admin.pin_file, err)
-        return
+    for path in (admin.pin_file, admin.pin_file + PIN_MARK):  # the marker last: it says whose the file is
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as err:  # left for the next start or stop, which try again
+            ctx.log.warning("cannot remove %s: %s", path, err)
+            return
     ctx.state.put(PIN_STATE, "")
 
 

@@ -33,8 +33,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..service.model import Service
 
 AUTO, START_MSG, MSSTART = "auto", "start-msg", "msstart"
-#: The store check of the second level, and the share of the check's time it may use.
+#: The store check of the second level.
 STORED_CHECK = ("-t", "-v")
+#: The protocols the synthetic transaction logs in with.
+LOGINS = ("imap", "pop3")
 
 PARAMS = [
     Param("server_root", AbsPath(), "Server root",
@@ -104,7 +106,10 @@ AGENT = Agent(
 
 
 def instance(p: "Params") -> "Instance":
-    return layout.Instance(p.server_root, p.instance)
+    try:
+        return layout.Instance(p.server_root, p.instance)
+    except ValueError as err:  # instance=msg-NAME: the prefix is the layout's, not the name's
+        raise Misconfigured(f"instance: {err}") from None
 
 
 def chosen(p: "Params") -> "List[Tuple[MsgService, int]]":
@@ -156,7 +161,7 @@ def service(ctx: "Context") -> "Service":
             continue  # ens, snmp, sms: no second level (seed 004)
         # The process that serves the port: the watcher for the core, tcp_smtp_server, imapd, ...
         front = "watcher" if svc.name == catalogue.CORE else svc.processes[-1]
-        login = svc.protocol in ("imap", "pop3")
+        login = svc.protocol in LOGINS
         points.setdefault(front, []).append(
             Endpoint(svc.name, svc.protocol or "tcp", port, tls=svc.tls, login=login))
     members = []
@@ -167,7 +172,7 @@ def service(ctx: "Context") -> "Service":
         members.append(Member(
             name, process_match(inst, name), launch=launch, stop=halt, endpoints=points.get(name, ()),
             remember=name, log_hint=f"; see the logs in {inst.home}/log",
-            ready=(lambda: store_not_ready(inst)) if name == "stored" else None,
+            ready=(lambda: store_not_ready(inst, process_match(inst, "stored"))) if name == "stored" else None,
             check=(lambda timeout: check_store(ctx, inst, timeout)) if name == "stored" else None))
     login = Credentials(p.test_user, p.test_password, "test_user/test_password") if p.test_user else None
     return Service(members, address=p.ip_address, login=login)
@@ -176,9 +181,12 @@ def service(ctx: "Context") -> "Service":
 # -- product checks -----------------------------------------------------------------------------
 
 
-def store_not_ready(inst: "Instance") -> "Optional[str]":
-    """Why the store does not count as started yet (None: its pid file says ready)."""
+def store_not_ready(inst: "Instance", stored: "ProcessMatch") -> "Optional[str]":
+    """Why the store does not count as started yet (None: its pid file says ready for a
+    running *stored*; a ``ready`` left on the shared storage by a node that lost power names
+    a pid of that node, until the new store writes its own)."""
     from ..files import read_text
+    from ..proc import find
 
     for path in inst.store_pidfiles():
         try:
@@ -187,9 +195,11 @@ def store_not_ready(inst: "Instance") -> "Optional[str]":
             continue
         except OSError as err:
             return f"cannot read {path}: {err}"
-        if state == layout.READY:
+        if state != layout.READY:
+            return f"the store is {'recovering' if state == layout.INIT else 'starting'} ({path} says {state})"
+        if pid is not None and any(info.pid == pid for info in find(stored, every=True)):
             return None
-        return f"the store is {'recovering' if state == layout.INIT else 'starting'} ({path} says {state})"
+        return f"{path} says ready for pid {pid}, which is not the running stored: an old file"
     return "the store has written no pid file yet"
 
 
@@ -226,8 +236,8 @@ def check_enabled(inst: "Instance", listed: "Sequence[Tuple[MsgService, int]]", 
     dispatcher = None
     for svc, port in listed:
         if not msgconf.enabled(values, svc.flag):
-            raise Misconfigured(f"service {svc.name} is listed but {svc.flag} is off: configutil -o {svc.flag} "
-                                f"-v 1, or remove it from services")
+            fix = f"configutil -o {svc.flag} -v 1" + ("" if svc.name == catalogue.CORE else " or drop it from services")
+            raise Misconfigured(f"{svc.name} is listed but {svc.flag} is off: {fix}")
         if server_type == catalogue.MMP:
             continue
         if svc.name in ("smtp", "lmtp"):
@@ -278,17 +288,18 @@ def check_binding(ctx: "Context", inst: "Instance", listed: "Sequence[Tuple[MsgS
 def set_listen_address(ctx: "Context", inst: "Instance", address: str) -> None:
     """``configutil -o service.listenaddr -v ADDRESS``, msg.conf first kept as ``msg.conf.pre-ha``."""
     import os
-    import shutil
 
+    from ..files import keep_copy
     from ..msgsrv import binding, msgconf
     from ..run import product_env, run_command
 
     tool = next((t for t in inst.configutil() if os.access(t, os.X_OK)), None)
     if tool is None:
         raise NotInstalled(f"configutil is not in {inst.home}/sbin or bin: cannot set {msgconf.LISTEN_ADDRESS}")
-    backup = inst.msg_conf + binding.BACKUP_SUFFIX
-    if not os.path.lexists(backup):
-        shutil.copy2(inst.msg_conf, backup)
+    try:
+        keep_copy(inst.msg_conf, inst.msg_conf + binding.BACKUP_SUFFIX)
+    except FileExistsError:
+        pass  # the configuration from before the cluster is kept already
     result = run_command([tool, "-o", msgconf.LISTEN_ADDRESS, "-v", address], timeout=ctx.budget.share(0.2, cap=30),
                          cwd=inst.home, env=product_env(ctx.environ))
     if result.returncode != 0:
@@ -314,8 +325,8 @@ def check_job_controller_port(inst: "Instance") -> None:
         info = read_process(holder.pid) if holder.pid else None
         argv = info.argv if info is not None and info.argv else ()
         if holder.process == "job_controller" and mine not in argv[:2]:
-            raise GenericError(f"job_controller TCP_PORT {port} is held by pid {holder.pid} of another instance: "
-                               f"give each instance its own TCP_PORT in job_controller.cnf")
+            raise GenericError(f"job_controller TCP_PORT {port} held by pid {holder.pid} of another instance: give "
+                               f"each instance its own in job_controller.cnf")
 
 
 # -- declarations ---------------------------------------------------------------------------------
@@ -323,13 +334,13 @@ def check_job_controller_port(inst: "Instance") -> None:
 
 @AGENT.check
 def check_params(p: "Params") -> None:
-    try:
-        instance(p)
-    except ValueError as err:
-        raise Misconfigured(f"instance: {err}") from None
-    chosen(p)
+    instance(p)
+    listed = chosen(p)
     if bool(p.test_user) != bool(p.test_password):
         raise Misconfigured("'test_user' and 'test_password' go together: set both or neither")
+    if p.test_user and not any(svc.protocol in LOGINS for svc, _ in listed):
+        raise Misconfigured("test_user is set but no listed service takes a login (imap, imaps, pop, pops): "
+                            "unset test_user/test_password on this resource")
     if p.set_binding and not p.ip_address:
         raise Misconfigured("set_binding=true needs ip_address: the address to bind the instance to")
 
@@ -369,7 +380,10 @@ def check_installed(p: "Params") -> None:
         except OSError:
             raise NotInstalled(f"{layout.REGISTRY} is missing on this node: copy it from the node where the "
                                f"instance was installed (seed 002)") from None
-        if f"msg-{p.instance}" not in registry:
+        import re
+
+        # A whole name: msg-mail1 is not listed by msg-mail10 (the file's format is not documented).
+        if f"msg-{p.instance}" not in re.split(r"[^A-Za-z0-9._-]+", registry):
             raise NotInstalled(f"{layout.REGISTRY} does not list msg-{p.instance}: copy it from the node where the "
                                f"instance was installed")
 
@@ -408,7 +422,8 @@ def do_start(ctx: "Context") -> None:
 def do_stop(ctx: "Context") -> None:
     from ..service import lifecycle
 
-    lifecycle.stop(ctx, lambda: service(ctx), any_daemon(ctx.params), ("server_root", "instance", "services"))
+    lifecycle.stop(ctx, lambda: service(ctx), any_daemon(ctx.params),
+                   ("server_root", "instance", "services", "server_type"))
 
 
 @AGENT.handler("monitor")

@@ -97,6 +97,16 @@ def wait_for(what: str, check: Callable[[], object], timeout: float, interval: f
     return seen[0]
 
 
+def wait_group(layout: Layout, group: str, members: int, timeout: float) -> str:
+    """The node *group* runs on, once *members* of its members have started there."""
+    def placed():
+        st = try_status(layout)
+        if st and len(st.groups.get(group, [])) == members:
+            return st.group_node(group)
+        return None
+    return wait_for(f"group {group} started", placed, timeout)  # type: ignore[return-value]
+
+
 def all_online(layout: Layout, st: crmmon.ClusterStatus | None) -> bool:
     return bool(st and st.have_quorum and st.dc
                 and st.online_nodes() == sorted(layout.node_names())

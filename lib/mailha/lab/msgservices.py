@@ -5,7 +5,7 @@ the Messaging Server:
 Configuration 1 (crm-templates/messaging.pcs): one group on one virtual IP, everything on one
 shared file system:
 
-    mail-msg = IPaddr2 + Filesystem + ldap (389-ds) + adminsrv + msgsrv core + client services + MTA
+    mail-msg = IPaddr2 + Filesystem + ldap (389-ds) + msgsrv core + client services + MTA + adminsrv
 
 Configuration 2 (crm-templates/messaging-config2.pcs): a group per component, each with its
 own virtual IP and file system; the MTA and the IMAP server are Messaging Server instances of
@@ -44,7 +44,9 @@ START_TIMEOUT = 120  # s; a Messaging Server start waits for its directory withi
 GROUP = "mail-msg"
 IP_RSC, FS_RSC, LDAP_RSC, ADMIN_RSC = "msg-ip", "msg-fs", "msg-ldap", "msg-admin"
 CORE_RSC, SVC_RSC, MTA_RSC = "msg-core", "msg-svc", "msg-mta"
-MEMBERS = (IP_RSC, FS_RSC, LDAP_RSC, ADMIN_RSC, CORE_RSC, SVC_RSC, MTA_RSC)
+# The admin server last: seed 004's Critical = 0 is critical=false, which also cuts the pull of
+# every later member on the group (a third failure of the IMAP server would not move it).
+MEMBERS = (IP_RSC, FS_RSC, LDAP_RSC, CORE_RSC, SVC_RSC, MTA_RSC, ADMIN_RSC)
 # Configuration 2
 DIR_GROUP, MTA_GROUP, IMAP_GROUP = "mail-dir", "mail-mta", "mail-imap"
 CONFIG2_GROUPS = (DIR_GROUP, MTA_GROUP, IMAP_GROUP)
@@ -199,7 +201,8 @@ def _ldap(stack: Stack, params: dict[str, str]) -> str:
 def _admin(stack: Stack, admin_root: str) -> str:
     return primitive_xml(stack.rsc("admin"), "ocf:mailha:adminsrv",
                          {"server_root": admin_root, "ip_address": stack.ip, "port": str(PORTS["admin"])},
-                         monitor="10s", timeouts={"start": "120s", "stop": "120s", "monitor": "30s"})
+                         monitor="10s", timeouts={"start": "120s", "stop": "120s", "monitor": "30s"},
+                         meta={"critical": "false"})  # seed 004's Critical = 0: it never moves the group
 
 
 def _msgsrv(rsc: str, stack: Stack, root: str, listed: str, **more: str) -> str:
@@ -219,16 +222,6 @@ def _group_xml(group: str, members: list[str], restart_limit: bool) -> str:
     return f'<group id="{group}">{meta}{"".join(members)}</group>'
 
 
-def wait_group(layout: Layout, group: str, members: int, timeout: float = 240) -> str:
-    """The node *group* runs on once *members* of its members have started."""
-    def placed():
-        st = cluster.try_status(layout)
-        if st and len(st.groups.get(group, [])) == members:
-            return st.group_node(group)
-        return None
-    return cluster.wait_for(f"group {group} started", placed, timeout)  # type: ignore[return-value]
-
-
 class _Builder:
     """Grows one group member by member: the storage first (the servers are laid out through
     the node that mounts it), then each server once the one before it runs."""
@@ -239,7 +232,7 @@ class _Builder:
         loop = images.make(layout, stack.image, stack.mount(layout), IMAGE_SIZE)
         self.members = _storage(layout, stack, loop)
         cluster.cibadmin(layout, self.on, "--create", "-o", "resources", xml=self._xml())
-        self.node = wait_group(layout, stack.group, len(self.members), timeout)
+        self.node = cluster.wait_group(layout, stack.group, len(self.members), timeout)
 
     def _xml(self) -> str:
         return _group_xml(self.stack.group, self.members, self.restart_limit)
@@ -247,7 +240,7 @@ class _Builder:
     def add(self, *members: str) -> None:
         self.members += members
         cluster.cibadmin(self.layout, self.on, "--modify", "-o", "resources", "--allow-create", xml=self._xml())
-        self.node = wait_group(self.layout, self.stack.group, len(self.members), self.timeout)
+        self.node = cluster.wait_group(self.layout, self.stack.group, len(self.members), self.timeout)
 
 
 def _preflight(layout: Layout) -> None:
@@ -269,7 +262,7 @@ def _already(layout: Layout, config: int, members: dict[str, int], timeout: floa
     if ms is None or not all(g in cluster.status(layout).groups for g in members):
         return None
     for group, count in members.items():
-        wait_group(layout, group, count, timeout)
+        cluster.wait_group(layout, group, count, timeout)
     return ms
 
 
@@ -286,11 +279,11 @@ def deploy(layout: Layout, timeout: float = 300) -> Messaging:
     b.add(_ldap(s, ldap))
     _add_test_user(layout, s.ip)  # before the servers whose logins it checks
     p = PORTS
-    b.add(_admin(s, admin_root),
-          _msgsrv(CORE_RSC, s, root, f"core={p['core']}"),
+    b.add(_msgsrv(CORE_RSC, s, root, f"core={p['core']}"),
           _msgsrv(SVC_RSC, s, root, f"imap={p['imap']} pop={p['pop']} http={p['http']}", second_level_monitor="1",
                   test_user=TEST_USER, test_password=_read_secret(_user_password(layout))),
-          _msgsrv(MTA_RSC, s, root, f"smtp={p['smtp']}", second_level_monitor="1"))
+          _msgsrv(MTA_RSC, s, root, f"smtp={p['smtp']}", second_level_monitor="1"),
+          _admin(s, admin_root))
     return _save(layout, Messaging(1, (GROUP,), s.ip, s.ip, s.ip, root, root, admin_root, TEST_USER,
                                    _user_password(layout)))
 

@@ -65,11 +65,12 @@ def _nvpairs(rsc: str, params: dict[str, str]) -> str:
 
 
 def primitive_xml(rsc: str, agent: str, params: dict[str, str], monitor: str = "10s",
-                  timeouts: dict[str, str] | None = None) -> str:
+                  timeouts: dict[str, str] | None = None, meta: dict[str, str] | None = None) -> str:
     cls, provider, kind = agent.split(":")
     t = {"start": "60s", "stop": "60s", "monitor": "20s", **(timeouts or {})}
+    metas = f'<meta_attributes id="{rsc}-meta">{_nvpairs(rsc + "-meta", meta)}</meta_attributes>' if meta else ""
     return (f'<primitive id="{rsc}" class="{cls}" provider="{provider}" type="{kind}">'
-            f'<instance_attributes id="{rsc}-ia">{_nvpairs(rsc, params)}</instance_attributes>'
+            f'<instance_attributes id="{rsc}-ia">{_nvpairs(rsc, params)}</instance_attributes>{metas}'
             f'<operations>'
             f'<op id="{rsc}-monitor" name="monitor" interval="{monitor}" timeout="{t["monitor"]}"/>'
             f'<op id="{rsc}-start" name="start" interval="0s" timeout="{t["start"]}"/>'
@@ -87,16 +88,6 @@ def storage_group_xml(layout: Layout) -> str:
                        {"device": st["loop"], "directory": layout.shared_mountpoint, "fstype": "ext4"},
                        monitor="20s")
     return f'<group id="{GROUP}">{vip}{fs}</group>'
-
-
-def wait_group(layout: Layout, members: int, timeout: float = 120) -> str:
-    """Wait until the group runs with `members` members on one node; returns that node."""
-    def placed():
-        st = cluster.try_status(layout)
-        if st and len(st.groups.get(GROUP, [])) == members:
-            return st.group_node(GROUP)
-        return None
-    return cluster.wait_for(f"group {GROUP} started", placed, timeout)  # type: ignore[return-value]
 
 
 def write_password(layout: Layout) -> str:
@@ -195,13 +186,13 @@ def deploy(layout: Layout, kind: str = "openldap", timeout: float = 180) -> Dire
         raise LabError(f"the 389ds group cannot run yet: {why}")
     current = deployed(layout)
     if current and current.kind == kind:
-        wait_group(layout, 3, timeout)
+        cluster.wait_group(layout, GROUP, 3, timeout)
         return current
     remove(layout, timeout)
     pwfile = write_password(layout)
     on = cluster.powered_on_nodes(layout)[0]
     cluster.cibadmin(layout, on, "--create", "-o", "resources", xml=storage_group_xml(layout))
-    node = wait_group(layout, 2, timeout)
+    node = cluster.wait_group(layout, GROUP, 2, timeout)
     if kind == "openldap":
         params, agent = _prepare_openldap(layout, node, pwfile), "ocf:heartbeat:slapd"
         directory = Directory(kind, layout.vip, LDAP_PORT, f"cn=admin,{SUFFIX}", pwfile, OPENLDAP_PIDFILE)
@@ -213,7 +204,7 @@ def deploy(layout: Layout, kind: str = "openldap", timeout: float = 180) -> Dire
     ldap = primitive_xml(LDAP_RSC, agent, params, monitor="10s", timeouts={"start": "120s", "stop": "120s"})
     cluster.cibadmin(layout, on, "--modify", "-o", "resources", "--allow-create",
                      xml=f'<group id="{GROUP}">{ldap}</group>')
-    wait_group(layout, 3, timeout)
+    cluster.wait_group(layout, GROUP, 3, timeout)
     with open(_record_file(layout), "w", encoding="utf-8") as f:
         json.dump(directory.__dict__, f)
     return directory

@@ -52,11 +52,14 @@ class Process:
         return "Process({!r})".format(self.name)
 
 
-#: The daemons (spec A.4; product facts §2.1): each has a component of its own in ``start-msg``
-#: (6.3 adds ``watcher``), so one that died alone is started again without the others; the
-#: dispatcher starts and stops its TCP servers.
+#: The daemons (spec A.4; product facts §2.1): each has a component of its own in ``start-msg``,
+#: so one that died alone is started again without the others; the dispatcher starts and stops
+#: its TCP servers.  The watcher is launched by ``start-msg store`` ("Connecting to watcher ...
+#: Launching watcher ..."): 6 2005Q4's start-msg has no ``watcher`` component, 6.3's has, and
+#: ``store`` starts it on both.  ``stop-msg watcher`` exists from 6.3 on; before, the watcher
+#: ends by SIGTERM once that command has failed.
 PROCESSES = {p.name: p for p in (
-    Process("watcher", "watcher", "watcher"),
+    Process("watcher", "store", "watcher"),
     Process("stored", "store", "store"),
     Process("imsched", "sched", "sched"),
     Process("imapd", "imap", "imap"),
@@ -192,7 +195,7 @@ def processes(chosen: "Sequence[Tuple[Service, int]]") -> "List[str]":
 
 def components(chosen: "Sequence[Tuple[Service, int]]") -> "List[str]":
     """The ``start-msg`` components that start *chosen*, each once, in start order (the core:
-    ``watcher store sched``)."""
+    ``store sched``)."""
     names: "List[str]" = []
     for name in processes(chosen):
         component = PROCESSES[name].start

@@ -7,7 +7,8 @@
 * :func:`stop` stops the members in reverse order, each with its graceful command (or
   SIGTERM), then kills whatever remains of it before its share of the deadline: stop never
   times out.  Parameters that cannot identify the instance make it kill nothing it cannot
-  identify.
+  identify; parameters that fail the agent's static checks name nothing that could have
+  started, so such a stop succeeds at once.
 * :func:`monitor` runs the levels of :mod:`mailha.monitor`: every member's process, every
   endpoint, the test user's login, the admin's program.
 
@@ -35,6 +36,10 @@ WAIT_PROBE_CAP = 5.0
 #: Reserve kept, per member still to stop, out of what remains of the stop budget.
 STOP_RESERVE_CAP = 30.0
 STOP_RESERVE_SHARE = 0.2
+#: Reserve kept, per member still to start, out of what remains of the start budget: the
+#: rest is the member's own (a store recovering after a crash may need most of the timeout).
+START_RESERVE_CAP = 60.0
+START_RESERVE_SHARE = 0.2
 #: State key prefix of the pids remembered for members without pid files.
 PID_PREFIX = "pid."
 
@@ -82,11 +87,12 @@ def start(ctx: "Context", service: "Service", prepare: "Optional[Callable[[], No
     budget = ctx.budget
     for index, member in enumerate(service.members):
         later = len(service.members) - index - 1
-        deadline = budget.until(budget.remaining() * later / (later + 1))
+        deadline = budget.until(min(START_RESERVE_CAP, budget.remaining() * START_RESERVE_SHARE) * later)
         if running[index]:
             ctx.log.info("the %s is already running", member.label)
-        elif member.launch is not None:
-            launch(ctx, member.label, member.launch)
+        elif member.launch is not None and (index == 0 or not every_process(member)):
+            # (an earlier member's command may have started it: a product script starts several)
+            launch(ctx, member.label, member.launch, deadline)
         wait_until_answering(ctx, service, member, deadline)
         ctx.log.info("the %s answers on %s%s", member.label, service.host_of(member),
                      "".join(f", {p.name} {p.port}" for p in member.endpoints))
@@ -123,11 +129,13 @@ def require_free_ports(service: "Service", members: "List[Member]", own: "set") 
                                f"bind it to another address")
 
 
-def launch(ctx: "Context", label: str, command: "Command") -> None:
-    """Run the launch command within half of what is left (at most two minutes)."""
+def launch(ctx: "Context", label: str, command: "Command", deadline: float) -> None:
+    """Run the launch command within the member's share of the start (until *deadline*): a
+    launcher may wait for its server to be ready, as ``start-msg store`` waits for the store's
+    recovery."""
     from ..run import product_env, run_command
 
-    timeout = ctx.budget.share(0.5, cap=120)
+    timeout = max(0.0, deadline - time.monotonic())
     ctx.log.info("starting the %s: %s", label, " ".join(command.argv))
     # "/" as the usual working directory: a daemon keeping ours would hold storage busy at umount.
     result = run_command(command.argv, timeout=timeout, cwd=command.cwd, env=product_env(ctx.environ))
@@ -200,9 +208,13 @@ def stop(ctx: "Context", build: "Callable[[], Service]", product: "ProcessMatch"
     try:
         if not unusable:
             service = build()
-    except Misconfigured as err:  # the parameters name no instance at all
-        ctx.log.warning("stop: %s", err.reason)
-        unusable = {"the instance"}
+    except Misconfigured as err:
+        # Parameters that fail the agent's static checks: a start with them was refused before
+        # it launched anything, so nothing of theirs runs here.  (Pacemaker stops a resource with
+        # the parameters it was started with: this is the stop after a probe or a start that
+        # said "not configured".)  Failing would fence a node for a typo.
+        ctx.log.warning("stop: %s: nothing these parameters could have started runs", err.reason)
+        return
     if service is None:
         from ..proc import find
 

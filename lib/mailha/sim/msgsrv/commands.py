@@ -43,7 +43,8 @@ def daemons(component: str, *, stopping: bool = False) -> list[str]:
     if component in ("smtp", "mta"):
         return list(_MTA)
     key = "stop" if stopping else "start"
-    return [p.name for p in PROCESSES.values() if getattr(p, key) == component]
+    # The watcher comes with "store" (and "watcher" on 6.3): start_msg launches it first.
+    return [p.name for p in PROCESSES.values() if getattr(p, key) == component and (stopping or p.name != "watcher")]
 
 
 def enabled(conf: dict[str, str], component: str) -> bool:
