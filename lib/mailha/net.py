@@ -59,6 +59,17 @@ def parse_address(text: str) -> "IPAddress":
     return address
 
 
+def same_address(written: "Optional[str]", address: str) -> bool:
+    """Whether an address written in a configuration file is *address* (``::ffff:10.0.0.1``
+    is ``10.0.0.1``, ``::0:1`` is ``::1``); text that is no address matches only itself."""
+    if written is None:
+        return False
+    try:
+        return parse_address(written) == parse_address(address)
+    except AddressError:
+        return written == address
+
+
 # --- local addresses (rtnetlink) -----------------------------------------------------------
 
 _NLMSG = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, seq, pid

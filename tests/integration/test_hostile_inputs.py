@@ -1,8 +1,8 @@
 """Hostile input to the installed agents on every action (issue 7, "Done when").
 
-Every run drives ``/usr/lib/ocf/resource.d/mailha/{ldap,gwia,gwpoa}`` as Pacemaker does (clean
-environment, ``HA_LOGFILE``/``HA_DEBUGLOG`` with ``HA_debug=1``, an ``OCF_TRACE_RA`` trace) and
-holds it to the contract:
+Every run drives ``/usr/lib/ocf/resource.d/mailha/{ldap,gwia,gwpoa,msgsrv,adminsrv}`` as
+Pacemaker does (clean environment, ``HA_LOGFILE``/``HA_DEBUGLOG`` with ``HA_debug=1``, an
+``OCF_TRACE_RA`` trace) and holds it to the contract:
 
 * no traceback (nor a caught "internal error") anywhere; an OCF exit code, and the right one:
   stop of an instance that is not running returns 0 (or 1 when parameters that cannot identify
@@ -10,10 +10,13 @@ holds it to the contract:
   says the configuration is wrong (6 is for what is wrong on every node, never for a run-time
   condition), a probe of nothing says 7;
 * at most one exit reason, of at most 128 bytes;
-* no secret (``password``, ``test_password``, ``http_password`` hold random markers) in stdout,
-  stderr, the log files or a trace; none in the environment or argv of anything the agent starts,
-  which gets no ``OCF_RESKEY_*`` and has ``LC_ALL=C``;
-* nothing changed outside the instance's own files (see :class:`hostile.Snapshot`).
+* no secret (``password``, ``test_password``, ``http_password``, ``admin_password``,
+  ``ssl_db_password`` hold random markers) in stdout, stderr, the log files or a trace; none in
+  the environment or argv of anything the agent starts, which gets no ``OCF_RESKEY_*`` and has
+  ``LC_ALL=C``;
+* nothing changed outside the instance's own files (see :class:`hostile.Snapshot`); a stop never
+  ends a process of another resource of the same installation (a Messaging Server's core beside
+  its services resource, and the reverse).
 
 Two kinds of trial:
 
@@ -22,13 +25,17 @@ Two kinds of trial:
   changed one parameter at a time to a hostile value from a fixed table, sampled with a fixed
   seed (plus a few whole-configuration combinations, hostile action names, hostile OCF
   versions for meta-data).  Nothing of the instance can run, so the right exit codes are known.
-* *live* (``test_live_*``): real OpenLDAP, 389-ds and GroupWise emulator instances started by
-  the agent with secrets set; their processes' environments and command lines are read from
-  /proc; hostile values are tried on monitors and stops of the running service; a parent
-  directory of the running instance names no instance (7, and stop kills nothing).
+* *live* (``test_live_*``): real OpenLDAP, 389-ds and GroupWise, Messaging Server and
+  Administration Server emulator instances started by the agent with secrets set; their
+  processes' environments and command lines are read from /proc; hostile values are tried on
+  monitors and stops of the running service; a parent directory of the running instance names
+  no instance (7, and stop kills nothing); parameters that fail the agent's static checks are 6
+  and their stop kills nothing and says 0; identifying parameters the framework drops make a
+  stop kill nothing and say 1 (the running instance might be it).
 
-The trial counts are printed (``pytest -s``) and bounded to keep the file near three minutes on
-two cores: see ``VALUES_PER_PARAM`` and friends.
+The trial counts are printed (``pytest -s``) and bounded to keep the file near five minutes on
+two cores (the Messaging and Administration Server trials about two of them): see
+``VALUES_PER_PARAM`` and friends.
 """
 
 from __future__ import annotations
@@ -38,20 +45,30 @@ import random
 import secrets
 import shutil
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import hostile
 import pytest
+from admintest import ADMIN_USER, Directory, adminlab_fixture  # noqa: F401 (the adminlab fixture)
 from gwtest import gwlab_fixture  # noqa: F401 (the gwlab fixture)
 from hostile import Harness, Run, Snapshot
+from mstest import mslab_fixture  # noqa: F401 (the mslab fixture)
 
+from mailha.adminsrv.layout import AdminServer
+from mailha.agents import adminsrv as adminsrv_agent
 from mailha.agents import gwia as gwia_agent
 from mailha.agents import gwpoa as gwpoa_agent
 from mailha.agents import ldap as ldap_agent
+from mailha.agents import msgsrv as msgsrv_agent
+from mailha.msgsrv import layout as ms_layout
+from mailha.msgsrv import services as ms_services
 from mailha.proc import ProcessMatch, find
 from mailha.ocf import params as P
 from mailha.sim import layout
+from mailha.sim.adminsrv import builder as admin_builder
+from mailha.sim.msgsrv import builder as ms_builder
 from mailha.tools import dsinstance
 from mailha.tools.dsinstance import free_port
 
@@ -77,8 +94,9 @@ MONITOR_EVERY = 4
 COMBINED_TRIALS = 6
 
 TOKEN = secrets.token_hex(4)  # in every path the trials make: a stray file is recognised
-PW, TPW, HPW = (f"{kind}{secrets.token_hex(8)}" for kind in ("Pw", "Tp", "Hp"))  # the secrets
-SECRETS = (PW, TPW, HPW)
+# The secrets: password, test_password, http_password, admin_password, ssl_db_password.
+PW, TPW, HPW, APW, DPW = (f"{kind}{secrets.token_hex(8)}" for kind in ("Pw", "Tp", "Hp", "Ap", "Db"))
+SECRETS = (PW, TPW, HPW, APW, DPW)
 #: Created only if a value is ever run through a shell.
 CANARY = f"/run/mailha-hostile-{TOKEN}.pwned"
 #: A root-owned directory, the parent of the pid file: no agent may change it.
@@ -87,10 +105,17 @@ ROOT_DIR = f"/run/mailha-hostile-{TOKEN}"
 #: that for the server's user (the configuration names it), but not chown or chmod this one.
 ROOT_DIR_B = f"/run/mailha-hostile-{TOKEN}-b"
 
-AGENTS = {"ldap": ldap_agent.AGENT, "gwia": gwia_agent.AGENT, "gwpoa": gwpoa_agent.AGENT}
+AGENTS = {"ldap": ldap_agent.AGENT, "gwia": gwia_agent.AGENT, "gwpoa": gwpoa_agent.AGENT,
+          "msgsrv": msgsrv_agent.AGENT, "adminsrv": adminsrv_agent.AGENT}
 #: Executables of each product, of any instance: what a stop that cannot identify its instance
 #: must not kill.
-PRODUCT = {"ldap": ("slapd", "ns-slapd"), "gwia": ("gwmta", "gwia", "gwpoa"), "gwpoa": ("gwmta", "gwia", "gwpoa")}
+PRODUCT = {"ldap": ("slapd", "ns-slapd"), "gwia": ("gwmta", "gwia", "gwpoa"), "gwpoa": ("gwmta", "gwia", "gwpoa"),
+           "msgsrv": tuple(ms_services.PROCESSES), "adminsrv": ("uxwdog", "ns-httpd")}
+#: Starts that use files of the instance they name, one at a time per instance (see
+#: Harness.run_apart): adminsrv writes the trust database's pin file into server_root for a start
+#: with ssl_db_password, and one with ssl=true and none looks for a pin file there (a concurrent
+#: start's would make its answer a matter of timing).  The others run WORKERS at a time.
+START_APART = {"adminsrv": lambda run: str(run.params.get("server_root"))}
 
 # -- the hostile values -----------------------------------------------------------------------------
 
@@ -143,6 +168,26 @@ SECRET_VALUES = [
     ("lrm:// without a secret file", "lrm://"),  # the last two: always tried
     ("empty", ""),
 ]
+#: msgsrv's services: sets that break a rule of the services a resource may list (wrong on every
+#: node: 6, and a stop that kills nothing and says 0), or that name ports the configuration does
+#: not give them.  The first two are always tried; SERVICES_SAMPLE of the others.
+SERVICE_SETS = [
+    ("unknown service", "nosuch=1"),
+    ("superscript digit port (isdigit() but not int())", "imap=\u00b2"),
+    ("core with a client service", "core=49994 imap=143"),
+    ("smtp with lmtp", "smtp lmtp=2525"),
+    ("a port shared", "imap=143 pop=143"),
+    ("core without the watcher's port", "core"),
+    ("port 0", "imap=0"),
+    ("port 65536", "imap=65536"),
+    ("six-digit port", "imap=000143"),
+    ("listed twice", "imap=143 imap=144"),
+    ("a lone =", "="),
+    ("a port alone", "143"),
+    ("= without a port", "imap ="),
+    ("braces, ports the configuration does not give", "{ imap 143 pop 110 }"),
+]
+SERVICES_SAMPLE = 4
 
 
 @dataclass
@@ -155,6 +200,8 @@ class World:
     files: dict[str, str] = field(default_factory=dict)  # kind -> a hostile file
     config_dirs: dict[str, str] = field(default_factory=dict)  # kind -> dir whose dse.ldif is that kind
     gw_dirs: dict[str, str] = field(default_factory=dict)  # kind -> dir whose startup files are that kind
+    # agent -> kind -> a server root whose configuration files are that kind (msgsrv, adminsrv)
+    root_dirs: dict[str, dict[str, str]] = field(default_factory=dict)
     parents: dict[str, str] = field(default_factory=dict)  # agent -> parent dir of its instances
     sentinels: list[str] = field(default_factory=list)  # trees no trial may change
 
@@ -208,7 +255,18 @@ HOSTILE_KINDS = ("FIFO", "directory", "256 MiB", "garbage", "/dev/zero link", "s
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory) -> World:
+def config_directory() -> Iterator[Directory]:
+    """A listener standing for the configuration directory the static adminsrv starts wait for
+    (none: each start would wait for it half its timeout)."""
+    directory = Directory()
+    try:
+        yield directory
+    finally:
+        directory.close()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, config_directory) -> World:
     rng = random.Random(SEED)
     root = tmp_path_factory.mktemp("hostile")
     w = World(root, root / "records")
@@ -296,6 +354,70 @@ def world(tmp_path_factory) -> World:
     }
     w.parents["gwia"] = w.parents["gwpoa"] = str(gw)
     w.sentinels += [doms["dom2"].directory, offices["po2"].directory, str(root / "h")]
+
+    # Messaging Server: a 6.x instance bound to 127.0.0.1 that never runs (stand-in start-msg and
+    # stop-msg in sbin), its core, client services, MTA and MMP each a base; another instance
+    # beside it that no trial names.
+    msdir = root / "ms"
+    msports = {key: free_port() for key in ("core", "imap", "pop", "http", "smtp", "lmtp", "ens", "job_controller")}
+    instances = {}
+    for name in ("inst", "other"):
+        instances[name] = ms_builder.create(ms_layout.Instance(str(msdir / name)), ip="127.0.0.1", ports=msports,
+                                            users={}, enable={"local.mmp.enable": True})
+        for tool in ("start-msg", "stop-msg"):
+            fake(tool, Path(instances[name].home) / "sbin")
+    ms_common = {"server_root": instances["inst"].server_root, "ip_address": "127.0.0.1", "user": "root",
+                 "group": "root"}
+    w.bases["msgsrv"] = {
+        "core": {**ms_common, "services": f"core={msports['core']}", "launcher": "start-msg"},
+        "clients": {**ms_common, "services": f"imap={msports['imap']} pop={msports['pop']} http={msports['http']}",
+                    "test_user": "probe", "test_password": TPW},
+        "mta": {**ms_common, "services": f"smtp={msports['smtp']}"},
+        "mmp": {**ms_common, "server_type": "MMP", "services": f"imap={msports['imap']} pop={msports['pop']}"},
+    }
+    w.parents["msgsrv"] = str(msdir)
+
+    # Administration Server: two server roots that never run (stand-in start-admin and
+    # stop-admin), one plain and one HTTPS, waiting for config_directory; another beside them.
+    admindir = root / "admin"
+    admin_port = free_port()
+    roots = {}
+    for name in ("plain", "ssl", "other"):
+        roots[name] = AdminServer(str(admindir / name))
+        admin_builder.create(roots[name], ip="127.0.0.1", port=admin_port,
+                             directory=(config_directory.ip, config_directory.port), users={ADMIN_USER: APW})
+        for tool in ("start-admin", "stop-admin"):
+            fake(tool, Path(roots[name].server_root))
+    # HTTPS as builder.create(db_password=...) says it, without the certificate nothing here reads.
+    magnus = Path(roots["ssl"].magnus_conf)
+    magnus.write_text(magnus.read_text(encoding="utf-8").replace("Security off", "Security on"), encoding="utf-8")
+    admin_common = {"ip_address": "127.0.0.1", "port": admin_port, "admin_user": ADMIN_USER, "admin_password": APW}
+    w.bases["adminsrv"] = {
+        "plain": {"server_root": roots["plain"].server_root, **admin_common},
+        "ssl": {"server_root": roots["ssl"].server_root, **admin_common, "ssl": "true", "ssl_db_password": DPW},
+    }
+    w.parents["adminsrv"] = str(admindir)
+    w.sentinels += [instances["other"].home, roots["other"].server_root]
+
+    # Server roots whose configuration files are hostile (below root/h, a sentinel: no trial may
+    # write there), with the stand-in commands that validate-all and start check first.
+    for kind in HOSTILE_KINDS:
+        if kind == "not executable":
+            continue
+        slug = kind.replace("/", "_").replace(" ", "-")
+        inst = ms_layout.Instance(str(root / "h" / f"ms-{slug}"))
+        for path in (inst.msg_conf, inst.dispatcher_cnf, inst.job_controller_cnf, inst.mmp_conf,
+                     *inst.store_pidfiles()):
+            make_hostile(Path(path), kind, rng)
+        for tool in ("start-msg", "stop-msg"):
+            fake(tool, Path(inst.home) / "sbin")
+        w.root_dirs.setdefault("msgsrv", {})[kind] = inst.server_root
+        admin = AdminServer(str(root / "h" / f"admin-{slug}"))
+        for path in (admin.magnus_conf, admin.adm_conf):
+            make_hostile(Path(path), kind, rng)
+        for tool in ("start-admin", "stop-admin"):
+            fake(tool, Path(admin.server_root))
+        w.root_dirs.setdefault("adminsrv", {})[kind] = admin.server_root
     return w
 
 
@@ -340,17 +462,21 @@ def values_for(agent: str, param: P.Param, world: World, rng: random.Random) -> 
     kind = param.type
     own: list[tuple[str, str]] = []
     if param.secret:
-        marker = {"password": PW, "test_password": TPW}.get(param.name, HPW)
+        marker = {"password": PW, "test_password": TPW, "admin_password": APW,
+                  "ssl_db_password": DPW}.get(param.name, HPW)
         picked = SECRET_VALUES[-2:] + pick(rng, SECRET_VALUES[:-2], SECRET_SAMPLE)
         return [(label, value.replace("{m}", marker)) for label, value in picked]
     if isinstance(kind, P.AbsPath):
         own = pick(rng, world.path_values(), PATH_SAMPLE)
         if param.name == "config_dir":
             own += [(f"dse.ldif is a {k}", d) for k, d in pick(rng, sorted(world.config_dirs.items()), FILE_SAMPLE)]
-        if param.name in ("config_dir", "domain_dir", "post_office_dir", "instance_root"):
+        if param.name in ("config_dir", "domain_dir", "post_office_dir", "instance_root", "server_root"):
             own += [("parent of the instance", world.parents[agent]), ("/", "/")]
         if param.name in ("domain_dir", "post_office_dir"):
             own += [(f"startup files are {k}", d) for k, d in pick(rng, sorted(world.gw_dirs.items()), FILE_SAMPLE)]
+        if param.name == "server_root":
+            own += [(f"configuration files: {k}", d)
+                    for k, d in pick(rng, sorted(world.root_dirs[agent].items()), FILE_SAMPLE)]
         if param.name.endswith(("startup", "gwha_conf", "pidfile", "config_file")):
             own += [(f"{k} file", path) for k, path in pick(rng, sorted(world.files.items()), FILE_SAMPLE)]
         if param.name.endswith("binary") or param.name == "grpwise_script":
@@ -373,6 +499,10 @@ def values_for(agent: str, param: P.Param, world: World, rng: random.Random) -> 
                ("lone backslash", "/bin/true \\"), ("nonexistent", f"/nonexistent-{TOKEN}/check arg")]
     elif isinstance(kind, P.Name):
         own = [("slash", "a/b"), ("dot dot", ".."), ("at first", "@x")]
+    if agent == "msgsrv" and param.name == "instance":
+        own.append(("the layout's msg- prefix", "msg-hostile"))  # the name is without it
+    if param.name == "services":
+        own = SERVICE_SETS[:2] + pick(rng, SERVICE_SETS[2:], SERVICES_SAMPLE)
     seen = {value for _, value in own}
     generic = [item for item in GENERIC if item[1] not in seen]
     return own + pick(rng, generic, VALUES_PER_PARAM)
@@ -529,7 +659,7 @@ def child_records(world: World, report: Report, agent_prefix: str) -> int:
     return count
 
 
-@pytest.mark.parametrize("agent", ["ldap", "gwia", "gwpoa"])
+@pytest.mark.parametrize("agent", ["ldap", "gwia", "gwpoa", "msgsrv", "adminsrv"])
 def test_static_trials(agent, world, root_dir, agent_runner, tmp_path):
     harness = Harness(str(tmp_path / "runs"), agent_runner)
     trials = static_trials(agent, world)
@@ -553,7 +683,8 @@ def test_static_trials(agent, world, root_dir, agent_runner, tmp_path):
                for action in HOSTILE_ACTIONS]
     # Pacemaker's order: probes and validation first, then start, then stop.
     done = harness.run_all(first + extras)
-    done += harness.run_all([trial.run("start") for trial in trials])
+    starts = [trial.run("start") for trial in trials]
+    done += harness.run_apart(starts, START_APART[agent]) if agent in START_APART else harness.run_all(starts)
     stops = [trial.run("stop") for trial in trials]
     with hostile.ProductWatch(PRODUCT[agent]) as watch:
         done += harness.run_all(stops)
@@ -588,6 +719,8 @@ IDENTITY = {
     "ldap": ("server_type", "instance", "config_dir", "config_file", "instance_root", "binary"),
     "gwia": ("domain_dir", "domain", "mta_startup", "gwia_startup", "mta_binary", "gwia_binary"),
     "gwpoa": ("post_office_dir", "post_office", "startup", "binary"),
+    "msgsrv": ("server_root", "instance", "services", "server_type"),
+    "adminsrv": ("server_root",),
 }
 #: Hostile values tried per parameter on monitors of a running service.
 LIVE_VALUES_PER_PARAM = 2
@@ -607,10 +740,13 @@ class Live:
     """One running service of one agent: its good parameters, its processes, and the trials."""
 
     def __init__(self, agent: str, params: dict, harness: Harness, report: Report, pids,
-                 instance: str) -> None:
+                 instance: str, beside=None) -> None:
         self.agent, self.params, self.harness, self.report = agent, params, harness, report
         self.pids = pids  # () -> the pids of the instance's processes
         self.instance = instance
+        # () -> the pids of the other resources of the same installation (a Messaging Server's
+        # core beside its services resource): no stop of this one may end one of them.
+        self.beside = beside or (lambda: [])
 
     def run(self, action: str, params: dict | None = None, label: str = "good parameters", **kw) -> Run:
         kw.setdefault("timeout_ms", 60000 if action in ("start", "stop") else LIVE_TIMEOUT_MS)
@@ -668,8 +804,7 @@ class Live:
 
     def foreign_trials(self, changes: list[tuple[str, dict]]) -> None:
         """Parameters naming another instance, or none (a parent directory of this one): the probe
-        says not running, the stop kills nothing of this instance."""
-        before = sorted(self.pids())
+        says not running, the stop kills nothing of this instance (nor of those beside it)."""
         for label, change in changes:
             params = {**self.params, **change}
             text = f"running; {label}"
@@ -677,23 +812,68 @@ class Live:
             static = {6} if valid.rc == 6 else set()
             self.expect(self.run("monitor", params, text, interval=0), {7} | static,
                         "these parameters name no running instance")
+            before, beside = sorted(self.pids()), sorted(self.beside())
             stop = self.run("stop", params, text)
             self.expect(stop, {0, 1}, "stop of an instance that is not running")
-            if sorted(self.pids()) != before:
-                self.report.add(stop, f"the stop killed the running instance it did not name: pids {before} -> "
-                                      f"{sorted(self.pids())}")
-                self.start("restart after a wrong kill")
-                before = sorted(self.pids())
+            self.untouched(stop, before, beside)
+
+    def refused_trials(self, changes: list[tuple[str, dict]]) -> None:
+        """Parameters that fail the agent's static checks (a services set that breaks a rule,
+        instance=msg-NAME): wrong on every node, so validate-all and the probe say 6; a start with
+        them is refused before it launches anything, so their stop says 0 at once and kills
+        nothing, of this instance or beside it (a failed stop would fence the node for a typo)."""
+        for label, change in changes:
+            params = {**self.params, **change}
+            text = f"running; {label}"
+            self.expect(self.run("validate-all", params, text), {6}, "parameters that fail the static checks")
+            self.expect(self.run("monitor", params, text, interval=0), {6}, "parameters that fail the static checks")
+            before, beside = sorted(self.pids()), sorted(self.beside())
+            stop = self.run("stop", params, text)
+            self.expect(stop, {0}, "nothing these parameters could have started runs")
+            self.untouched(stop, before, beside)
+
+    def unusable_trials(self, changes: list[tuple[str, dict]]) -> None:
+        """A parameter that identifies the instance made unusable (junk the framework drops, a
+        cibsecret this node cannot load): validate-all says 5 or 6 and the probe 6 or 7 (a
+        reference it cannot resolve names nothing here); the stop cannot tell which instance it
+        is, and a process of the product runs (this instance's), so it kills nothing and says 1."""
+        for label, change in changes:
+            params = {**self.params, **change}
+            text = f"running; {label}"
+            self.expect(self.run("validate-all", params, text), {5, 6}, "an identifying parameter it cannot use")
+            self.expect(self.run("monitor", params, text, interval=0), {6, 7},
+                        "an identifying parameter it cannot use names no running instance")
+            before, beside = sorted(self.pids()), sorted(self.beside())
+            stop = self.run("stop", params, text)
+            self.expect(stop, {1}, "cannot identify the instance while a process of the product (this one) runs")
+            self.untouched(stop, before, beside)
+
+    def untouched(self, stop: Run, before: list[int], beside: list[int]) -> None:
+        """After a stop that named nothing of this instance: its processes run still (a wrongly
+        killed instance is started again), and so do those beside it."""
+        now = sorted(self.pids())
+        if now != before:
+            self.report.add(stop, f"the stop killed the running instance it did not name: pids {before} -> {now}")
+            self.start("restart after a wrong kill")
+        self.check_beside(stop, beside)
+
+    def check_beside(self, stop: Run, beside: list[int]) -> None:
+        now = sorted(self.beside())
+        if now != beside:
+            self.report.add(stop, f"the stop ended processes of another resource of the installation: pids "
+                                  f"{beside} -> {now}")
 
     def stop_trials(self, changes: list[tuple[str, dict]]) -> None:
         """Stops with a bad parameter that does not identify the instance: stop never fails for a
-        parameter, and never lies (0 means the instance is gone)."""
+        parameter, and never lies (0 means the instance is gone); it stops nothing beside it."""
         for label, change in changes:
+            beside = sorted(self.beside())
             stop = self.run("stop", {**self.params, **change}, f"running; stop with {label}")
             self.expect(stop, {0}, "a parameter problem never fails a stop")
             left = self.pids()
             if stop.rc == 0 and left:
                 self.report.add(stop, f"stop said 0 but the instance still runs: pids {left}")
+            self.check_beside(stop, beside)
             self.restart(label, left)
 
     def damaged_trials(self, changes: list[tuple[str, dict]]) -> None:
@@ -706,7 +886,7 @@ class Live:
             valid = self.run("validate-all", params, text)
             static = {6} if valid.rc == 6 else set()
             self.expect(self.run("monitor", params, text, interval=0), {0, 1, 7} | static, "an honest answer")
-            before = sorted(self.pids())
+            before, beside = sorted(self.pids()), sorted(self.beside())
             stop = self.run("stop", params, text)
             self.expect(stop, {0, 1}, "stop with a parameter that cannot tell the instance's processes")
             left = sorted(self.pids())
@@ -714,6 +894,7 @@ class Live:
                 self.report.add(stop, f"stop said 0 but the instance still runs: pids {before} -> {left}")
             elif stop.rc != 0 and left != before:
                 self.report.add(stop, f"stop failed but killed part of the instance: pids {before} -> {left}")
+            self.check_beside(stop, beside)
             self.restart(label, left)
 
     def restart(self, label: str, left: list[int]) -> None:
@@ -723,7 +904,8 @@ class Live:
         self.start(f"restart after the stop with {label}")
 
     def finish(self) -> None:
-        self.expect(self.run("stop"), {0}, "a good stop")
+        beside = sorted(self.beside())
+        self.check_beside(self.expect(self.run("stop"), {0}, "a good stop"), beside)
         if self.pids():
             self.report.add(None, f"{self.agent}: processes left after stop: {self.pids()}")
         self.expect(self.run("monitor", interval=10000), {7}, "stopped")
@@ -922,6 +1104,152 @@ def test_live_groupwise(gwlab, world, root_dir, live_harness, tmp_path):
         report.add(None, f"changed outside the instance's files: {change}")
     print(f"\nlive GroupWise: {live_harness.count} runs ({count} hostile monitors), {programs} monitor programs checked")
     report.assert_empty("live GroupWise hostile-input trials", tmp_path / "violations.txt")
+
+
+#: The daemons of a Messaging Server core resource and of a client services resource.
+MS_CORE, MS_CLIENTS = ("watcher", "stored", "imsched"), ("imapd", "popd", "mshttpd")
+
+
+def test_live_msgsrv(mslab, world, root_dir, live_harness, tmp_path):
+    """The core and the client services of one emulated Messaging Server instance, each its own
+    resource: no trial of one ends a process of the other."""
+    ms = mslab.instance("ms", users={"probe": TPW})
+    other = mslab.instance("other")  # beside it, never started; one foreign trial names it
+    records = tmp_path / "records"
+    records.mkdir()
+    program = hostile.write_recorder(str(tmp_path / "check"), str(records), exit_code=0)
+    watch = {"monitor_program": f"{program} MS", "monitor_program_params": "true"}
+    core_params = ms.core(**watch)
+    clients_params = ms.clients(test_user="probe", test_password=TPW, **watch)
+    ports = ms.ports
+
+    def core_pids() -> list[int]:
+        return sorted(pid for name in MS_CORE for pid in ms.pids(name))
+
+    def clients_pids() -> list[int]:
+        return sorted(pid for name in MS_CLIENTS for pid in ms.pids(name))
+
+    report = Report()
+    shot = snapshot(world, other.home)
+    core = Live("msgsrv", core_params, live_harness, report, core_pids, f"hostile-{TOKEN}-live-ms-core",
+                beside=clients_pids)
+    clients = Live("msgsrv", clients_params, live_harness, report, clients_pids, f"hostile-{TOKEN}-live-ms-clients",
+                   beside=core_pids)
+    count = 0
+    try:
+        for live in (core, clients):  # the services need the store: the core first
+            live.expect(live.run("monitor", interval=0), {7}, "not started yet")
+            live.expect(live.run("validate-all"), {0}, "a good configuration")
+            live.start()
+            live.expect(live.run("monitor", interval=0), {0}, "started")
+        core.expect(core.run("monitor", interval=10000, check_level=10), {0}, "started, stored -t -v passes")
+        clients.expect(clients.run("monitor", interval=10000, check_level=20), {0}, "started, the test user logs in")
+        clients.expect(clients.run("monitor", {**clients_params, "test_password": TPW + "-wrong"},
+                                   "wrong test_password", interval=10000, check_level=20),
+                       {190}, "a rejected login is degraded")
+        for pid in ms.pids():  # everything of the instance, whichever resource started it
+            for problem in hostile.process_problems(pid, "Messaging Server process", SECRETS):
+                report.add(None, problem)
+        count += clients.runtime_trials(world, random.Random(f"{SEED}-live-msgsrv"))
+        clients.refused_trials([
+            ("services=nosuch=1", {"services": "nosuch=1"}),
+            ("instance=msg-x (the layout's prefix)", {"instance": "msg-x"}),
+            ("services = the core's with imap", {"services": f"core={ports['core']} imap={ports['imap']}"}),
+            ("services imap and pop on one port", {"services": f"imap={ports['imap']} pop={ports['imap']}"}),
+        ])
+        core.refused_trials([("server_type=MMP, which has no core", {"server_type": "MMP"}),
+                             ("services=core without the watcher's port", {"services": "core"})])
+        clients.unusable_trials([
+            ("services with a line break", {"services": f"imap={ports['imap']}\npop={ports['pop']}"}),
+            ("services=lrm://", {"services": "lrm://"}),
+            ("server_type junk", {"server_type": f"$(touch {CANARY})"}),
+            ("instance junk", {"instance": "a/b"}),
+            ("instance=lrm://", {"instance": "lrm://"}),
+        ])
+        core.unusable_trials([("server_root junk", {"server_root": "relative/x"})])
+        parent = os.path.dirname(ms.inst.server_root)
+        mta = {"services": f"smtp={ports['smtp']}", "test_user": None, "test_password": None}
+        clients.foreign_trials([
+            ("server_root = the parent of the instance", {"server_root": parent}),
+            ("server_root = another instance beside it", {"server_root": other.inst.server_root}),
+            ("instance=hostile, an iMS 5.x instance that is not there", {"instance": "hostile"}),
+            ("services = the MTA's, which does not run", mta),
+        ])
+        # (every trial of the services resource above checked that the core ran on untouched)
+        core.foreign_trials([("services = the MTA's, which does not run", {"services": mta["services"]})])
+        clients.damaged_trials([("launcher=msstart, which the instance lacks", {"launcher": "msstart"})])
+        clients.stop_trials([("test_password=lrm://", {"test_password": "lrm://"}),
+                             ("launcher junk", {"launcher": f"$(touch {CANARY})"}),
+                             ("ip_address junk", {"ip_address": "999.1.1.1"})])
+        core.stop_trials([("second_level_monitor huge", {"second_level_monitor": "9" * 40})])
+        core.finish()  # with the services running: the core's stop leaves them alone
+        clients.finish()
+    finally:
+        live_harness.runner_for("msgsrv").started.extend([core_params, clients_params])  # stopped in reverse
+    programs = check_program_records(records, report)
+    for change in shot.changes():
+        report.add(None, f"changed outside the instance's files: {change}")
+    print(f"\nlive Messaging Server: {live_harness.count} runs ({count} hostile monitors), {programs} monitor "
+          f"programs checked")
+    report.assert_empty("live Messaging Server hostile-input trials", tmp_path / "violations.txt")
+
+
+def test_live_adminsrv(adminlab, world, root_dir, live_harness, tmp_path):
+    admin = adminlab.server("admin", ssl=True)
+    # The same installation laid out again with the module's markers as the admin's and the
+    # trust database's passwords (the fixture's are fixed words).
+    admin_builder.create(admin.admin, ip=admin.ip, port=admin.port,
+                         directory=(adminlab.directory.ip, adminlab.directory.port),
+                         users={ADMIN_USER: APW}, db_password=DPW)
+    other = adminlab.server("other")  # beside it, never started; one foreign trial names it
+    records = tmp_path / "records"
+    records.mkdir()
+    program = hostile.write_recorder(str(tmp_path / "check"), str(records), exit_code=0)
+    params = admin.params(admin_password=APW, ssl_db_password=DPW, monitor_program=f"{program} ADM",
+                          monitor_program_params="true")
+    report = Report()
+
+    def pids() -> list[int]:
+        return sorted(admin.pids())
+
+    def pin_left(when: str) -> None:
+        """The pin file (and its marker) is the start's only: none is left once it is over."""
+        for path in (admin.admin.pin_file, admin.admin.pin_file + adminsrv_agent.PIN_MARK):
+            if os.path.lexists(path):
+                report.add(None, f"adminsrv: {path} left {when}")
+
+    shot = snapshot(world, other.root)
+    live = Live("adminsrv", params, live_harness, report, pids, f"hostile-{TOKEN}-live-adminsrv")
+    try:
+        live.expect(live.run("monitor", interval=0), {7}, "not started yet")
+        live.expect(live.run("validate-all"), {0}, "a good configuration")
+        live.start()
+        pin_left("after the start")
+        live.expect(live.run("monitor", interval=0), {0}, "started")
+        live.expect(live.run("monitor", interval=10000, check_level=10), {0},
+                    "started, the admin logs in over HTTPS")
+        live.expect(live.run("monitor", {**params, "admin_password": APW + "-wrong"}, "wrong admin_password",
+                             interval=10000, check_level=10), {190}, "a rejected login is degraded")
+        count = live.runtime_trials(world, random.Random(f"{SEED}-live-adminsrv"))
+        live.foreign_trials([("server_root = its parent", {"server_root": os.path.dirname(admin.root)}),
+                             ("server_root=/", {"server_root": "/"}),
+                             ("server_root = another installation beside it", {"server_root": other.root}),
+                             ("server_root = its configuration directory", {"server_root": admin.admin.config_dir})])
+        live.unusable_trials([("server_root junk", {"server_root": "relative/x"}),
+                              ("server_root=lrm://", {"server_root": "lrm://"})])
+        live.stop_trials([("ssl_db_password=lrm://", {"ssl_db_password": "lrm://"}),
+                          ("admin_password=lrm://", {"admin_password": "lrm://"}),
+                          ("ssl junk", {"ssl": "maybe"})])
+        live.finish()
+    finally:
+        live_harness.runner_for("adminsrv").started.append(params)
+    pin_left("after the trials")
+    programs = check_program_records(records, report)
+    for change in shot.changes():
+        report.add(None, f"changed outside the instance's files: {change}")
+    print(f"\nlive Administration Server: {live_harness.count} runs ({count} hostile monitors), {programs} monitor "
+          f"programs checked")
+    report.assert_empty("live Administration Server hostile-input trials", tmp_path / "violations.txt")
 
 
 def test_the_properties_catch_what_they_look_for(tmp_path):

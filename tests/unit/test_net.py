@@ -252,3 +252,12 @@ def test_a_socket_shared_with_a_child_is_owned_by_the_parent(sockets, monkeypatc
     finally:
         child.stdin.close()
         child.wait(timeout=30)
+
+
+def test_an_address_written_in_a_configuration_file_is_compared_as_an_address():
+    from mailha.net import same_address
+
+    assert same_address("::ffff:192.0.2.20", "192.0.2.20") and same_address("192.0.2.20", "::ffff:192.0.2.20")
+    assert same_address("::0:1", "::1") and not same_address("192.0.2.2", "192.0.2.20")
+    assert not same_address(None, "192.0.2.20") and not same_address("", "192.0.2.20")
+    assert same_address("mail.example.com", "mail.example.com")  # no address: the text itself

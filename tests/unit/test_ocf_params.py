@@ -475,6 +475,10 @@ def test_a_probe_needs_no_cibsecret_but_an_identifying_parameter_is_still_requir
         parse_params(declared, dict(env, OCF_RESKEY_home="lrm://"), "rsc", secrets_optional=True)
     with pytest.raises(Misconfigured):  # only cibsecret references are optional, not junk
         parse_params(declared, dict(env, OCF_RESKEY_port="x"), "rsc", secrets_optional=True)
+    # One of a unique group identifies too (msgsrv's instance: without it, another instance).
+    grouped = SECRET_DECL + [Param("instance", Text(), "Instance", unique_group="instance")]
+    with pytest.raises(NotInstalled):
+        parse_params(grouped, dict(env, OCF_RESKEY_instance="lrm://"), "rsc", secrets_optional=True)
 
 
 def test_cibsecret_with_a_bad_value_does_not_show_it(secrets_dir):

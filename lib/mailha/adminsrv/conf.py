@@ -37,7 +37,7 @@ def parse_magnus(text: str) -> "Dict[str, str]":
 def port(values: "Dict[str, str]") -> int:
     """``Port``; magnus.conf without one is not a server's."""
     raw = values.get(PORT, "")
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
+    if not raw.isdecimal() or not 0 < int(raw) < 65536:
         raise ConfError(f"magnus.conf has Port {raw or '(none)'}: not a port number")
     return int(raw)
 
@@ -73,7 +73,7 @@ def directory(values: "Dict[str, str]") -> "Tuple[str, int]":
         number = tail[1:] if tail.startswith(":") else ""
     else:
         host, _, number = hostport.rpartition(":") if ":" in hostport else (hostport, "", "")
-    if not host or (number and not (number.isdigit() and 0 < int(number) < 65536)):
+    if not host or (number and not (number.isdecimal() and 0 < int(number) < 65536)):
         raise ConfError(f"adm.conf has ldapurl {url}: no host, or a bad port")
     return host, int(number) if number else (636 if scheme.lower() == "ldaps" else 389)
 

@@ -13,7 +13,7 @@ login reports the resource degraded).  Product knowledge: :mod:`mailha.adminsrv`
 from .. import monitor
 from ..adminsrv import conf, layout
 from ..ocf.agent import Action, Agent
-from ..ocf.codes import GenericError, Misconfigured, NotInstalled
+from ..ocf.codes import Misconfigured, NotInstalled
 from ..ocf.log import level_param
 from ..ocf.params import AbsPath, Address, Boolean, Param, Port, Text
 
@@ -118,14 +118,9 @@ def any_server() -> "ProcessMatch":
 
 
 def read_config(path: str, what: str) -> str:
-    from ..files import read_text
+    from ..service.storage import read_config as read
 
-    try:
-        return read_text(path, 1 << 20, what)
-    except FileNotFoundError:
-        raise Misconfigured(f"{what} {path} is missing: is server_root an Administration Server?") from None
-    except OSError as err:
-        raise GenericError(f"cannot read {what}: {err}") from None
+    return read(path, what, "is server_root an Administration Server?")
 
 
 def check_magnus(p: "Params") -> None:
@@ -141,8 +136,10 @@ def check_magnus(p: "Params") -> None:
     if conf.secure(values) != p.ssl:
         raise Misconfigured(f"ssl is {'true' if p.ssl else 'false'} but magnus.conf has Security "
                             f"{'on' if conf.secure(values) else 'off'}: make them agree")
+    from ..net import same_address
+
     bound = conf.address(values)
-    if p.ip_address and bound != p.ip_address:
+    if p.ip_address and not same_address(bound, p.ip_address):
         raise Misconfigured(f"magnus.conf has Address {bound or '(all addresses)'}, not {p.ip_address}: set "
                             f"Address {p.ip_address} there")
 

@@ -216,15 +216,10 @@ def check_store(ctx: "Context", inst: "Instance", timeout: float) -> None:
 
 
 def read_config(inst: "Instance", path: str, what: str) -> str:
-    """An instance file at start: missing is misconfigured (the shared storage is mounted)."""
-    from ..files import read_text
+    """An instance file, at start (the shared storage is mounted)."""
+    from ..service.storage import read_config as read
 
-    try:
-        return read_text(path, 1 << 20, what)
-    except FileNotFoundError:
-        raise Misconfigured(f"{what} {path} is missing: is {inst.home} a Messaging Server instance?") from None
-    except OSError as err:
-        raise GenericError(f"cannot read {what}: {err}") from None
+    return read(path, what, f"is {inst.home} a Messaging Server instance?")
 
 
 def check_enabled(inst: "Instance", listed: "Sequence[Tuple[MsgService, int]]", server_type: str) -> None:
@@ -252,6 +247,7 @@ def check_enabled(inst: "Instance", listed: "Sequence[Tuple[MsgService, int]]", 
 def check_binding(ctx: "Context", inst: "Instance", listed: "Sequence[Tuple[MsgService, int]]") -> None:
     """The instance is bound to ip_address as ha_ip_config leaves it; with set_binding, bind it."""
     from ..msgsrv import binding, msgconf
+    from ..net import same_address
 
     p = ctx.params
     address = p.ip_address
@@ -261,13 +257,13 @@ def check_binding(ctx: "Context", inst: "Instance", listed: "Sequence[Tuple[MsgS
         from ..msgsrv import mmpconf
 
         have = mmpconf.bind_address(read_config(inst, inst.mmp_conf, "ImapProxyAService.cfg"))
-        if have != address:
+        if not same_address(have, address):
             raise Misconfigured(f"ImapProxyAService.cfg has default:BindAddress {have or '(all addresses)'}, not "
                                 f"{address}: set it")
         return
     if names & {"imap", "imaps", "pop", "pops", "http", "https"}:
         have = msgconf.value(msgconf.parse(read_config(inst, inst.msg_conf, "msg.conf")), msgconf.LISTEN_ADDRESS)
-        if have != address:
+        if not same_address(have, address):
             wrong.append(f"msg.conf {msgconf.LISTEN_ADDRESS} is {have or 'unset (all addresses)'}, not {address}")
     if names & {"smtp", "lmtp"}:
         try:
@@ -393,6 +389,8 @@ def do_validate(ctx: "Context") -> None:
     p = ctx.params
     inst, listed = instance(p), chosen(p)
     check_enabled(inst, listed, p.server_type)
+    if p.ip_address and not p.set_binding:  # with set_binding, start writes it: validate-all writes nothing
+        check_binding(ctx, inst, listed)
 
 
 @AGENT.handler("start")

@@ -25,7 +25,7 @@ FIX = "run ha_ip_config or set set_binding=true"
 def _read(path: str) -> str:
     from ..files import read_text
 
-    return read_text(path, cnf.MAX_SIZE, "MTA option file")
+    return read_text(path, cnf.MAX_SIZE, "MTA option file", errors="replace")  # not UTF-8: the parser refuses it
 
 
 def problems(instance: "Instance", address: str) -> "List[str]":

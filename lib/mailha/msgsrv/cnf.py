@@ -72,6 +72,8 @@ def section(sections: "List[Section]", kind: str = "", value: str = "") -> "Opti
 def binding_problems(dispatcher: str, job_controller: str, address: str) -> "List[str]":
     """What keeps the MTA from being bound to *address* alone, as ha_ip_config leaves it: one
     line per file and place, naming the option to set (empty: bound)."""
+    from ..net import same_address
+
     problems = []
     sections = parse(dispatcher)
     for service in BOUND_SERVICES:
@@ -79,12 +81,12 @@ def binding_problems(dispatcher: str, job_controller: str, address: str) -> "Lis
         if found is None:
             continue  # a service the instance does not run
         have = found.options.get(INTERFACE_ADDRESS)
-        if have != address:
+        if not same_address(have, address):
             # "binds", not the option's name: with the fix after it, an exit reason must fit in
             # 128 bytes for any IPv4 address (the full text, with INTERFACE_ADDRESS, is logged).
             problems.append(f"dispatcher.cnf [SERVICE={service}] binds {have or 'all addresses'}, not {address}")
     have = parse(job_controller)[0].options.get(INTERFACE_ADDRESS)
-    if have != address:
+    if not same_address(have, address):
         problems.append(f"job_controller.cnf binds {have or 'all addresses'}, not {address}")
     return problems
 
@@ -92,7 +94,7 @@ def binding_problems(dispatcher: str, job_controller: str, address: str) -> "Lis
 def job_controller_port(job_controller: str) -> int:
     """The job controller's ``TCP_PORT`` (its default when unset or garbled)."""
     raw = parse(job_controller)[0].options.get(TCP_PORT, "")
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= 65535 else JOB_CONTROLLER_PORT
+    return int(raw) if raw.isdecimal() and 0 < int(raw) <= 65535 else JOB_CONTROLLER_PORT
 
 
 def service_port(dispatcher: str, service: str) -> "Optional[int]":
@@ -100,7 +102,7 @@ def service_port(dispatcher: str, service: str) -> "Optional[int]":
     a PORT may list several, the first is taken)."""
     found = section(parse(dispatcher), "SERVICE", service)
     raw = found.options.get("PORT", "").replace(",", " ").split()[:1] if found else []
-    return int(raw[0]) if raw and raw[0].isdigit() and 0 < int(raw[0]) <= 65535 else None
+    return int(raw[0]) if raw and raw[0].isdecimal() and 0 < int(raw[0]) <= 65535 else None
 
 
 def with_option(text: str, name: str, value: str, kind: str = "", section_value: str = "") -> str:

@@ -105,7 +105,7 @@ def store_state(text: str) -> "Tuple[Optional[int], Optional[str]]":
     or the pid alone on the first line and the state on the second); None for what is missing
     or not one of them."""
     words = text.split()[:2]
-    pid = int(words[0]) if words and words[0].isdigit() and len(words[0]) <= 7 and int(words[0]) > 0 else None
+    pid = int(words[0]) if words and words[0].isdecimal() and len(words[0]) <= 7 and int(words[0]) > 0 else None
     state = words[1].lower() if len(words) > 1 and words[1].lower() in (READY, INIT) else None
     return pid, state
 

@@ -36,4 +36,4 @@ def bind_address(text: str) -> "Optional[str]":
 def port(values: "Dict[str, str]", service: str) -> int:
     key, default = PORT_KEYS[service]
     raw = values.get(key, "").replace(",", " ").split()[:1]
-    return int(raw[0]) if raw and raw[0].isdigit() and 0 < int(raw[0]) <= 65535 else default
+    return int(raw[0]) if raw and raw[0].isdecimal() and 0 < int(raw[0]) <= 65535 else default

@@ -81,7 +81,7 @@ def port(values: "Dict[str, str]", service: str) -> "Optional[int]":
     """The port msg.conf gives *service* (None: not a msg.conf port, or garbled)."""
     option = PORT_OPTIONS.get(service)
     raw = value(values, option) if option else ""
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= 65535 else None
+    return int(raw) if raw.isdecimal() and 0 < int(raw) <= 65535 else None
 
 
 def directory(values: "Dict[str, str]") -> "Optional[tuple]":
@@ -93,7 +93,7 @@ def directory(values: "Dict[str, str]") -> "Optional[tuple]":
     host, number = hosts[0], value(values, LDAP_PORT)
     if host.count(":") == 1:  # host:port
         host, number = host.split(":")
-    return host, int(number) if number.isdigit() and 0 < int(number) <= 65535 else 389
+    return host, int(number) if number.isdecimal() and 0 < int(number) <= 65535 else 389
 
 
 def with_value(text: str, name: str, new: str) -> str:

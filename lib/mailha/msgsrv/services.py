@@ -163,14 +163,14 @@ def _pairs(text: str) -> "List[Tuple[str, Optional[int]]]":
     i = 0
     while i < len(words):
         name = words[i]
-        if name == "=" or name.isdigit():
+        if name == "=" or name.isdecimal():
             raise ServicesError(f"{name!r} is not a service name: write NAME or NAME=PORT, e.g. 'imap=143'")
         i += 1
         explicit = i < len(words) and words[i] == "="
         if explicit:
             i += 1
         port = None
-        if i < len(words) and (explicit or words[i].isdigit()):
+        if i < len(words) and (explicit or words[i].isdecimal()):
             port = _port(name, words[i])
             i += 1
         elif explicit:
@@ -180,7 +180,7 @@ def _pairs(text: str) -> "List[Tuple[str, Optional[int]]]":
 
 
 def _port(name: str, word: str) -> int:
-    if not word.isdigit() or not 0 < int(word) <= 65535 or len(word) > 5:
+    if not word.isdecimal() or not 0 < int(word) <= 65535 or len(word) > 5:
         raise ServicesError(f"port {word!r} of service {name} is not a TCP port: use 1-65535")
     return int(word)
 

@@ -424,13 +424,13 @@ def parse_params(declared: "Sequence[Param]", environ: "Mapping[str, str]", inst
     the default applies.  :attr:`Params.unusable` names them, :attr:`Params.problems` says why.
 
     *secrets_optional* (probes): only an unresolvable cibsecret reference counts as not set, for
-    a parameter that does not identify the instance (neither unique nor required): a probe
+    a parameter that does not identify the instance (not unique, required or in a unique group): a probe
     checks processes, never logs in, and must not say "not running" about a running instance
     because this node lacks a password."""
     problems: Dict[str, str] = {}
 
     def unusable(param: "Param", err: "OcfError", secret_reference: bool = False) -> None:
-        optional = secrets_optional and secret_reference and not (param.unique or param.required)
+        optional = secrets_optional and secret_reference and not (param.unique or param.required or param.unique_group)
         if not (tolerant or optional):
             raise err from None
         if param.default in (None, ""):

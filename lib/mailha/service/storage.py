@@ -1,5 +1,6 @@
-"""The instance's files on this node: shared storage mounted, and the directories a start may
-create (whether a program is there: :func:`mailha.files.check_executable`).
+"""The instance's files on this node: shared storage mounted, its configuration files read, and
+the directories a start may create (whether a program is there:
+:func:`mailha.files.check_executable`).
 
 These checks run at start and validate-all only (raising :class:`NotInstalled`: this node
 only); a probe must answer "not running" with the storage unmounted, and stop must work
@@ -8,7 +9,7 @@ without it.
 
 import os
 
-from ..ocf.codes import GenericError, NotInstalled
+from ..ocf.codes import GenericError, Misconfigured, NotInstalled
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,6 +48,28 @@ def check_mounted(directory: str, mount: "Optional[str]", what: str, storage: st
         raise NotInstalled(f"{what} is on / (not mounted): mount {storage} or set storage_mount ({directory})")
     if not os.path.isdir(directory):
         raise NotInstalled(f"{what} does not exist here: is {storage} mounted? ({directory})")
+
+
+#: The most of a configuration file an agent reads.
+CONFIG_LIMIT = 1 << 20
+
+
+def read_config(path: str, what: str, missing: str) -> str:
+    """A configuration file of the instance, on the shared storage, read at start or
+    validate-all: missing (the storage is mounted) is wrong on every node (6, with *missing*
+    saying what to check); there but not a regular file of a sane size (a directory, a FIFO,
+    a device, 300 MB) is 5, as is a read error.  Bytes that are not UTF-8 are replaced, for the
+    parser to refuse with its own message."""
+    from ..files import FileRefused, read_text
+
+    try:
+        return read_text(path, CONFIG_LIMIT, what, errors="replace")
+    except FileNotFoundError:
+        raise Misconfigured(f"{what} {path} is missing: {missing}") from None
+    except FileRefused as err:
+        raise NotInstalled(f"{what} is {err.strerror}: correct it ({path})") from None
+    except OSError as err:
+        raise NotInstalled(f"cannot read {what}: {err.strerror}: is its storage mounted? ({path})") from None
 
 
 def make_missing_dirs(path: str, uid: int, gid: int, mode: int = 0o770) -> "List[str]":
