@@ -136,14 +136,10 @@ class Messaging:
         """After the agent's stops: whatever still runs from the instance, by PID."""
         from mailha.agents.msgsrv import process_match
         from mailha.msgsrv import services as catalogue
-        from mailha.proc import find
+        from mailha.proc import find, stop
 
-        for daemon in catalogue.PROCESSES:
-            for proc in find(process_match(self.inst, daemon), every=True):
-                try:
-                    os.kill(proc.pid, 9)
-                except ProcessLookupError:
-                    pass
+        left = [info for daemon in catalogue.PROCESSES for info in find(process_match(self.inst, daemon), every=True)]
+        stop(left, time.monotonic() + 10)
 
 
 def start_all(services: "GroupWise | Messaging", resources: tuple[str, ...], started: list[str]) -> None:

@@ -911,6 +911,18 @@ class Live:
         self.expect(self.run("monitor", interval=10000), {7}, "stopped")
 
 
+def conclude_live(label: str, records: Path, shot: Snapshot, report: Report, harness: Harness,
+                  count: int | None, tmp_path: Path) -> None:
+    """The end of a live test: the monitor programs' records and the files outside the instance
+    checked, the counts printed, every violation reported."""
+    programs = check_program_records(records, report)
+    for change in shot.changes():
+        report.add(None, f"changed outside the instance's files: {change}")
+    monitors = "" if count is None else f" ({count} hostile monitors)"
+    print(f"\nlive {label}: {harness.count} runs{monitors}, {programs} monitor programs checked")
+    report.assert_empty(f"live {label} hostile-input trials", tmp_path / "violations.txt")
+
+
 def check_program_records(records: Path, report: Report) -> int:
     """The monitor program got no secret, no secret parameter, LC_ALL=C; the non-secret
     parameters only when monitor_program_params asked for them (and the operation's
@@ -979,11 +991,7 @@ def test_live_openldap(openldap_factory, world, root_dir, live_harness, tmp_path
         live.finish()
     finally:
         live_harness.runner_for("ldap").started.append(params)  # the fixture stops it, whatever happened
-    programs = check_program_records(records, report)
-    for change in shot.changes():
-        report.add(None, f"changed outside the instance's files: {change}")
-    print(f"\nlive OpenLDAP: {live_harness.count} runs ({count} hostile monitors), {programs} monitor programs checked")
-    report.assert_empty("live OpenLDAP hostile-input trials", tmp_path / "violations.txt")
+    conclude_live("OpenLDAP", records, shot, report, live_harness, count, tmp_path)
 
 
 def test_live_389ds(ds389_factory, world, root_dir, live_harness, tmp_path):
@@ -1026,11 +1034,7 @@ def test_live_389ds(ds389_factory, world, root_dir, live_harness, tmp_path):
         live.finish()
     finally:
         live_harness.runner_for("ldap").started.append(params)
-    programs = check_program_records(records, report)
-    for change in shot.changes():
-        report.add(None, f"changed outside the instance's files: {change}")
-    print(f"\nlive 389-ds: {live_harness.count} runs, {programs} monitor programs checked")
-    report.assert_empty("live 389-ds hostile-input trials", tmp_path / "violations.txt")
+    conclude_live("389-ds", records, shot, report, live_harness, None, tmp_path)
 
 
 def with_console(startup: str, password: str, imap_port: int | None = None) -> None:
@@ -1099,11 +1103,7 @@ def test_live_groupwise(gwlab, world, root_dir, live_harness, tmp_path):
     finally:
         live_harness.runner_for("gwpoa").started.append(poa_params)
         live_harness.runner_for("gwia").started.append(gwia_params)
-    programs = check_program_records(records, report)
-    for change in shot.changes():
-        report.add(None, f"changed outside the instance's files: {change}")
-    print(f"\nlive GroupWise: {live_harness.count} runs ({count} hostile monitors), {programs} monitor programs checked")
-    report.assert_empty("live GroupWise hostile-input trials", tmp_path / "violations.txt")
+    conclude_live("GroupWise", records, shot, report, live_harness, count, tmp_path)
 
 
 #: The daemons of a Messaging Server core resource and of a client services resource.
@@ -1186,12 +1186,7 @@ def test_live_msgsrv(mslab, world, root_dir, live_harness, tmp_path):
         clients.finish()
     finally:
         live_harness.runner_for("msgsrv").started.extend([core_params, clients_params])  # stopped in reverse
-    programs = check_program_records(records, report)
-    for change in shot.changes():
-        report.add(None, f"changed outside the instance's files: {change}")
-    print(f"\nlive Messaging Server: {live_harness.count} runs ({count} hostile monitors), {programs} monitor "
-          f"programs checked")
-    report.assert_empty("live Messaging Server hostile-input trials", tmp_path / "violations.txt")
+    conclude_live("Messaging Server", records, shot, report, live_harness, count, tmp_path)
 
 
 def test_live_adminsrv(adminlab, world, root_dir, live_harness, tmp_path):
@@ -1244,12 +1239,7 @@ def test_live_adminsrv(adminlab, world, root_dir, live_harness, tmp_path):
     finally:
         live_harness.runner_for("adminsrv").started.append(params)
     pin_left("after the trials")
-    programs = check_program_records(records, report)
-    for change in shot.changes():
-        report.add(None, f"changed outside the instance's files: {change}")
-    print(f"\nlive Administration Server: {live_harness.count} runs ({count} hostile monitors), {programs} monitor "
-          f"programs checked")
-    report.assert_empty("live Administration Server hostile-input trials", tmp_path / "violations.txt")
+    conclude_live("Administration Server", records, shot, report, live_harness, count, tmp_path)
 
 
 def test_the_properties_catch_what_they_look_for(tmp_path):

@@ -91,14 +91,14 @@ def test_the_store_counts_as_ready_only_for_the_running_stored(tmp_path):
     import subprocess
 
     from mailha.agents.msgsrv import store_not_ready
-    from mailha.proc import ProcessMatch
+    from mailha.proc import ProcessMatch, find
 
     inst = layout.Instance(str(tmp_path))
     os.makedirs(inst.config_dir)
     sleep = os.path.realpath(shutil.which("sleep"))
     stored = subprocess.Popen([sleep, "60"])  # plays the running stored
     try:
-        match = ProcessMatch(exe_names=(sleep,))
+        match = find(ProcessMatch(exe_names=(sleep,)), every=True)  # what the lifecycle hands over
         assert "no pid file" in store_not_ready(inst, match)
         pidfile = os.path.join(inst.config_dir, "pidfile.store")
         for text, why in (("%d init" % stored.pid, "recovering"), ("9999999 ready", "not the running stored"),

@@ -25,10 +25,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..proc import ProcessMatch
     from ..service.model import Service
 
-#: The resource's state key saying a pin file is ours to remove (a start cut off by its timeout
-#: leaves one behind: the next start or stop removes it; an admin's own pin file is never touched).
-PIN_STATE = "pin.written"
-#: Beside the pin file, on the shared storage: the pin file is the agent's (see write_pin).
+#: Beside the pin file, on the shared storage, made before it and removed after it: the pin file
+#: is the agent's to remove (a start cut off by its timeout, or by a fence, leaves one behind:
+#: the next start or stop, on any node, removes it; an admin's own pin file has no marker).
 PIN_MARK = ".mailha-pin"
 
 PARAMS = [
@@ -147,12 +146,11 @@ def check_magnus(p: "Params") -> None:
 def write_pin(ctx: "Context", admin: "AdminServer") -> None:
     """The trust database password for start-admin: a new file, 0600 from its creation.
 
-    Its marker (:data:`PIN_MARK` beside it, made first) says it is the agent's: on the shared
-    storage with it, so a node that takes over after one was fenced mid-start removes what that
-    start left, and never an admin's own pin file (which has no marker)."""
+    Its marker (:data:`PIN_MARK`) is made first, so a start cut off at any point leaves
+    nothing the next start or stop does not know to remove."""
     import os
 
-    if os.path.lexists(admin.pin_file) and not pin_is_ours(ctx, admin):
+    if os.path.lexists(admin.pin_file) and not pin_is_ours(admin):
         ctx.log.warning("%s exists and is not the agent's: start-admin reads it, ssl_db_password is not "
                         "written", admin.pin_file)
         return
@@ -161,7 +159,6 @@ def write_pin(ctx: "Context", admin: "AdminServer") -> None:
         line = conf.pin_line(ctx.params.ssl_db_password)
     except conf.ConfError as err:
         raise Misconfigured(f"ssl_db_password: {err}") from None
-    ctx.state.put(PIN_STATE, "1")  # before the files: a start cut off here still knows to remove them
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     os.close(os.open(admin.pin_file + PIN_MARK, flags, 0o600))
     fd = os.open(admin.pin_file, flags, 0o600)
@@ -171,17 +168,17 @@ def write_pin(ctx: "Context", admin: "AdminServer") -> None:
         os.close(fd)
 
 
-def pin_is_ours(ctx: "Context", admin: "AdminServer") -> bool:
+def pin_is_ours(admin: "AdminServer") -> bool:
     import os
 
-    return ctx.state.get(PIN_STATE) == "1" or os.path.lexists(admin.pin_file + PIN_MARK)
+    return os.path.lexists(admin.pin_file + PIN_MARK)
 
 
 def remove_pin(ctx: "Context", admin: "AdminServer") -> None:
     """Remove the pin file the agent wrote, here or on the node before (none: nothing to do)."""
     import os
 
-    if not pin_is_ours(ctx, admin):
+    if not pin_is_ours(admin):
         return
     for path in (admin.pin_file, admin.pin_file + PIN_MARK):  # the marker last: it says whose the file is
         try:
@@ -191,7 +188,6 @@ def remove_pin(ctx: "Context", admin: "AdminServer") -> None:
         except OSError as err:  # left for the next start or stop, which try again
             ctx.log.warning("cannot remove %s: %s", path, err)
             return
-    ctx.state.put(PIN_STATE, "")
 
 
 # -- declarations ---------------------------------------------------------------------------------

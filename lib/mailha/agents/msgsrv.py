@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..msgsrv.services import Service as MsgService
     from ..ocf.agent import Context
     from ..ocf.params import Params
-    from ..proc import ProcessMatch
+    from ..proc import ProcessMatch, ProcInfo
     from ..service.model import Service
 
 AUTO, START_MSG, MSSTART = "auto", "start-msg", "msstart"
@@ -172,7 +172,7 @@ def service(ctx: "Context") -> "Service":
         members.append(Member(
             name, process_match(inst, name), launch=launch, stop=halt, endpoints=points.get(name, ()),
             remember=name, log_hint=f"; see the logs in {inst.home}/log",
-            ready=(lambda: store_not_ready(inst, process_match(inst, "stored"))) if name == "stored" else None,
+            ready=(lambda processes: store_not_ready(inst, processes)) if name == "stored" else None,
             check=(lambda timeout: check_store(ctx, inst, timeout)) if name == "stored" else None))
     login = Credentials(p.test_user, p.test_password, "test_user/test_password") if p.test_user else None
     return Service(members, address=p.ip_address, login=login)
@@ -181,12 +181,11 @@ def service(ctx: "Context") -> "Service":
 # -- product checks -----------------------------------------------------------------------------
 
 
-def store_not_ready(inst: "Instance", stored: "ProcessMatch") -> "Optional[str]":
-    """Why the store does not count as started yet (None: its pid file says ready for a
-    running *stored*; a ``ready`` left on the shared storage by a node that lost power names
-    a pid of that node, until the new store writes its own)."""
+def store_not_ready(inst: "Instance", stored: "Sequence[ProcInfo]") -> "Optional[str]":
+    """Why the store does not count as started yet (None: its pid file says ready for one of
+    the running *stored* processes; a ``ready`` left on the shared storage by a node that lost
+    power names a pid of that node, until the new store writes its own)."""
     from ..files import read_text
-    from ..proc import find
 
     for path in inst.store_pidfiles():
         try:
@@ -197,7 +196,7 @@ def store_not_ready(inst: "Instance", stored: "ProcessMatch") -> "Optional[str]"
             return f"cannot read {path}: {err}"
         if state != layout.READY:
             return f"the store is {'recovering' if state == layout.INIT else 'starting'} ({path} says {state})"
-        if pid is not None and any(info.pid == pid for info in find(stored, every=True)):
+        if pid is not None and any(info.pid == pid for info in stored):
             return None
         return f"{path} says ready for pid {pid}, which is not the running stored: an old file"
     return "the store has written no pid file yet"
@@ -231,7 +230,9 @@ def check_enabled(inst: "Instance", listed: "Sequence[Tuple[MsgService, int]]", 
     dispatcher = None
     for svc, port in listed:
         if not msgconf.enabled(values, svc.flag):
-            fix = f"configutil -o {svc.flag} -v 1" + ("" if svc.name == catalogue.CORE else " or drop it from services")
+            fix = f"configutil -o {svc.flag} -v 1"
+            if svc.name != catalogue.CORE:  # the core cannot be dropped: its flag must be on
+                fix += " or drop it from services"
             raise Misconfigured(f"{svc.name} is listed but {svc.flag} is off: {fix}")
         if server_type == catalogue.MMP:
             continue
@@ -246,7 +247,7 @@ def check_enabled(inst: "Instance", listed: "Sequence[Tuple[MsgService, int]]", 
 
 def check_binding(ctx: "Context", inst: "Instance", listed: "Sequence[Tuple[MsgService, int]]") -> None:
     """The instance is bound to ip_address as ha_ip_config leaves it; with set_binding, bind it."""
-    from ..msgsrv import binding, msgconf
+    from ..msgsrv import binding, cnf, msgconf
     from ..net import same_address
 
     p = ctx.params
@@ -266,10 +267,8 @@ def check_binding(ctx: "Context", inst: "Instance", listed: "Sequence[Tuple[MsgS
         if not same_address(have, address):
             wrong.append(f"msg.conf {msgconf.LISTEN_ADDRESS} is {have or 'unset (all addresses)'}, not {address}")
     if names & {"smtp", "lmtp"}:
-        try:
-            wrong += binding.problems(inst, address)
-        except OSError as err:
-            raise GenericError(f"cannot read the MTA's option files: {err}") from None
+        wrong += cnf.binding_problems(read_config(inst, inst.dispatcher_cnf, "dispatcher.cnf"),
+                                      read_config(inst, inst.job_controller_cnf, "job_controller.cnf"), address)
     if not wrong:
         return
     if not p.set_binding:

@@ -90,7 +90,7 @@ def start(ctx: "Context", service: "Service", prepare: "Optional[Callable[[], No
         deadline = budget.until(min(START_RESERVE_CAP, budget.remaining() * START_RESERVE_SHARE) * later)
         if running[index]:
             ctx.log.info("the %s is already running", member.label)
-        elif member.launch is not None and (index == 0 or not every_process(member)):
+        elif member.launch is not None and not every_process(member):
             # (an earlier member's command may have started it: a product script starts several)
             launch(ctx, member.label, member.launch, deadline)
         wait_until_answering(ctx, service, member, deadline)
@@ -159,13 +159,14 @@ def wait_until_answering(ctx: "Context", service: "Service", member: "Member", d
     state = {"seen": False, "last": "", "warned": False}
 
     def ready() -> bool:
-        if not every_process(member):
+        processes = every_process(member)
+        if not processes:
             if state["seen"] or time.monotonic() - started > APPEAR_GRACE:
                 raise GenericError(f"the {member.label} exited during start{member.log_hint}")
             return False
         state["seen"] = True
         if member.ready is not None:
-            why = member.ready()
+            why = member.ready(processes)
             if why:
                 state["last"] = why
                 return False

@@ -6,9 +6,9 @@ typing would cost it more to import than the checks themselves.
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Callable, Optional, Sequence, Tuple, Union
+    from typing import Callable, List, Optional, Sequence, Tuple, Union
 
-    from ..proc import ProcessMatch
+    from ..proc import ProcessMatch, ProcInfo
 
     Points = Union[Sequence["Endpoint"], Callable[[], Sequence["Endpoint"]]]
 
@@ -76,7 +76,8 @@ class Member:
     from the service's; a callable is asked on first use, like ``endpoints``.  ``remember``: a key under which the pid found last is kept in the
     resource's state, for products that write no pid file (a /proc scan costs a monitor about
     1.7 ms per 100 processes).  ``ready``: a product check that must pass before the member
-    counts as started, returning None when ready and otherwise why not.  ``log_hint``: where
+    counts as started, given the member's running processes, returning None when ready and
+    otherwise why not.  ``log_hint``: where
     its log is, appended to "it exited during start".  ``inputs``: the files its endpoints and
     address are read from (a startup file), beside the parameters: the recurring monitor's fast
     path (:mod:`mailha.service.fastpath`) answers only while they are unchanged.  ``check``: a
@@ -90,7 +91,8 @@ class Member:
     def __init__(self, label: str, match: "ProcessMatch", *, launch: "Optional[Command]" = None,
                  stop: "Optional[Command]" = None, endpoints: "Points" = (),
                  address: "Union[None, str, Callable[[], Optional[str]]]" = None,
-                 remember: "Optional[str]" = None, ready: "Optional[Callable[[], Optional[str]]]" = None,
+                 remember: "Optional[str]" = None,
+                 ready: "Optional[Callable[[List[ProcInfo]], Optional[str]]]" = None,
                  log_hint: str = "", inputs: "Sequence[str]" = (),
                  check: "Optional[Callable[[float], None]]" = None) -> None:
         self.label, self.match, self.launch, self.stop = label, match, launch, stop
