@@ -118,3 +118,91 @@ class LabHarness:
 
     def restore(self) -> None:
         faults.restore(self.layout)
+
+
+class VagrantHarness:
+    """The same interface on the Vagrant lab's VMs (mailha.lab.vagrant), through testinfra's ssh
+    backend (mailha-vlab://, which reports an unreachable node as the namespace lab does).
+
+    The host is the client: it sits on the lab's isolated client network (10.233.0.1), where
+    the virtual IPs live.  Power is libvirt's (virsh destroy pulls the plug); a partition is
+    iptables on the node's cluster and client interfaces (ssh uses the management network).
+    """
+
+    #: Software-emulated VMs on two host cores: every wait of a test gets this many times longer.
+    SLOWDOWN = 5
+
+    def __init__(self, vlab) -> None:
+        import mailha.lab.vagrant.testinfra_backend  # noqa: F401  (registers mailha-vlab://)
+        from mailha.lab.vagrant import cluster as vcluster
+        from mailha.lab.vagrant.layout import DIRECTORY_VIP
+        self.vlab = vlab
+        self.nodes = vlab.node_names()
+        self.hosts = {n: testinfra.get_host(f"mailha-vlab://{n}", ssh_config=vlab.ssh_config) for n in self.nodes}
+        self.client = testinfra.get_host("local://")
+        self.vip = DIRECTORY_VIP
+        self.shared_mountpoint = vcluster.DIRECTORY_MOUNT
+
+    @classmethod
+    def connect(cls) -> "VagrantHarness":
+        from mailha.lab.preflight import LabError
+        from mailha.lab.vagrant import lifecycle as vlifecycle
+        vlab = vlifecycle.recorded()
+        if vlab is None:
+            raise LabError("no Vagrant lab is up: ./run vagrant-tests brings one up, runs these tests "
+                           "and tears it down")
+        return cls(vlab)
+
+    # -- observing
+    def status(self, node: str | None = None) -> crmmon.ClusterStatus:
+        from mailha.lab.vagrant import cluster as vcluster
+        return vcluster.status(self.vlab, node)
+
+    def powered_on(self) -> list[str]:
+        from mailha.lab.vagrant import nodes
+        return nodes.powered_on(self.vlab)
+
+    def wait_for(self, what: str, check, timeout: float = 120):
+        return cluster.wait_for(what, check, timeout * self.SLOWDOWN, interval=1)
+
+    # -- the service under test
+    def deploy(self, kind: str) -> services.Directory:
+        from mailha.lab.preflight import LabError
+        from mailha.lab.vagrant import cluster as vcluster
+        if kind != "389ds":
+            raise LabError("the Vagrant lab runs crm-templates/directory.pcs: 389-ds with ocf:mailha:ldap")
+        return vcluster.deploy_directory(self.vlab, vcluster.write_password(self.vlab.path("dir-admin.pw")))
+
+    def deploy_groupwise(self):
+        from mailha.lab.preflight import LabError
+        raise LabError("the GroupWise topology is not on the Vagrant lab yet (namespace lab only)")
+
+    def deploy_messaging(self, config: int = 1):
+        from mailha.lab.preflight import LabError
+        raise LabError("the Messaging Server topology is not on the Vagrant lab yet (namespace lab only)")
+
+    # -- faults
+    def kill_server(self, node: str, pidfile: str) -> int:
+        out = self.hosts[node].run('pid=$(cat %s) && kill -9 "$pid" && echo "$pid"', pidfile)
+        assert out.rc == 0, out.stderr
+        return int(out.stdout.strip())
+
+    def power_off(self, node: str) -> None:
+        from mailha.lab.vagrant import nodes
+        nodes.power_off(self.vlab, node)
+
+    def power_status(self, node: str) -> str:
+        from mailha.lab.vagrant import nodes
+        return nodes.power_state(self.vlab, node)
+
+    def partition(self, node: str) -> None:
+        from mailha.lab.vagrant import cluster as vcluster
+        vcluster.partition(self.vlab, node)
+
+    def heal(self) -> None:
+        from mailha.lab.vagrant import cluster as vcluster
+        vcluster.heal(self.vlab)
+
+    def restore(self) -> None:
+        from mailha.lab.vagrant import cluster as vcluster
+        vcluster.restore(self.vlab)

@@ -1,7 +1,9 @@
-"""Fixtures for tests against a real Pacemaker cluster (the namespace lab by default).
+"""Fixtures for tests against a real Pacemaker cluster: the namespace lab, or the Vagrant lab.
 
-The lab is brought up per module (and taken down after it) unless one is already up,
-in which case it is used and left alone. Needs root and the cluster packages.
+MAILHA_LAB chooses: "namespace" (the default) or "vagrant".  The namespace lab is brought up
+per module (and taken down after it) unless one is already up, in which case it is used and
+left alone.  The Vagrant lab must be up (./run vagrant-tests brings it up and down around the
+run).  Needs root and the cluster packages.
 """
 
 from __future__ import annotations
@@ -13,13 +15,19 @@ import pytest
 from mailha.lab import lifecycle, preflight, services, state
 from mailha.lab.layout import Layout, lab_root
 
+#: Which lab the tests run on.
+LAB = os.environ.get("MAILHA_LAB", "namespace")
 #: Directory kinds the scenarios run on; MAILHA_LAB_DIRECTORY=389ds (or openldap) picks one.
-KINDS = [k for k in services.KINDS if os.environ.get("MAILHA_LAB_DIRECTORY", k) == k]
+#: The Vagrant lab runs the project's template, which is 389-ds.
+KINDS = [k for k in services.KINDS if os.environ.get("MAILHA_LAB_DIRECTORY", k) == k
+         and (LAB != "vagrant" or k == "389ds")]
 
 
 @pytest.fixture(scope="module")
 def lab_layout():
     """An up lab: reused if one is up, otherwise made here and removed after the module."""
+    if LAB != "namespace":
+        pytest.fail(f"this test needs the namespace lab (MAILHA_LAB={LAB}; one lab at a time)")
     layout = Layout(root=lab_root())
     if lifecycle.liveness(layout) == "live":
         yield state.layout_of(state.read(layout))
@@ -35,9 +43,15 @@ def lab_layout():
 
 
 @pytest.fixture(scope="module")
-def harness(lab_layout):
+def harness(request):
+    """The cluster the tests act on, through one interface whichever lab it is."""
+    if LAB == "vagrant":
+        from cluster_harness import VagrantHarness
+        return VagrantHarness.connect()
+    if LAB != "namespace":
+        pytest.fail(f"MAILHA_LAB={LAB!r}: choose namespace or vagrant")
     from cluster_harness import LabHarness
-    return LabHarness(lab_layout)
+    return LabHarness(request.getfixturevalue("lab_layout"))
 
 
 @pytest.fixture(scope="module", params=KINDS)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from mailha import templates
+
 pytestmark = pytest.mark.ocf_root
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "crm-templates"
@@ -40,15 +42,9 @@ STARTED = re.compile(r"^\s*\* (\S+)\s+\(\S+\):\s+Started (\S+)", re.M)
 
 def filled(name: str) -> str:
     text = (TEMPLATES / name).read_text()
-    unknown = sorted(set(re.findall(r"@@([A-Z0-9_]+)@@", text)) - set(VALUES))
+    unknown = sorted(set(templates.placeholders(text)) - set(VALUES))
     assert not unknown, f"{name}: no test value for {unknown}"
-    return re.sub(r"@@([A-Z0-9_]+)@@", lambda m: VALUES[m.group(1)], text)
-
-
-def pcs_commands(text: str) -> list[list[str]]:
-    """The template's command lines, continuations joined, comments dropped."""
-    lines = text.replace("\\\n", " ").splitlines()
-    return [shlex.split(line) for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    return templates.fill(text, VALUES)
 
 
 class Cib:
@@ -71,7 +67,7 @@ class Cib:
         return done
 
     def apply_pcs(self, name: str) -> None:
-        for argv in pcs_commands(filled(f"{name}.pcs")):
+        for argv in templates.pcs_commands(filled(f"{name}.pcs")):
             assert argv[0] == "pcs", argv
             done = self.run(["pcs", "-f", str(self.path), *argv[1:]], file=False)
             # pcs cannot check node names against a CIB file: the one warning a file allows.

@@ -77,17 +77,32 @@ class DrillResult:
     samples: int = 0  # probes sent
 
 
-def _start_probe(layout: Layout, target: Target) -> subprocess.Popen:
-    argv = ["ip", "netns", "exec", layout.client_netns, sys.executable, "-m", "mailha.lab.probe",
+def start_probe(target: Target, prefix: list[str], max_seconds: float = PROBE_MAX_SECONDS) -> subprocess.Popen:
+    """The bounded client probe (mailha.lab.probe) on *target*, running: *prefix* puts it where
+    the clients are (the client namespace here, nothing for the Vagrant lab's host)."""
+    argv = [*prefix, sys.executable, "-m", "mailha.lab.probe",
             target.host, "--proto", target.proto, "--port", str(target.port),
             "--interval", str(PROBE_INTERVAL),
-            "--max-seconds", str(PROBE_MAX_SECONDS), "--settle", str(PROBE_SETTLE)]
+            "--max-seconds", str(max_seconds), "--settle", str(PROBE_SETTLE)]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True,
                             env={"PYTHONPATH": power.package_parent(), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
     if proc.stdout is None or proc.stdout.readline().strip() != "probing":
         proc.kill()
         raise LabError("the client probe did not start")
     return proc
+
+
+def probe_outage(probe: subprocess.Popen, inject, max_seconds: float = PROBE_MAX_SECONDS) -> dict:
+    """Inject the fault while *probe* runs; the probe's Outage record (a dict) once it ends."""
+    try:
+        time.sleep(0.5)  # a few successful probes before the fault, so the gap has a start
+        inject()
+        out, _ = probe.communicate(timeout=max_seconds + 10)
+    finally:
+        if probe.poll() is None:
+            probe.kill()
+            probe.wait()
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def _hang_gwia(layout: Layout, node: str, gw: gwservices.GroupWise) -> None:
@@ -125,16 +140,8 @@ def run_once(layout: Layout, scenario: str, directory: services.Directory | None
     faults.restore(layout)
     target = target_of(scenario, directory, gw, ms)
     node = faults.active_node(layout, target.group)
-    probe = _start_probe(layout, target)
-    try:
-        time.sleep(0.5)  # a few successful probes before the fault, so the gap has a start
-        _inject(layout, scenario, directory, gw, node, target.group)
-        out, _ = probe.communicate(timeout=PROBE_MAX_SECONDS + 10)
-    finally:
-        if probe.poll() is None:
-            probe.kill()
-            probe.wait()
-    outage = json.loads(out.strip().splitlines()[-1])
+    probe = start_probe(target, ["ip", "netns", "exec", layout.client_netns])
+    outage = probe_outage(probe, lambda: _inject(layout, scenario, directory, gw, node, target.group))
     # Ask a node other than the one hit: after a partition that one sees only itself.
     viewer = next((n for n in cluster.powered_on_nodes(layout) if n != node), None)
     now = cluster.try_status(layout, viewer)

@@ -33,14 +33,14 @@ def start_time(pid: int) -> int | None:
     return None if info is None or info.state == "Z" else info.start_ticks
 
 
-def _recorded(pid: int, start: int) -> ProcInfo:
+def recorded(pid: int, start: int) -> ProcInfo:
     """The recorded process, as the library knows a process: its pid and start time."""
     return ProcInfo(pid=pid, ppid=0, comm="", state="", start_ticks=start, uid=-1, exe=None, argv=None)
 
 
 def is_alive(pid: int | None, start: int | None) -> bool:
     """True while the recorded process (this pid with this start time) runs, not a zombie."""
-    return bool(pid) and start is not None and _recorded(pid, start).is_same()  # type: ignore[arg-type]
+    return bool(pid) and start is not None and recorded(pid, start).is_same()  # type: ignore[arg-type]
 
 
 def pid_namespace(pid: int) -> str | None:

@@ -21,8 +21,10 @@ from mailha.lab import cluster, nodecmd, power, state
 from mailha.lab.layout import NODE_IFACE, PREFIX_LEN, Layout
 from mailha.lab.preflight import LabError
 
-GROUP = "dir"
-VIP_RSC, FS_RSC, LDAP_RSC = "dir-vip", "dir-fs", "dir-ldap"
+# The names of crm-templates/directory.pcs: the Vagrant lab creates the group from that template,
+# and the cluster tests address both labs by these names.
+GROUP = "mail-dir"
+VIP_RSC, FS_RSC, LDAP_RSC = "dir-ip", "dir-fs", "dir-ldap"
 LDAP_PORT = 389
 SUFFIX = "dc=example,dc=com"
 MAILHA_LDAP_AGENT = "/usr/lib/ocf/resource.d/mailha/ldap"
@@ -177,7 +179,7 @@ def default_kind() -> str:
 
 
 def deploy(layout: Layout, kind: str = "openldap", timeout: float = 180) -> Directory:
-    """Create group dir = VIP + Filesystem + LDAP server of `kind` and wait until it runs.
+    """Create group mail-dir = VIP + Filesystem + LDAP server of `kind` and wait until it runs.
 
     Idempotent; a group of another kind is removed first."""
     if kind not in KINDS:

@@ -1,0 +1,27 @@
+"""The power-off drill on the VMs: the directory's node is destroyed (the plug pulled) while the
+host, on the client network, binds to the directory's VIP every 100 ms (the namespace lab's
+probe and measure, :mod:`mailha.lab.drill`)."""
+
+from __future__ import annotations
+
+from mailha.lab import drill as ns_drill
+from mailha.lab import services
+from mailha.lab.vagrant import cluster, nodes
+from mailha.lab.vagrant.layout import VLab
+
+#: Software-emulated VMs detect, fence and start more slowly than namespaces.
+PROBE_MAX_SECONDS = 300.0
+
+
+def power_off(vlab: VLab) -> dict:
+    """One drill: deploy if need be, restore, power off the group's node; the client's outage."""
+    directory = cluster.deploy_directory(vlab, cluster.write_password(vlab.path("dir-admin.pw")))
+    cluster.restore(vlab)
+    node = cluster.status(vlab).group_node(services.GROUP)
+    target = ns_drill.Target(services.GROUP, directory.host, directory.port, "ldap")
+    probe = ns_drill.start_probe(target, [], PROBE_MAX_SECONDS)
+    outage = ns_drill.probe_outage(probe, lambda: nodes.power_off(vlab, node), PROBE_MAX_SECONDS)
+    viewer = next(n for n in vlab.node_names() if n != node)
+    now = cluster.try_status(vlab, viewer)
+    return {"scenario": "power-off", "from": node, "to": (now.group_node(services.GROUP) if now else None),
+            **outage}

@@ -1,0 +1,23 @@
+"""mailha.templates: filling placeholders and reading pcs command lines."""
+
+import pytest
+
+from mailha import templates
+
+
+def test_every_placeholder_is_replaced():
+    assert templates.fill("ip=@@VIP@@/@@CIDR@@ @@VIP@@", {"VIP": "192.0.2.1", "CIDR": "24"}) == \
+        "ip=192.0.2.1/24 192.0.2.1"
+
+
+def test_a_missing_value_is_an_error_naming_it_and_nothing_half_filled_is_returned():
+    with pytest.raises(templates.TemplateError, match="no value for CIDR, MOUNT"):
+        templates.fill("@@VIP@@ @@MOUNT@@ @@CIDR@@", {"VIP": "192.0.2.1"})
+
+
+def test_pcs_commands_join_continuations_and_drop_comments():
+    text = "# a comment\npcs resource create a ocf:heartbeat:IPaddr2 \\\n    ip=1 op monitor interval=10s\n\n" \
+           "  # pcs resource op add ...\npcs constraint order a then b\n"
+    assert templates.pcs_commands(text) == [
+        ["pcs", "resource", "create", "a", "ocf:heartbeat:IPaddr2", "ip=1", "op", "monitor", "interval=10s"],
+        ["pcs", "constraint", "order", "a", "then", "b"]]
