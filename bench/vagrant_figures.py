@@ -30,17 +30,6 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f}, n={len(values)})"
 
 
-def qemu_rss() -> dict[str, int]:
-    """MiB of host memory each VM's qemu holds."""
-    import psutil
-    out = {}
-    for info in host.lab_processes():
-        if "qemu-system" in info.argv[0]:
-            name = next(a for a in info.argv if a.startswith("guest=")).split(",")[0].split("_")[-1]
-            out[name] = psutil.Process(info.pid).memory_info().rss // 2 ** 20
-    return out
-
-
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--nodes", type=int, default=None)
@@ -59,7 +48,7 @@ def main() -> int:
     try:
         figures["up"] = lifecycle.up(vlab, debs)
         figures["up_total"] = round(sum(figures["up"].values()), 1)  # type: ignore[union-attr]
-        figures["rss_mib"] = qemu_rss()
+        figures["rss_mib"] = host.vm_memory()
         t0 = time.monotonic()
         cluster.deploy_directory(vlab, cluster.write_password(vlab.path("dir-admin.pw")))
         figures["deploy_s"] = round(time.monotonic() - t0, 1)

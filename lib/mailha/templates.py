@@ -5,8 +5,6 @@ for the site's values.  The Vagrant lab creates its topologies from them, the te
 check them against Pacemaker, and a site fills them the same way.
 """
 
-from __future__ import annotations
-
 import re
 import shlex
 from typing import List, Mapping

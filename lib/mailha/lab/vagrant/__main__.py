@@ -1,4 +1,4 @@
-"""python3 -m mailha.lab.vagrant up|down|status|deploy|drill  (root; ./run vagrant-tests drives it)."""
+"""python3 -m mailha.lab.vagrant up|down|status|deploy|drill|report  (root; ./run vagrant-tests drives it)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("down", help="remove every VM, network, volume and process of the lab")
     sub.add_parser("status", help="the recorded state and crm_mon's view")
     sub.add_parser("deploy", help="the directory group from crm-templates/directory.pcs")
+    sub.add_parser("report", help="corosync's token warnings and memberships, each VM's host memory")
     d = sub.add_parser("drill", help="power off the directory's node; seconds until LDAP answers on the VIP")
     d.add_argument("--runs", type=int, default=1)
     args = p.parse_args(argv)
@@ -54,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "deploy":
             directory = cluster.deploy_directory(vlab, cluster.write_password(vlab.path("dir-admin.pw")))
             print(json.dumps(directory.__dict__))
+        elif args.cmd == "report":
+            print(json.dumps({"corosync": cluster.membership_report(vlab), "vm_rss_mib": lifecycle.host.vm_memory()}))
         elif args.cmd == "drill":
             for _ in range(args.runs):
                 print(json.dumps(drill.power_off(vlab)), flush=True)

@@ -185,6 +185,18 @@ def restore(vlab: VLab, groups: tuple[str, ...] = (GROUP,), timeout: float = 900
     wait_for("a clean cluster (and its groups running)", clean, timeout, interval=2)
 
 
+def start_times(vlab: VLab, node: str, viewer: str) -> dict[str, float]:
+    """Seconds each resource's last start took on *node* (the executor's exec-time, from
+    crm_mon's operation history as *viewer* sees it): where a failover's time goes."""
+    import xml.etree.ElementTree as ET
+    out = nodes.run(vlab, viewer, ["crm_mon", "--output-as=xml", "--include=operations"], timeout=60)
+    times = {}
+    for rh in ET.fromstring(out.stdout).iterfind(f"./node_history/node[@name='{node}']/resource_history"):
+        for op in rh.iterfind("./operation_history[@task='start']"):
+            times[rh.get("id")] = int(op.get("exec-time", "0").rstrip("ms") or 0) / 1000
+    return times
+
+
 def membership_report(vlab: VLab) -> dict[str, dict[str, int]]:
     """What corosync logged on each powered-on node since its boot: the longest wait for the
     token it warned about ("Token has not been received in N ms", logged from 75 % of the token

@@ -23,5 +23,6 @@ def power_off(vlab: VLab) -> dict:
     outage = ns_drill.probe_outage(probe, lambda: nodes.power_off(vlab, node), PROBE_MAX_SECONDS)
     viewer = next(n for n in vlab.node_names() if n != node)
     now = cluster.try_status(vlab, viewer)
-    return {"scenario": "power-off", "from": node, "to": (now.group_node(services.GROUP) if now else None),
-            **outage}
+    to = now.group_node(services.GROUP) if now else None
+    starts = cluster.start_times(vlab, to, viewer) if to else {}
+    return {"scenario": "power-off", "from": node, "to": to, **outage, "start_s": starts}

@@ -255,6 +255,20 @@ def lab_processes() -> list[proc.ProcInfo]:
     return found
 
 
+def vm_memory() -> dict[str, int]:
+    """MiB of host memory (RSS) each running VM's qemu holds, by node."""
+    import psutil
+    out = {}
+    for info in lab_processes():
+        guest = next((a for a in info.argv if a.startswith(f"guest={PREFIX}_")), None)
+        if guest and os.path.basename(info.argv[0]).startswith("qemu-system"):
+            try:
+                out[guest.split(",")[0].split("_", 1)[1]] = psutil.Process(info.pid).memory_info().rss // 2 ** 20
+            except psutil.Error:
+                continue
+    return out
+
+
 def stop_leftovers(timeout: float = 20) -> list[int]:
     """End what outlived libvirt's own clean-up; the PIDs that were still there."""
     left = lab_processes()
