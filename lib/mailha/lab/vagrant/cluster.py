@@ -19,6 +19,8 @@ DIRECTORY_MOUNT = "/srv/dir"
 DIRECTORY_INSTANCE = "dir"
 #: The directory admin's password on the nodes (read by the instance builder, never on a command line)
 NODE_PASSWORD_FILE = "/root/dir-admin.pw"
+#: Seconds pcs waits for a pcsd answer (its default 60 s is too short for these VMs)
+PCSD_REQUEST_TIMEOUT = 300
 
 
 def _pcs(vlab: VLab, node: str, argv: list[str], what: str, timeout: float = 300, **kwargs) -> str:
@@ -70,9 +72,12 @@ def setup(vlab: VLab, password_file: str) -> None:
     with open(password_file, encoding="ascii") as f:
         password = f.read().strip()
     # pcs reads the password from stdin when it has no terminal: it stays off every command line.
-    _pcs(vlab, first, ["host", "auth", *hosts, "-u", "hacluster"], "pcs host auth", input=password + "\n")
+    # pcsd answers slowly on software-emulated VMs: each request may take PCSD_REQUEST_TIMEOUT.
+    # (pcs 0.11's `cluster setup` takes no --request-timeout: its own 60 s per request stays.)
+    _pcs(vlab, first, ["host", "auth", *hosts, "-u", "hacluster", f"--request-timeout={PCSD_REQUEST_TIMEOUT}"],
+         "pcs host auth", input=password + "\n", timeout=PCSD_REQUEST_TIMEOUT + 60)
     _pcs(vlab, first, ["cluster", "setup", CLUSTER_NAME, *hosts, "totem", f"token={vlab.token_ms}",
-                       "--start", "--enable", "--wait=600"], "pcs cluster setup", timeout=660)
+                       "--start", "--enable", "--wait=600"], "pcs cluster setup", timeout=1500)
     host_map = ";".join(f"{n}:{vlab.domain(n)}" for n in vlab.node_names())
     _pcs(vlab, first, ["resource", "defaults", "update", "resource-stickiness=100"], "setting stickiness")
     _pcs(vlab, first, ["stonith", "create", FENCE_DEVICE, "fence_xvm", f"pcmk_host_map={host_map}",
