@@ -11,6 +11,12 @@ import testinfra
 
 from mailha.lab import cluster, crmmon, faults, gwservices, lifecycle, msgservices, postfix, services
 from mailha.lab.layout import Layout
+from mailha.lab.preflight import LabError
+from mailha.lab.vagrant import cluster as vcluster
+from mailha.lab.vagrant import lifecycle as vlifecycle
+from mailha.lab.vagrant import nodes as vnodes
+from mailha.lab.vagrant import testinfra_backend  # noqa: F401  (registers mailha-vlab://)
+from mailha.lab.vagrant.layout import DIRECTORY_VIP
 
 
 class LabHarness:
@@ -133,9 +139,6 @@ class VagrantHarness:
     SLOWDOWN = 5
 
     def __init__(self, vlab) -> None:
-        import mailha.lab.vagrant.testinfra_backend  # noqa: F401  (registers mailha-vlab://)
-        from mailha.lab.vagrant import cluster as vcluster
-        from mailha.lab.vagrant.layout import DIRECTORY_VIP
         self.vlab = vlab
         self.nodes = vlab.node_names()
         self.hosts = {n: testinfra.get_host(f"mailha-vlab://{n}", ssh_config=vlab.ssh_config) for n in self.nodes}
@@ -145,8 +148,6 @@ class VagrantHarness:
 
     @classmethod
     def connect(cls) -> "VagrantHarness":
-        from mailha.lab.preflight import LabError
-        from mailha.lab.vagrant import lifecycle as vlifecycle
         vlab = vlifecycle.recorded()
         if vlab is None:
             raise LabError("no Vagrant lab is up: ./run vagrant-tests brings one up, runs these tests "
@@ -155,30 +156,24 @@ class VagrantHarness:
 
     # -- observing
     def status(self, node: str | None = None) -> crmmon.ClusterStatus:
-        from mailha.lab.vagrant import cluster as vcluster
         return vcluster.status(self.vlab, node)
 
     def powered_on(self) -> list[str]:
-        from mailha.lab.vagrant import nodes
-        return nodes.powered_on(self.vlab)
+        return vnodes.powered_on(self.vlab)
 
     def wait_for(self, what: str, check, timeout: float = 120):
         return cluster.wait_for(what, check, timeout * self.SLOWDOWN, interval=1)
 
     # -- the service under test
     def deploy(self, kind: str) -> services.Directory:
-        from mailha.lab.preflight import LabError
-        from mailha.lab.vagrant import cluster as vcluster
         if kind != "389ds":
             raise LabError("the Vagrant lab runs crm-templates/directory.pcs: 389-ds with ocf:mailha:ldap")
         return vcluster.deploy_directory(self.vlab, vcluster.write_password(self.vlab.path("dir-admin.pw")))
 
     def deploy_groupwise(self):
-        from mailha.lab.preflight import LabError
         raise LabError("the GroupWise topology is not on the Vagrant lab yet (namespace lab only)")
 
     def deploy_messaging(self, config: int = 1):
-        from mailha.lab.preflight import LabError
         raise LabError("the Messaging Server topology is not on the Vagrant lab yet (namespace lab only)")
 
     # -- faults
@@ -188,21 +183,16 @@ class VagrantHarness:
         return int(out.stdout.strip())
 
     def power_off(self, node: str) -> None:
-        from mailha.lab.vagrant import nodes
-        nodes.power_off(self.vlab, node)
+        vnodes.power_off(self.vlab, node)
 
     def power_status(self, node: str) -> str:
-        from mailha.lab.vagrant import nodes
-        return nodes.power_state(self.vlab, node)
+        return vnodes.power_state(self.vlab, node)
 
     def partition(self, node: str) -> None:
-        from mailha.lab.vagrant import cluster as vcluster
         vcluster.partition(self.vlab, node)
 
     def heal(self) -> None:
-        from mailha.lab.vagrant import cluster as vcluster
         vcluster.heal(self.vlab)
 
     def restore(self) -> None:
-        from mailha.lab.vagrant import cluster as vcluster
         vcluster.restore(self.vlab)

@@ -57,16 +57,19 @@ def powered_on_nodes(layout: Layout) -> list[str]:
             if procs.is_alive(st["nodes"].get(n, {}).get("pid"), st["nodes"].get(n, {}).get("start"))]
 
 
-def status(layout: Layout, node: str | None = None) -> crmmon.ClusterStatus:
-    """crm_mon as seen from node, or from the first powered-on node whose cluster stack answers."""
-    nodes = [node] if node else powered_on_nodes(layout)
+CRM_MON = ["crm_mon", "--output-as=xml", "--inactive", "--fence-history=1"]
+
+
+def status_from(run: Callable[[str, list[str]], subprocess.CompletedProcess],
+                nodes: list[str]) -> crmmon.ClusterStatus:
+    """crm_mon from the first of *nodes* whose cluster stack answers; *run(node, argv)* runs a
+    command on a node (how depends on the lab) and raises LabError when the node is unreachable."""
     if not nodes:
         raise LabError("no lab node is powered on")
     errors = []
     for name in nodes:  # a node just powered on (e.g. by fencing) may not run pacemaker yet
         try:
-            out = nodecmd.run(layout, name, ["crm_mon", "--output-as=xml", "--inactive", "--fence-history=1"],
-                              timeout=30)
+            out = run(name, CRM_MON)
         except (LabError, subprocess.TimeoutExpired) as exc:
             errors.append(f"{name}: {exc}")
             continue
@@ -74,6 +77,20 @@ def status(layout: Layout, node: str | None = None) -> crmmon.ClusterStatus:
             return crmmon.parse(out.stdout)
         errors.append(f"{name}: {out.stderr.strip() or out.stdout.strip()[-300:]}")
     raise LabError("crm_mon failed on " + "; ".join(errors))
+
+
+def recovery_commands(groups: "tuple[str, ...]", timeout: float) -> list[list[str]]:
+    """Back to a clean cluster, run on one node: no move constraints on *groups*, no failures (a
+    cleanup re-probes every resource: wait for that transition too), an empty fencing history."""
+    return [*(["crm_resource", "--clear", "--resource", g] for g in groups),
+            ["crm_resource", "--cleanup"], ["stonith_admin", "--history", "*", "--cleanup"],
+            ["crm_resource", "--wait", "--timeout", f"{int(timeout)}s"]]
+
+
+def status(layout: Layout, node: str | None = None) -> crmmon.ClusterStatus:
+    """crm_mon as seen from node, or from the first powered-on node whose cluster stack answers."""
+    return status_from(lambda name, argv: nodecmd.run(layout, name, argv, timeout=30),
+                       [node] if node else powered_on_nodes(layout))
 
 
 def try_status(layout: Layout, node: str | None = None) -> crmmon.ClusterStatus | None:

@@ -65,12 +65,7 @@ def restore(layout: Layout, timeout: float = 180) -> None:
             lifecycle.power_request(layout, "on", node)
     cluster.wait_ready(layout, timeout)
     first = cluster.powered_on_nodes(layout)[0]
-    # --cleanup re-probes every resource: wait for that transition to finish too.
-    clears = [["crm_resource", "--clear", "--resource", g] for g in GROUPS]
-    for argv in (*clears,
-                 ["crm_resource", "--cleanup"],
-                 ["stonith_admin", "--history", "*", "--cleanup"],
-                 ["crm_resource", "--wait", "--timeout", f"{int(timeout)}s"]):
+    for argv in cluster.recovery_commands(GROUPS, timeout):
         try:
             nodecmd.run(layout, first, argv, timeout=timeout + 10)
         except subprocess.TimeoutExpired:

@@ -8,7 +8,7 @@ import secrets
 
 from mailha import templates
 from mailha.lab import crmmon
-from mailha.lab.cluster import wait_for
+from mailha.lab.cluster import recovery_commands, status_from, wait_for
 from mailha.lab.preflight import LabError
 from mailha.lab.services import GROUP, LDAP_PORT, SUFFIX, Directory
 from mailha.lab.vagrant import nodes
@@ -29,19 +29,8 @@ def _pcs(vlab: VLab, node: str, argv: list[str], what: str, timeout: float = 300
 
 def status(vlab: VLab, node: str | None = None) -> crmmon.ClusterStatus:
     """crm_mon as seen from node, or from the first powered-on node whose cluster answers."""
-    candidates = [node] if node else nodes.powered_on(vlab)
-    errors = []
-    for name in candidates:
-        try:
-            out = nodes.run(vlab, name, ["crm_mon", "--output-as=xml", "--inactive", "--fence-history=1"],
-                            timeout=30)
-        except LabError as exc:
-            errors.append(str(exc))
-            continue
-        if out.returncode == 0:
-            return crmmon.parse(out.stdout)
-        errors.append(f"{name}: {(out.stderr or out.stdout).strip()[-300:]}")
-    raise LabError("crm_mon failed: " + ("; ".join(errors) or "no node is powered on"))
+    return status_from(lambda name, argv: nodes.run(vlab, name, argv, timeout=30),
+                       [node] if node else nodes.powered_on(vlab))
 
 
 def try_status(vlab: VLab, node: str | None = None) -> crmmon.ClusterStatus | None:
@@ -178,9 +167,7 @@ def restore(vlab: VLab, groups: tuple[str, ...] = (GROUP,), timeout: float = 900
             nodes.power_on(vlab, node)
     wait_ready(vlab, timeout)
     first = nodes.powered_on(vlab)[0]
-    for argv in (*(["crm_resource", "--clear", "--resource", g] for g in groups),
-                 ["crm_resource", "--cleanup"], ["stonith_admin", "--history", "*", "--cleanup"],
-                 ["crm_resource", "--wait", "--timeout", f"{int(timeout)}s"]):
+    for argv in recovery_commands(groups, timeout):
         nodes.run(vlab, first, argv, timeout=timeout + 10)
 
     def clean():

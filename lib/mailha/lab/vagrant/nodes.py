@@ -61,7 +61,7 @@ def close_connections(vlab: VLab) -> None:
     if not os.path.exists(vlab.ssh_config):
         return
     for node in vlab.node_names():
-        if os.path.exists(vlab.path(f"ssh-{node}")) or os.path.exists(vlab.path(f"ssh-{vlab.address('mgmt', node)}")):
+        if os.path.exists(vlab.path(f"ssh-{vlab.address('mgmt', node)}")):  # ControlPath ssh-%h
             subprocess.run(["ssh", "-F", vlab.ssh_config, "-O", "exit", node], capture_output=True, timeout=10)
 
 
