@@ -4,6 +4,11 @@ choice of node count, and the harness switch."""
 
 from __future__ import annotations
 
+import base64
+import os
+import re
+import signal
+import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -74,3 +79,96 @@ def test_vagrant_sees_the_lab_settings_and_none_of_the_callers(monkeypatch):
     assert "VAGRANT_CWD" not in env
     assert env["MAILHA_VLAB_NODES"] == "2" and env["MAILHA_VLAB_BOX"] == "mailha/bookworm-abc"
     assert env["VAGRANT_HOME"] == "/c/vagrant.d" and env["VAGRANT_DOTFILE_PATH"] == "/r/vagrant-machines"
+
+
+class FakeNodes:
+    """What cluster.setup asks of each node over ssh, with the files it installs decoded."""
+
+    CONF = "totem {\n    cluster_name: mailha-vlab\n    token: 5000\n}\n"
+
+    def __init__(self):
+        self.calls: list[tuple[str, list[str], str | None]] = []
+        self.files: dict[tuple[str, str], tuple[bytes, str, str]] = {}
+
+    def check(self, vlab, node, argv, what, input=None, timeout=60):
+        self.calls.append((node, list(argv), input))
+        if argv == ["cat", cluster.COROSYNC_CONF]:
+            return self.CONF
+        if argv[:2] == ["sh", "-c"] and "base64 -d" in argv[2]:
+            m = re.search(r"base64 -d > (\S+)\.new && chown (\S+) \S+ && chmod (\d+) ", argv[2])
+            self.files[(node, m.group(1))] = (base64.b64decode(input), m.group(2), m.group(3))
+        return ""
+
+
+def test_cluster_setup_asks_no_pcsd_and_gives_every_node_the_same_configuration_and_keys(monkeypatch, tmp_path):
+    # pcs cluster setup's default mode has each node's pcsd destroy an old cluster with a fixed 60 s
+    # per request, which ran out on these VMs in 2 runs of 3: the lab uses the local only mode.
+    fake = FakeNodes()
+    monkeypatch.setattr(cluster.nodes, "check", fake.check)
+    monkeypatch.setattr(cluster, "try_status", lambda vlab: type("St", (), {"dc": "node1"})())
+    monkeypatch.setattr(cluster, "wait_ready", lambda vlab: None)
+    password = tmp_path / "pw"
+    password.write_text("s3cret-pw\n")
+    vlab = VLab(nodes=3)
+    cluster.setup(vlab, str(password))
+
+    setups = [argv for _, argv, _ in fake.calls if argv[1:3] == ["cluster", "setup"]]
+    assert len(setups) == 1 and setups[0][-2:] == ["--corosync_conf", cluster.COROSYNC_CONF]
+    assert "token=5000" in setups[0]
+    assert not any(a.startswith("--start") or a == "--enable" for a in setups[0])
+    for path, owner, mode in [(cluster.COROSYNC_CONF, "root:root", "644"),
+                              (cluster.COROSYNC_AUTHKEY, "root:root", "400"),
+                              (cluster.PACEMAKER_AUTHKEY, "hacluster:haclient", "400")]:
+        copies = {fake.files[(node, path)] for node in vlab.node_names()}
+        assert len(copies) == 1, f"{path} differs between nodes"
+        data, got_owner, got_mode = copies.pop()
+        assert (got_owner, got_mode) == (owner, mode)
+        assert data == FakeNodes.CONF.encode() if path == cluster.COROSYNC_CONF else len(data) == 256
+    for node in vlab.node_names():
+        mine = [argv for n, argv, _ in fake.calls if n == node and argv[:2] == ["pcs", "cluster"]]
+        assert ["pcs", "cluster", "enable"] in mine and ["pcs", "cluster", "start"] in mine
+    assert all("s3cret-pw" not in " ".join(argv) for _, argv, _ in fake.calls)
+
+
+def test_an_interrupted_vagrant_up_leaves_no_child_running():
+    # A `vagrant up` that goes on after the lab's up was interrupted defines VMs while down()
+    # removes the lab (seen: "virDomainDefineXML failed", then a tear-down racing the up's own).
+    children = [subprocess.Popen(["sleep", "60"]),
+                subprocess.Popen(["sh", "-c", "trap '' TERM; sleep 60 & wait"])]   # ignores SIGTERM
+    lifecycle.end_children(children, grace=2)
+    assert all(child.returncode is not None for child in children)
+    assert [child.returncode for child in children][0] == -signal.SIGTERM
+
+
+def test_a_terminated_up_tears_down_what_it_made(monkeypatch, tmp_path):
+    from mailha.lab.vagrant import __main__ as cli
+    torn_down = []
+    monkeypatch.setattr(lifecycle, "check_root", lambda: None)
+    monkeypatch.setattr(lifecycle.ns_lifecycle, "liveness", lambda layout: "none")
+    monkeypatch.setattr(lifecycle, "build_box", lambda vlab: os.kill(os.getpid(), signal.SIGTERM))
+    monkeypatch.setattr(lifecycle, "down", lambda vlab: torn_down.append(vlab.run_dir))
+    deb = tmp_path / "mailha_0_all.deb"
+    deb.write_bytes(b"")
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as ended:
+            cli.main(["--run-dir", str(tmp_path / "run"), "--nodes", "2", "up", str(deb)])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert ended.value.code == 128 + signal.SIGTERM
+    assert torn_down == [str(tmp_path / "run")]
+
+
+def test_a_tear_down_removes_a_tree_whose_files_vanish_under_it(tmp_path, monkeypatch):
+    tree = tmp_path / "pool"
+    tree.mkdir()
+    (tree / "mailha-vlab_node2.img").write_bytes(b"x")
+    real_unlink = os.unlink
+
+    def raced(path, *args, **kwargs):
+        # Listed, then removed by someone else (an interrupted up's own tear-down) first.
+        real_unlink(path, *args, **kwargs)
+        return real_unlink(path, *args, **kwargs)
+    monkeypatch.setattr(os, "unlink", raced)
+    lifecycle._remove(str(tree))
+    assert not tree.exists()

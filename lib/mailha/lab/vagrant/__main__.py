@@ -6,6 +6,7 @@ import argparse
 import glob
 import json
 import os
+import signal
 import sys
 
 from mailha.lab.preflight import LabError
@@ -19,6 +20,13 @@ def vlab_from(args: argparse.Namespace) -> VLab:
     count = args.nodes or recorded.get("nodes") or lifecycle.default_nodes()
     return VLab(nodes=count, run_dir=args.run_dir, cache_dir=args.cache_dir, vagrant_dir=vagrant_dir,
                 token_ms=args.token)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM ends a step the way an error does: an up removes what it made.  Once: a second
+    SIGTERM must not cut that tear-down short (SIGKILL still can)."""
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     d = sub.add_parser("drill", help="power off the directory's node; seconds until LDAP answers on the VIP")
     d.add_argument("--runs", type=int, default=1)
     args = p.parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminated)
     vlab = vlab_from(args)
     try:
         if args.cmd == "up":

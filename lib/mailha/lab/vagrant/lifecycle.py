@@ -10,6 +10,7 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
+from mailha import proc
 from mailha.lab import lifecycle as ns_lifecycle
 from mailha.lab.layout import Layout, lab_root
 from mailha.lab.preflight import LabError, check_root
@@ -20,6 +21,8 @@ from mailha.ocf.budget import wait_until
 BOX_PREFIX = "mailha/bookworm"
 VAGRANT_UP_TIMEOUT = 1800
 VAGRANT_DESTROY_TIMEOUT = 300
+#: Seconds an interrupted `vagrant up` gets to clean up before it is killed
+VAGRANT_STOP_GRACE = 30
 
 
 @contextmanager
@@ -104,32 +107,44 @@ def vagrant_up(vlab: VLab, box: str) -> None:
     parallel mode) was seen to stall for minutes after defining the domains; separate processes
     boot the VMs side by side.  The first node goes alone until it has uploaded the box into
     the pool: two uploads of the same volume at once gave a VM a corrupt root file system."""
-    children = []
+    children: list[tuple[str, str, subprocess.Popen]] = []
     deadline = time.monotonic() + VAGRANT_UP_TIMEOUT
-    for index, node in enumerate(vlab.node_names()):
-        log = os.path.join(vlab.logs, f"vagrant-up-{node}.log")
-        with open(log, "wb") as out:
-            child = subprocess.Popen(["vagrant", "up", "--provider=libvirt", node], cwd=vlab.vagrant_dir,
-                                     env=vlab.vagrant_env(box), stdin=subprocess.DEVNULL, stdout=out,
-                                     stderr=subprocess.STDOUT)
-        children.append((node, log, child))
-        if index == 0:
-            def uploaded() -> bool:
-                with open(log, "rb") as f:
-                    return b"snapshot of base box volume" in f.read() or child.poll() is not None
-            wait_until(uploaded, deadline, 0.5, 2.0)
     failed = []
-    for node, log, child in children:
-        try:
-            rc = child.wait(timeout=max(1.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-            rc = "timed out"
-        if rc != 0:
-            failed.append(f"{node} ({rc}, see {log})")
+    try:
+        for index, node in enumerate(vlab.node_names()):
+            log = os.path.join(vlab.logs, f"vagrant-up-{node}.log")
+            with open(log, "wb") as out:
+                child = subprocess.Popen(["vagrant", "up", "--provider=libvirt", node], cwd=vlab.vagrant_dir,
+                                         env=vlab.vagrant_env(box), stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=subprocess.STDOUT)
+            children.append((node, log, child))
+            if index == 0:
+                def uploaded() -> bool:
+                    with open(log, "rb") as f:
+                        return b"snapshot of base box volume" in f.read() or child.poll() is not None
+                wait_until(uploaded, deadline, 0.5, 2.0)
+        for node, log, child in children:
+            try:
+                rc: object = child.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                rc = "timed out"
+            if rc != 0:
+                failed.append(f"{node} ({rc}, see {log})")
+    finally:
+        # Interrupted (a signal, a timeout): no vagrant may go on defining VMs while down() runs.
+        end_children([child for _, _, child in children])
     if failed:
         raise LabError(f"vagrant up failed for {', '.join(failed)}; serial consoles in {vlab.logs}")
+
+
+def end_children(children: list[subprocess.Popen], grace: float = VAGRANT_STOP_GRACE) -> None:
+    """End the children still running and everything they started (vagrant runs ruby and
+    virsh): SIGTERM, which vagrant answers by cleaning up, then SIGKILL; by PID."""
+    running = [child.pid for child in children if child.poll() is None]
+    if running:
+        proc.stop(running, time.monotonic() + grace)
+    for child in children:
+        child.wait()
 
 
 def up(vlab: VLab, debs: list[str]) -> dict[str, float]:
@@ -192,6 +207,20 @@ def down(vlab: VLab) -> dict[str, object]:
     host.stop_daemons(st)
     for entry in glob.glob(vlab.path("*")):
         if entry != vlab.logs:
-            (shutil.rmtree if os.path.isdir(entry) and not os.path.islink(entry) else os.unlink)(entry)
+            _remove(entry)
     report["seconds"] = round(time.monotonic() - started, 1)
     return report
+
+
+def _remove(path: str) -> None:
+    """A file or a tree, whatever of it is still there (an interrupted up may be removing its
+    own pieces at the same moment)."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)  # an entry that vanished meanwhile is no error...
+        if os.path.lexists(path):
+            shutil.rmtree(path)                  # ...what keeps a tree in place is
+    else:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
