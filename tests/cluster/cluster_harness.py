@@ -37,6 +37,15 @@ class LabHarness:
     def powered_on(self) -> list[str]:
         return cluster.powered_on_nodes(self.layout)
 
+    def node_address(self, node: str) -> str:
+        """The node's own address on the network the clients use."""
+        return self.layout.node_address(node)
+
+    def agent_log(self, node: str, text: str) -> str:
+        """The lines of the node's log holding *text*, where its resource agents' messages go:
+        here Pacemaker's own log (a namespace node runs no syslog)."""
+        return self.hosts[node].run("grep -hF -- %s /var/log/pacemaker/pacemaker.log", text).stdout
+
     def wait_for(self, what: str, check, timeout: float = 120):
         return cluster.wait_for(what, check, timeout, interval=0.3)
 
@@ -49,11 +58,11 @@ class LabHarness:
 
     def agent_pid(self, node: str, binary: str, startup: str) -> int | None:
         """PID (as the node sees it) of the GroupWise agent `binary @startup` on node."""
-        return gwservices.agent_pid(self.layout, node, binary, startup)
+        return gwservices.agent_pid(gwservices.node_runner(self.layout), node, binary, startup)
 
     def gwia_queue(self, node: str, gw: gwservices.GroupWise) -> list[str]:
         """Message-IDs in the GWIA's receive queue, read on the node that has the partition."""
-        return gwservices.received_message_ids(self.layout, node, gw)
+        return gwservices.received_message_ids(gwservices.node_runner(self.layout), node, gw)
 
     def deploy_messaging(self, config: int = 1) -> msgservices.Messaging:
         """Seed 004's Configuration 1 (one group) or 2 (directory, MTA and IMAP groups)."""
@@ -145,6 +154,8 @@ class VagrantHarness:
         self.client = testinfra.get_host("local://")
         self.vip = DIRECTORY_VIP
         self.shared_mountpoint = vcluster.DIRECTORY_MOUNT
+        #: The groups the tests deployed: what restore() brings back
+        self.groups: set[str] = set()
 
     @classmethod
     def connect(cls) -> "VagrantHarness":
@@ -161,6 +172,13 @@ class VagrantHarness:
     def powered_on(self) -> list[str]:
         return vnodes.powered_on(self.vlab)
 
+    def node_address(self, node: str) -> str:
+        return self.vlab.address("client", node)
+
+    def agent_log(self, node: str, text: str) -> str:
+        """The same from the VM's journal, where a Debian node's resource agents log (syslog)."""
+        return self.hosts[node].run("journalctl --no-pager -q -o short | grep -F -- %s", text).stdout
+
     def wait_for(self, what: str, check, timeout: float = 120):
         return cluster.wait_for(what, check, timeout * self.SLOWDOWN, interval=1)
 
@@ -168,10 +186,33 @@ class VagrantHarness:
     def deploy(self, kind: str) -> services.Directory:
         if kind != "389ds":
             raise LabError("the Vagrant lab runs crm-templates/directory.pcs: 389-ds with ocf:mailha:ldap")
-        return vcluster.deploy_directory(self.vlab, vcluster.write_password(self.vlab.path("dir-admin.pw")))
+        directory = vcluster.deploy_directory(self.vlab, vcluster.write_password(self.vlab.path("dir-admin.pw")))
+        self.groups.add(services.GROUP)
+        return directory
 
-    def deploy_groupwise(self):
-        raise LabError("the GroupWise topology is not on the Vagrant lab yet (namespace lab only)")
+    def deploy_groupwise(self) -> gwservices.GroupWise:
+        gw = vcluster.deploy_groupwise(self.vlab)
+        self.groups.update(gwservices.GROUPS)
+        return gw
+
+    def agent_pid(self, node: str, binary: str, startup: str) -> int | None:
+        return gwservices.agent_pid(self._run, node, binary, startup)
+
+    def gwia_queue(self, node: str, gw: gwservices.GroupWise) -> list[str]:
+        return gwservices.received_message_ids(self._run, node, gw)
+
+    def start_smtp_sender(self, host: str, count: int, max_seconds: float):
+        """A bounded sending MTA on the host, which is on the client network (mailha.lab.smtp_sender)."""
+        import subprocess
+        import sys
+        argv = [sys.executable, "-m", "mailha.lab.smtp_sender", host, "--count", str(count),
+                "--max-seconds", str(max_seconds)]
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "sending"
+        return proc
+
+    def _run(self, node: str, argv: list[str]):
+        return vnodes.run(self.vlab, node, argv, timeout=60 * self.SLOWDOWN)
 
     def deploy_messaging(self, config: int = 1):
         raise LabError("the Messaging Server topology is not on the Vagrant lab yet (namespace lab only)")
@@ -195,4 +236,4 @@ class VagrantHarness:
         vcluster.heal(self.vlab)
 
     def restore(self) -> None:
-        vcluster.restore(self.vlab)
+        vcluster.restore(self.vlab, tuple(sorted(self.groups)))

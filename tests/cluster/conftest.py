@@ -70,7 +70,7 @@ def directory(request, harness):
 
 @pytest.fixture(scope="module")
 def groupwise(harness):
-    """The GroupWise topology on the cluster: gwia-grp, poa-grp, Postfix on every node."""
+    """The GroupWise topology on the cluster: gwia-grp, po-grp, Postfix on every node."""
     return harness.deploy_groupwise()
 
 

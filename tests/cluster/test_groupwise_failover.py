@@ -1,6 +1,6 @@
 """The GroupWise topology of seed 000 on a real 3-node Pacemaker cluster with fencing.
 
-gwia-grp (secondary IP + GWIA partition + ocf:mailha:gwia) and poa-grp (POA IP + post office
+gwia-grp (secondary IP + GWIA partition + ocf:mailha:gwia) and po-grp (POA IP + post office
 partition + ocf:mailha:gwpoa), each with its failover list, and a real Postfix on port 25 of
 every node's primary address. Assertions are on crm_mon XML and on what the client sees.
 """
@@ -32,7 +32,7 @@ def gwia_answers(harness, gw) -> bool:
 
 
 def postfix_answers_everywhere(harness, nodes: list[str] | None = None) -> bool:
-    return all(smtp_answers(harness, harness.layout.node_address(n), f"{n}.lab.test ESMTP Postfix")
+    return all(smtp_answers(harness, harness.node_address(n), f"{n}.lab.test ESMTP Postfix")
                for n in nodes or harness.powered_on())
 
 
@@ -96,7 +96,7 @@ def test_groups_start_on_preferred_nodes_and_postfix_keeps_port_25(harness, gw_h
     node = where[gws.GWIA_GROUP]
     listening = harness.hosts[node].run("ss -Hltn sport = :25").stdout
     assert f"{gw.gwia_ip}:25" in listening
-    assert f"{harness.layout.node_address(node)}:25" in listening
+    assert f"{harness.node_address(node)}:25" in listening
     assert "0.0.0.0:25" not in listening and "*:25" not in listening
 
 
@@ -232,9 +232,9 @@ def test_gwia_without_ip_is_refused_and_postfix_is_untouched(harness, gw_healthy
         reason = failure.get("exitreason", "")
         assert "all addresses" in reason and "port 25" in reason, reason
         # crm_mon shows the first 128 characters of an exit reason (Pacemaker's limit); the node's
-        # Pacemaker log has all of it, naming the Postfix master that holds port 25.
-        log = host.run("grep -h 'would listen on all addresses' /var/log/pacemaker/pacemaker.log").stdout
-        node_smtp = f"{harness.layout.node_address(active)}:25"
+        # log has all of it, naming the Postfix master that holds port 25.
+        log = harness.agent_log(active, "would listen on all addresses")
+        node_smtp = f"{harness.node_address(active)}:25"
         assert re.search(r"port 25 is held by pid \d+ \(master\) on " + re.escape(node_smtp), log), log[-600:]
         assert failure.get("exitstatus") in ("not configured", "6") or failure.get("exitcode") == "6", failure
         # Right after the failed start crm_mon may still list the resource (FAILED) on the node

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import os
+import pathlib
 import re
 import signal
 import subprocess
@@ -14,8 +15,10 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from mailha import templates
+from mailha.lab import gwservices as gws
+from mailha.lab import services
 from mailha.lab.vagrant import cluster, host, lifecycle
-from mailha.lab.vagrant.layout import NETWORKS, VLab
+from mailha.lab.vagrant.layout import NETWORKS, SHARED_DISKS, VLab
 
 
 @pytest.mark.parametrize("network", sorted(NETWORKS))
@@ -53,14 +56,67 @@ def test_a_tear_down_ends_only_processes_named_for_this_lab(argv, ours):
     assert bool(host._ours(argv)) is ours
 
 
+VAGRANT_DIR = pathlib.Path(__file__).resolve().parents[2] / "vagrant"
+
+
 def test_the_directory_template_is_filled_completely_and_names_the_lab_group():
-    vlab = VLab(vagrant_dir=str(__import__("pathlib").Path(__file__).resolve().parents[2] / "vagrant"))
+    vlab = VLab(vagrant_dir=str(VAGRANT_DIR))
     commands = templates.pcs_commands(templates.fill(cluster.template(vlab, "directory.pcs"),
                                                      cluster.directory_values()))
-    from mailha.lab import services
     assert [c[3] for c in commands] == [services.VIP_RSC, services.FS_RSC, services.LDAP_RSC]
     assert all(c[-2:] == ["--group", services.GROUP] for c in commands)
     assert "device=/dev/vdb" in commands[1] and "ip=10.233.0.100" in commands[0]
+
+
+def test_the_groupwise_template_is_filled_completely_with_the_names_the_tests_use():
+    vlab = VLab(vagrant_dir=str(VAGRANT_DIR))
+    commands = templates.pcs_commands(templates.fill(cluster.template(vlab, "groupwise.pcs"),
+                                                     cluster.groupwise_values(vlab)))
+    members = {}
+    for c in commands:
+        if "--group" in c:
+            members.setdefault(c[-1], []).append(c[3])
+    assert members == {gws.GWIA_GROUP: [gws.GWIA_IP_RSC, gws.GWIA_FS_RSC, gws.GWIA_RSC],
+                       gws.POA_GROUP: [gws.POA_IP_RSC, gws.POA_FS_RSC, gws.POA_RSC]}
+    gw = cluster.groupwise()
+    gwia = next(c for c in commands if c[3] == gws.GWIA_RSC)
+    po = next(c for c in commands if c[3] == gws.POA_RSC)
+    assert f"domain_dir={gw.domain_dir}" in gwia and f"ip_address={gw.gwia_ip}" in gwia
+    assert f"post_office_dir={gw.po_dir}" in po and f"ip_address={gw.poa_ip}" in po
+    # The tests expect each group first on the head of its failover list.
+    for group, order in gws.FAILOVER.items():
+        rule = next(c for c in commands if c[1:3] == ["constraint", "location"] and c[3] == group)
+        scores = dict(arg.split("=") for arg in rule[5:])
+        assert sorted(scores, key=lambda n: -int(scores[n])) == list(order)
+
+
+def test_the_vagrantfile_attaches_the_shared_disks_the_lab_makes():
+    text = (VAGRANT_DIR / "Vagrantfile").read_text()
+    attached = dict(re.findall(r'"([\w.-]+\.raw)" => "(vd[a-z])"', text))
+    assert attached == {volume: device[len("/dev/"):] for volume, device in SHARED_DISKS.values()}
+
+
+def test_a_template_runs_storage_first_then_the_products_data_then_servers_then_constraints(monkeypatch):
+    fake = FakeNodes()
+    steps = []
+    monkeypatch.setattr(cluster.nodes, "check", fake.check)
+    monkeypatch.setattr(cluster.nodes, "powered_on", lambda vlab: vlab.node_names())
+    monkeypatch.setattr(cluster, "status", lambda vlab: type("St", (), {"groups": {}})())
+    placed = {gws.GWIA_GROUP: "node1", gws.POA_GROUP: "node2"}
+    monkeypatch.setattr(cluster, "wait_groups", lambda vlab, members, timeout: steps.append(("wait", members))
+                        or {g: placed[g] for g in members})
+    monkeypatch.setattr(cluster, "_pcs", lambda vlab, node, argv, what, **kw: steps.append(("pcs", argv[2])))
+    vlab = VLab(nodes=3, vagrant_dir=str(VAGRANT_DIR))
+    where = cluster.deploy_template(vlab, "groupwise.pcs", cluster.groupwise_values(vlab),
+                                    {g: (lambda g: lambda node: steps.append(("prepare", g, node)))(g)
+                                     for g in gws.GROUPS}, timeout=1)
+    assert where == placed
+    assert steps == [
+        ("pcs", gws.GWIA_IP_RSC), ("pcs", gws.GWIA_FS_RSC), ("pcs", gws.POA_IP_RSC), ("pcs", gws.POA_FS_RSC),
+        ("wait", {gws.GWIA_GROUP: 2, gws.POA_GROUP: 2}),
+        ("prepare", gws.GWIA_GROUP, "node1"), ("prepare", gws.POA_GROUP, "node2"),
+        ("pcs", gws.GWIA_RSC), ("pcs", gws.POA_RSC), ("pcs", gws.GWIA_GROUP), ("pcs", gws.POA_GROUP),
+        ("wait", {gws.GWIA_GROUP: 3, gws.POA_GROUP: 3})]
 
 
 def test_a_partial_record_is_not_a_lab_to_test_on(tmp_path):
@@ -172,3 +228,25 @@ def test_a_tear_down_removes_a_tree_whose_files_vanish_under_it(tmp_path, monkey
     monkeypatch.setattr(os, "unlink", raced)
     lifecycle._remove(str(tree))
     assert not tree.exists()
+
+
+@pytest.mark.parametrize("recovered, rc", [(True, 0), (False, 1)])
+def test_a_drill_whose_service_never_came_back_fails(monkeypatch, tmp_path, capsys, recovered, rc):
+    # The smoke's drill is its measured failover: one that never recovers must fail the run.
+    from mailha.lab.vagrant import __main__ as cli
+    monkeypatch.setattr(cli.drill, "power_off", lambda vlab: {"from": "node1", "recovered": recovered})
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        assert cli.main(["--run-dir", str(tmp_path), "--nodes", "2", "drill"]) == rc
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert ("did not answer on its VIP again" in capsys.readouterr().err) is (not recovered)
+
+
+def test_provisioning_marks_each_vm_a_lab_node_at_every_boot():
+    # `mailha sim install --root /` takes the product's paths only where this marker exists; /run
+    # is emptied at every boot (a fenced node reboots), so systemd-tmpfiles makes it each time.
+    from mailha.sim.installer import LAB_NODE_MARKER
+    text = (VAGRANT_DIR / "provision-node").read_text()
+    line = next(l for l in text.splitlines() if "/etc/tmpfiles.d/" in l and l.startswith("echo"))
+    assert line.split('"')[1].split()[:2] == ["f", LAB_NODE_MARKER]

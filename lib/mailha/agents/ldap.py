@@ -48,8 +48,9 @@ PARAMS = [
     Param("binary", AbsPath(), "Server binary",
           "The server executable; default /usr/sbin/ns-slapd (389ds) or /usr/sbin/slapd (openldap)."),
     Param("pidfile", AbsPath(), "PID file",
-          "Where the server writes its PID. 389ds default /run/dirsrv/slapd-NAME.pid; openldap: its "
-          "olcPidFile. Optional: processes are also found by binary and configuration path."),
+          "Where the server writes its PID. 389ds default /run/dirsrv/slapd-NAME.pid (made for the "
+          "server's user where missing); openldap: its olcPidFile. Optional: processes are also found "
+          "by binary and configuration path."),
     Param("listen_address", Address(), "Virtual IP to bind to",
           "The resource's virtual IP. The server is bound to it alone (389ds nsslapd-listenhost, "
           "set in dse.ldif at start with a backup; openldap slapd -h), start refuses to run when the "

@@ -1,7 +1,7 @@
 """The GroupWise topology the lab runs (seed 000): a GWIA partition and a post office partition.
 
 - `gwia-grp` = IPaddr2 (GWIA secondary IP) + Filesystem (gwia.img) + `ocf:mailha:gwia` (MTA, then GWIA);
-- `poa-grp`  = IPaddr2 (POA secondary IP)  + Filesystem (poa.img)  + `ocf:mailha:gwpoa`;
+- `po-grp`   = IPaddr2 (POA secondary IP)  + Filesystem (poa.img)  + `ocf:mailha:gwpoa`;
 - a failover list per group ("Preferred Nodes"): location scores in list order;
 - a real Postfix on every node, on port 25 of the node's primary address only.
 
@@ -16,15 +16,16 @@ import os
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass
+from typing import Callable
 
 from mailha.lab import cluster, images, nodecmd, postfix, state
 from mailha.lab.layout import NODE_IFACE, PREFIX_LEN, SUBNET_PREFIX, Layout
 from mailha.lab.preflight import LabError
 from mailha.lab.services import primitive_xml
 
-GWIA_GROUP, POA_GROUP = "gwia-grp", "poa-grp"
+GWIA_GROUP, POA_GROUP = "gwia-grp", "po-grp"
 GWIA_IP_RSC, GWIA_FS_RSC, GWIA_RSC = "gwia-ip", "gwia-fs", "gwia"
-POA_IP_RSC, POA_FS_RSC, POA_RSC = "poa-ip", "poa-fs", "poa"
+POA_IP_RSC, POA_FS_RSC, POA_RSC = "po-ip", "po-fs", "po"
 GROUPS = (GWIA_GROUP, POA_GROUP)
 DOMAIN, POST_OFFICE = "gwdom", "po1"
 MTA_BINARY = "/opt/novell/groupwise/agents/bin/gwmta"
@@ -32,6 +33,7 @@ GWIA_BINARY = "/opt/novell/groupwise/agents/bin/gwia"
 POA_BINARY = "/opt/novell/groupwise/agents/bin/gwpoa"
 #: What `mailha sim install` creates on a node; `down` removes those the lab created.
 EMULATOR_PATHS = ("/opt/novell", "/etc/opt/novell", "/etc/init.d/grpwise", "/var/log/novell")
+NodeRunner = Callable[[str, "list[str]"], subprocess.CompletedProcess]
 #: Failover lists (seed 000 "Preferred Nodes"), most preferred first.
 FAILOVER = {GWIA_GROUP: ("node1", "node2", "node3"), POA_GROUP: ("node2", "node3", "node1")}
 
@@ -60,11 +62,17 @@ def poa_ip(layout: Layout) -> str:
 
 
 def topology(layout: Layout) -> GroupWise:
-    gm, pm = os.path.join(layout.root, "gwia"), os.path.join(layout.root, "gwpo")
-    domain_dir = os.path.join(gm, DOMAIN)
+    return topology_at(gwia_ip(layout), poa_ip(layout), os.path.join(layout.root, "gwia"),
+                       os.path.join(layout.root, "gwpo"))
+
+
+def topology_at(gwia_address: str, poa_address: str, gwia_mount: str, poa_mount: str) -> GroupWise:
+    """Where domain gwdom (its MTA and GWIA) and post office po1 live with the partitions
+    mounted at *gwia_mount* and *poa_mount*: what `mailha sim layout` writes there."""
+    domain_dir = os.path.join(gwia_mount, DOMAIN)
     gwia_home = os.path.join(domain_dir, "wpgate", "gwia")
-    po_dir = os.path.join(pm, POST_OFFICE)
-    return GroupWise(gwia_ip(layout), poa_ip(layout), gm, pm, domain_dir,
+    po_dir = os.path.join(poa_mount, POST_OFFICE)
+    return GroupWise(gwia_address, poa_address, gwia_mount, poa_mount, domain_dir,
                      os.path.join(domain_dir, f"{DOMAIN}.mta"), gwia_home, os.path.join(gwia_home, "gwia.cfg"),
                      po_dir, os.path.join(po_dir, f"{POST_OFFICE}.poa"))
 
@@ -215,21 +223,26 @@ def deploy(layout: Layout, timeout: float = 180) -> GroupWise:
 
 
 # ----------------------------------------------------------------- inside a node
+# Both labs: *run(node, argv)* runs a command on a node, however the lab reaches it.
 
-def agent_pid(layout: Layout, node: str, binary: str, startup: str) -> int | None:
-    """PID (in the node's PID namespace) of the agent running `binary @startup` on node.
+def node_runner(layout: Layout) -> NodeRunner:
+    return lambda node, argv: nodecmd.run(layout, node, argv, timeout=60)
+
+
+def agent_pid(run: NodeRunner, node: str, binary: str, startup: str) -> int | None:
+    """PID (as the node sees it) of the agent running `binary @startup` on node.
 
     Found inside the node by the library's matching (:mod:`mailha.proc`, as the resource agents
     find their processes), so the lab and the agent agree on which process is the agent."""
     code = ("from mailha.proc import ProcessMatch, find\n"
             f"match = ProcessMatch(exe_names=({binary!r},), args=(('@', {startup!r}),))\n"
             "print(*[p.pid for p in find(match, every=True)])\n")
-    out = nodecmd.run(layout, node, ["/usr/bin/python3", "-c", code], timeout=30)
+    out = run(node, ["/usr/bin/python3", "-c", code])
     pids = [int(p) for p in out.stdout.split()]
     return pids[0] if len(pids) == 1 else None
 
 
-def received_message_ids(layout: Layout, node: str, gw: GroupWise) -> list[str]:
+def received_message_ids(run: NodeRunner, node: str, gw: GroupWise) -> list[str]:
     """Message-IDs of every message in the GWIA's receive queue, read on the node that mounts it."""
     code = ("import email, os, sys\n"
             f"d = os.path.join({gw.gwia_home!r}, 'receive')\n"
@@ -237,7 +250,7 @@ def received_message_ids(layout: Layout, node: str, gw: GroupWise) -> list[str]:
             "    if not n.endswith('.eml'): continue\n"
             "    with open(os.path.join(d, n), 'rb') as f: m = email.message_from_binary_file(f)\n"
             "    print(m.get('Message-ID', ''))\n")
-    out = nodecmd.run(layout, node, ["/usr/bin/python3", "-c", code], timeout=60)
+    out = run(node, ["/usr/bin/python3", "-c", code])
     if out.returncode != 0:
         raise LabError(f"reading the GWIA queue on {node} failed: {out.stderr.strip()[-500:]}")
     return out.stdout.split()

@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("debs", nargs="*", help="the mailha .debs to install (default build/packages/*.deb)")
     sub.add_parser("down", help="remove every VM, network, volume and process of the lab")
     sub.add_parser("status", help="the recorded state and crm_mon's view")
-    sub.add_parser("deploy", help="the directory group from crm-templates/directory.pcs")
+    dep = sub.add_parser("deploy", help="a topology from crm-templates/ (directory.pcs or groupwise.pcs)")
+    dep.add_argument("--topology", choices=("directory", "groupwise"), default="directory")
     sub.add_parser("report", help="corosync's token warnings and memberships, each VM's host memory")
     d = sub.add_parser("drill", help="power off the directory's node; seconds until LDAP answers on the VIP")
     d.add_argument("--runs", type=int, default=1)
@@ -61,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             if lifecycle.liveness(vlab) == "live":
                 st = cluster.status(vlab)
                 print(json.dumps({"online": st.online_nodes(), "groups": st.groups, "dc": st.dc}))
+        elif args.cmd == "deploy" and args.topology == "groupwise":
+            print(json.dumps(cluster.deploy_groupwise(vlab).__dict__))
         elif args.cmd == "deploy":
             directory = cluster.deploy_directory(vlab, cluster.write_password(vlab.path("dir-admin.pw")))
             print(json.dumps(directory.__dict__))
@@ -68,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"corosync": cluster.membership_report(vlab), "vm_rss_mib": lifecycle.host.vm_memory()}))
         elif args.cmd == "drill":
             for _ in range(args.runs):
-                print(json.dumps(drill.power_off(vlab)), flush=True)
+                result = drill.power_off(vlab)
+                print(json.dumps(result), flush=True)
+                if not result.get("recovered"):
+                    raise LabError(f"the directory did not answer on its VIP again within {drill.PROBE_MAX_SECONDS:.0f} s "
+                                   f"of the power-off of {result.get('from')}")
     except LabError as exc:
         print(f"mailha.lab.vagrant: {exc}", file=sys.stderr)
         return 1

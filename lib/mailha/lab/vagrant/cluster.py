@@ -7,17 +7,22 @@ import base64
 import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
 from mailha import templates
 from mailha.lab import crmmon
+from mailha.lab import gwservices as gws
 from mailha.lab.cluster import recovery_commands, status_from, wait_for
 from mailha.lab.preflight import LabError
 from mailha.lab.services import GROUP, LDAP_PORT, SUFFIX, Directory
 from mailha.lab.vagrant import nodes
-from mailha.lab.vagrant.layout import CLUSTER_NAME, DIRECTORY_VIP, FENCE_KEY_ON_NODE, FENCE_MULTICAST, IFACES, SHARED_DISK, VLab
+from mailha.lab.vagrant.layout import (CLUSTER_NAME, DIRECTORY_VIP, FENCE_KEY_ON_NODE, FENCE_MULTICAST, GWIA_VIP, IFACES,
+                                         PO_VIP, SHARED_DISKS, VLab)
 
 FENCE_DEVICE = "fence-xvm"
 DIRECTORY_MOUNT = "/srv/dir"
+GWIA_MOUNT = "/srv/gwia"
+PO_MOUNT = "/srv/gwpo"
 DIRECTORY_INSTANCE = "dir"
 #: The directory admin's password on the nodes (read by the instance builder, never on a command line)
 NODE_PASSWORD_FILE = "/root/dir-admin.pw"
@@ -121,50 +126,125 @@ def template(vlab: VLab, name: str) -> str:
 
 
 def directory_values() -> dict[str, str]:
-    return {"VIP": DIRECTORY_VIP, "CIDR": "24", "DEVICE": SHARED_DISK, "MOUNT": DIRECTORY_MOUNT,
+    return {"VIP": DIRECTORY_VIP, "CIDR": "24", "DEVICE": SHARED_DISKS["directory"][1], "MOUNT": DIRECTORY_MOUNT,
             "INSTANCE": DIRECTORY_INSTANCE}
 
 
-def wait_group(vlab: VLab, group: str, members: int, timeout: float) -> str:
+def groupwise_values(vlab: VLab) -> dict[str, str]:
+    names = vlab.node_names()
+    return {"GWIA_IP": GWIA_VIP, "GWIA_DEV": SHARED_DISKS["gwia"][1], "GWIA_MNT": GWIA_MOUNT,
+            "DOMAIN": gws.DOMAIN, "PO_IP": PO_VIP, "PO_DEV": SHARED_DISKS["gwpo"][1], "PO_MNT": PO_MOUNT,
+            "PO": gws.POST_OFFICE, **{f"NODE{i}": n for i, n in enumerate(names, 1)}}
+
+
+def wait_groups(vlab: VLab, members: dict[str, int], timeout: float) -> dict[str, str]:
+    """The node each group runs on, once it has started *members[group]* members there."""
     def placed():
         st = try_status(vlab)
-        return st.group_node(group) if st and len(st.groups.get(group, [])) == members else None
-    return wait_for(f"group {group} started", placed, timeout, interval=2)  # type: ignore[return-value]
+        if not st:
+            return None
+        where = {g: st.group_node(g) for g, n in members.items() if len(st.groups.get(g, [])) == n}
+        return where if len(where) == len(members) and all(where.values()) else None
+    return wait_for(f"{', '.join(members)} started", placed, timeout, interval=2)  # type: ignore[return-value]
+
+
+def deploy_template(vlab: VLab, name: str, values: dict[str, str], prepare: dict[str, Callable[[str], None]],
+                    timeout: float) -> dict[str, str]:
+    """crm-templates/NAME on the cluster as an admin runs it, with pcs, line by line.
+
+    A server cannot start before its data exist on the shared storage, and those are made on the
+    node that mounts it: the storage lines (IP, file system) run first; then *prepare[group]*
+    runs with the node holding the group's storage; then the servers' lines, then the rest
+    (constraints).  Idempotent: groups already complete are reused; where the groups run."""
+    commands = templates.pcs_commands(templates.fill(template(vlab, name), values))
+
+    def group_of(argv: list[str]) -> str | None:
+        return argv[argv.index("--group") + 1] if "--group" in argv else None
+
+    def is_server(argv: list[str]) -> bool:
+        return argv[1:3] == ["resource", "create"] and argv[4].startswith("ocf:mailha:")
+
+    storage = [a for a in commands if group_of(a) and not is_server(a)]
+    servers = [a for a in commands if group_of(a) and is_server(a)]
+    rest = [a for a in commands if not group_of(a)]
+    groups = {g: sum(1 for a in storage + servers if group_of(a) == g) for g in map(group_of, storage + servers)}
+    st = status(vlab)
+    if all(len(st.groups.get(g, [])) == n for g, n in groups.items()):
+        return wait_groups(vlab, groups, timeout)
+    if any(g in st.groups for g in groups):
+        raise LabError(f"groups {', '.join(g for g in groups if g in st.groups)} exist with other members than "
+                       f"{name}'s: delete them first")
+    first = nodes.powered_on(vlab)[0]
+    for argv in storage:
+        _pcs(vlab, first, argv[1:], " ".join(argv[:4]))
+    where = wait_groups(vlab, {g: sum(1 for a in storage if group_of(a) == g) for g in groups}, timeout)
+    for group, step in prepare.items():
+        step(where[group])
+    for argv in servers + rest:
+        _pcs(vlab, first, argv[1:], " ".join(argv[:4]))
+    return wait_groups(vlab, groups, timeout)
 
 
 def deploy_directory(vlab: VLab, host_password_file: str, timeout: float = 900) -> Directory:
-    """crm-templates/directory.pcs on the cluster, with 389-ds on the shared disk.
-
-    The template's storage lines run first; the instance is then made on the node that mounted
-    the disk (what an admin does before the server's resource exists), then the server's line.
-    Idempotent: a running group is reused."""
-    commands = templates.pcs_commands(templates.fill(template(vlab, "directory.pcs"), directory_values()))
-    storage, server = commands[:-1], commands[-1]
-    first = nodes.powered_on(vlab)[0]
-    st = status(vlab)
+    """crm-templates/directory.pcs on the cluster, with 389-ds made on the shared disk."""
     pidfile = f"{DIRECTORY_MOUNT}/run/dirsrv/slapd-{DIRECTORY_INSTANCE}.pid"
-    directory = Directory("389ds", DIRECTORY_VIP, LDAP_PORT, "cn=Directory Manager", host_password_file, pidfile,
-                          SUFFIX)
-    if len(st.groups.get(GROUP, [])) == len(commands):
-        wait_group(vlab, GROUP, len(commands), timeout)
-        return directory
-    if GROUP in st.groups:
-        raise LabError(f"group {GROUP} exists with other members than the template's: delete it first")
-    for argv in storage:
-        _pcs(vlab, first, argv[1:], f"{' '.join(argv[:4])}")
-    active = wait_group(vlab, GROUP, len(storage), timeout)
-    with open(host_password_file, encoding="ascii") as f:
-        nodes.check(vlab, active, ["sh", "-c", f"umask 077; cat > {NODE_PASSWORD_FILE}"], "writing the password",
-                    input=f.read())
-    code = ("import os\n"
-            f"if not os.path.exists({DIRECTORY_MOUNT + '/etc/dirsrv/slapd-' + DIRECTORY_INSTANCE + '/dse.ldif'!r}):\n"
-            "    from mailha.tools.dsinstance import create_389ds\n"
-            f"    create_389ds({DIRECTORY_INSTANCE!r}, {LDAP_PORT}, root={DIRECTORY_MOUNT!r}, suffix={SUFFIX!r},"
-            f" password_file={NODE_PASSWORD_FILE!r}, listen_host={DIRECTORY_VIP!r})\n")
-    nodes.check(vlab, active, ["python3", "-c", code], "creating the 389-ds instance", timeout=timeout)
-    _pcs(vlab, first, server[1:], f"{' '.join(server[:4])}")
-    wait_group(vlab, GROUP, len(commands), timeout)
-    return directory
+
+    def create_instance(node: str) -> None:
+        with open(host_password_file, encoding="ascii") as f:
+            nodes.check(vlab, node, ["sh", "-c", f"umask 077; cat > {NODE_PASSWORD_FILE}"], "writing the password",
+                        input=f.read())
+        code = ("import os\n"
+                f"if not os.path.exists({DIRECTORY_MOUNT + '/etc/dirsrv/slapd-' + DIRECTORY_INSTANCE + '/dse.ldif'!r}):\n"
+                "    from mailha.tools.dsinstance import create_389ds\n"
+                f"    create_389ds({DIRECTORY_INSTANCE!r}, {LDAP_PORT}, root={DIRECTORY_MOUNT!r}, suffix={SUFFIX!r},"
+                f" password_file={NODE_PASSWORD_FILE!r}, listen_host={DIRECTORY_VIP!r})\n")
+        nodes.check(vlab, node, ["python3", "-c", code], "creating the 389-ds instance", timeout=timeout)
+
+    deploy_template(vlab, "directory.pcs", directory_values(), {GROUP: create_instance}, timeout)
+    return Directory("389ds", DIRECTORY_VIP, LDAP_PORT, "cn=Directory Manager", host_password_file, pidfile, SUFFIX)
+
+
+def groupwise() -> gws.GroupWise:
+    return gws.topology_at(GWIA_VIP, PO_VIP, GWIA_MOUNT, PO_MOUNT)
+
+
+def deploy_groupwise(vlab: VLab, timeout: float = 900) -> gws.GroupWise:
+    """crm-templates/groupwise.pcs on the cluster: the GroupWise emulator on every node, each
+    node's Postfix on its own client address (the GWIA takes port 25 of its virtual IP), the
+    domain and the post office laid out on their shared disks."""
+    if vlab.nodes < 3:
+        raise LabError("crm-templates/groupwise.pcs names three nodes in its failover lists: up with --nodes 3")
+    gw = groupwise()
+    for node in nodes.powered_on(vlab):
+        nodes.check(vlab, node, ["python3", "-m", "mailha.sim", "install", "--root", "/"],
+                    "installing the GroupWise emulator")
+        node_postfix(vlab, node)
+
+    def lay_out_domain(node: str) -> None:
+        nodes.check(vlab, node, ["sh", "-c", f"[ -e {gw.gwia_startup} ] || python3 -m mailha.sim layout --base "
+                                 f"{gw.gwia_mount} --domain {gws.DOMAIN} --ip {gw.gwia_ip} >/dev/null"],
+                    "laying out the GroupWise domain")
+
+    def lay_out_post_office(node: str) -> None:
+        code = (f"import os\nif not os.path.exists({gw.poa_startup!r}):\n"
+                "    from mailha.sim.layout import create_post_office\n"
+                f"    create_post_office({gw.poa_mount!r}, {gws.POST_OFFICE!r}, {gws.DOMAIN!r}, ip={gw.poa_ip!r})\n")
+        nodes.check(vlab, node, ["python3", "-c", code], "laying out the post office")
+
+    deploy_template(vlab, "groupwise.pcs", groupwise_values(vlab),
+                    {gws.GWIA_GROUP: lay_out_domain, gws.POA_GROUP: lay_out_post_office}, timeout)
+    return gw
+
+
+def node_postfix(vlab: VLab, node: str) -> None:
+    """The node's Postfix as seed 000 has it: port 25 of the node's own address alone, so the
+    GWIA can take port 25 of its virtual IP on whichever node it runs.  Enabled: a fenced node
+    boots with it."""
+    settings = [f"inet_interfaces = {vlab.address('client', node)}", "inet_protocols = ipv4",
+                f"myhostname = {node}.lab.test", "mydestination =", "smtpd_banner = $myhostname ESMTP Postfix"]
+    nodes.check(vlab, node, ["postconf", "-e", *settings], "configuring Postfix")
+    nodes.check(vlab, node, ["systemctl", "enable", "--quiet", "postfix"], "enabling Postfix")
+    nodes.check(vlab, node, ["systemctl", "restart", "postfix"], "restarting Postfix", timeout=120)
 
 
 def write_password(path: str) -> str:

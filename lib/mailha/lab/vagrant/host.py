@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 from mailha import proc
 from mailha.lab import procs
 from mailha.lab.preflight import LabError
-from mailha.lab.vagrant.layout import FENCE_MULTICAST, LIBVIRT_URI, NETWORKS, PREFIX, SHARED_SIZE, SHARED_VOLUME, VLab
+from mailha.lab.vagrant.layout import FENCE_MULTICAST, LIBVIRT_URI, NETWORKS, PREFIX, SHARED_DISKS, SHARED_SIZE, VLab
 from mailha.ocf.budget import wait_until
 
 #: libvirt's daemons in the order they start (virtlogd first: libvirtd's qemu logs go through it).
@@ -146,7 +146,7 @@ def pool_xml(vlab: VLab) -> str:
 
 
 def define_libvirt_objects(vlab: VLab) -> None:
-    """The three networks and the storage pool (with the shared disk), recorded first."""
+    """The three networks and the storage pool (with the shared disks), recorded first."""
     record(vlab, "libvirt", {"networks": [f"{PREFIX}-{n}" for n in NETWORKS], "pool": PREFIX})
     for network in NETWORKS:
         path = vlab.path(f"net-{network}.xml")
@@ -158,16 +158,18 @@ def define_libvirt_objects(vlab: VLab) -> None:
     with open(path, "w", encoding="utf-8") as f:
         f.write(pool_xml(vlab))
     virsh("pool-create", path)
-    _make_shared_disk(vlab)
+    _make_shared_disks(vlab)
     virsh("pool-refresh", PREFIX)
 
 
-def _make_shared_disk(vlab: VLab) -> None:
-    """A raw ext4 image every node attaches (`shareable`); the cluster mounts it on one node."""
-    image = os.path.join(vlab.pool_dir, SHARED_VOLUME)
-    with open(image, "wb") as f:
-        f.truncate(SHARED_SIZE)
-    run(["mkfs.ext4", "-q", "-F", "-L", "mailha-shared", image], "making the shared file system")
+def _make_shared_disks(vlab: VLab) -> None:
+    """A raw ext4 image per partition that every node attaches (`shareable`); the cluster mounts
+    each on one node."""
+    for partition, (volume, _device) in SHARED_DISKS.items():
+        image = os.path.join(vlab.pool_dir, volume)
+        with open(image, "wb") as f:
+            f.truncate(SHARED_SIZE)
+        run(["mkfs.ext4", "-q", "-F", "-L", f"mailha-{partition}", image], f"making the {partition} file system")
 
 
 def domains() -> list[str]:

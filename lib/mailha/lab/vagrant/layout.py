@@ -20,10 +20,18 @@ NETWORKS = {
 }
 #: Where the nodes see those networks (eth0 is the management network)
 IFACES = {"cluster": "eth1", "client": "eth2"}
+#: The virtual IPs of the topologies, on the client network
 DIRECTORY_VIP = "10.233.0.100"
-SHARED_DISK = "/dev/vdb"
-SHARED_VOLUME = "shared.raw"
-SHARED_SIZE = 512 * 1024 * 1024
+GWIA_VIP = "10.233.0.101"
+PO_VIP = "10.233.0.102"
+#: The shared disks, one per partition as a site has one LUN each: partition -> (volume in the
+#: lab's pool, the device every node sees).  vagrant/Vagrantfile attaches them in this order.
+SHARED_DISKS = {
+    "directory": ("shared.raw", "/dev/vdb"),
+    "gwia": ("shared-gwia.raw", "/dev/vdc"),
+    "gwpo": ("shared-gwpo.raw", "/dev/vdd"),
+}
+SHARED_SIZE = 512 * 1024 * 1024   # sparse: what the file systems use is what the host stores
 FENCE_KEY_ON_NODE = "/etc/cluster/fence_xvm.key"
 FENCE_MULTICAST = "225.0.0.12"
 #: Host memory a software-emulated node takes (qemu's 1 GiB translation cache plus the guest's
