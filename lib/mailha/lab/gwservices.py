@@ -1,7 +1,7 @@
 """The GroupWise topology the lab runs (seed 000): a GWIA partition and a post office partition.
 
 - `gwia-grp` = IPaddr2 (GWIA secondary IP) + Filesystem (gwia.img) + `ocf:mailha:gwia` (MTA, then GWIA);
-- `po-grp`   = IPaddr2 (POA secondary IP)  + Filesystem (poa.img)  + `ocf:mailha:gwpoa`;
+- `po-grp`   = IPaddr2 (POA secondary IP)  + Filesystem (gwpo.img) + `ocf:mailha:gwpoa`;
 - a failover list per group ("Preferred Nodes"): location scores in list order;
 - a real Postfix on every node, on port 25 of the node's primary address only.
 
@@ -33,6 +33,7 @@ GWIA_BINARY = "/opt/novell/groupwise/agents/bin/gwia"
 POA_BINARY = "/opt/novell/groupwise/agents/bin/gwpoa"
 #: What `mailha sim install` creates on a node; `down` removes those the lab created.
 EMULATOR_PATHS = ("/opt/novell", "/etc/opt/novell", "/etc/init.d/grpwise", "/var/log/novell")
+#: run(node, argv): a command on a lab node, however that lab reaches its nodes
 NodeRunner = Callable[[str, "list[str]"], subprocess.CompletedProcess]
 #: Failover lists (seed 000 "Preferred Nodes"), most preferred first.
 FAILOVER = {GWIA_GROUP: ("node1", "node2", "node3"), POA_GROUP: ("node2", "node3", "node1")}
