@@ -19,6 +19,14 @@ from mailha.lab.vagrant import testinfra_backend  # noqa: F401  (registers mailh
 from mailha.lab.vagrant.layout import DIRECTORY_VIP
 
 
+def _sending(argv: list[str], env: dict | None = None):
+    """mailha.lab.smtp_sender started, once it says it is sending (its first line)."""
+    import subprocess
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "sending"
+    return proc
+
+
 class LabHarness:
     def __init__(self, layout: Layout, directory_kind: str | None = None) -> None:
         import mailha.lab.testinfra_backend  # noqa: F401  (registers mailha-lab://)
@@ -104,16 +112,13 @@ class LabHarness:
     def start_smtp_sender(self, host: str, count: int, max_seconds: float):
         """A bounded sending MTA in the client namespace (mailha.lab.smtp_sender), running."""
         import os
-        import subprocess
         import sys
 
         from mailha.lab import power
         argv = ["ip", "netns", "exec", self.layout.client_netns, sys.executable, "-m", "mailha.lab.smtp_sender",
                 host, "--count", str(count), "--max-seconds", str(max_seconds)]
         env = dict(os.environ, PYTHONPATH=power.package_parent())
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env)
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "sending"
-        return proc
+        return _sending(argv, env)
 
     # -- faults
     def kill_server(self, node: str, pidfile: str) -> int:
@@ -203,13 +208,10 @@ class VagrantHarness:
 
     def start_smtp_sender(self, host: str, count: int, max_seconds: float):
         """A bounded sending MTA on the host, which is on the client network (mailha.lab.smtp_sender)."""
-        import subprocess
         import sys
         argv = [sys.executable, "-m", "mailha.lab.smtp_sender", host, "--count", str(count),
                 "--max-seconds", str(max_seconds)]
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "sending"
-        return proc
+        return _sending(argv)
 
     def _run(self, node: str, argv: list[str]):
         return vnodes.run(self.vlab, node, argv, timeout=60 * self.SLOWDOWN)

@@ -298,8 +298,9 @@ def prepare_389ds(ctx: "Context") -> None:
     # /run/dirsrv), and the default pid file's: 389-ds's tmpfiles.d entry makes /run/dirsrv only
     # on the node where dscreate ran.  A pid file set elsewhere must be in a directory that exists.
     named = [d for d in (config.get("nsslapd-rundir"), config.get("nsslapd-lockdir")) if d]
-    if not p.pidfile and pidfile(p):
-        named.append(os.path.dirname(pidfile(p)))
+    default_pid = None if p.pidfile else pidfile(p)
+    if default_pid:
+        named.append(os.path.dirname(default_pid))
     for directory in named:
         for made in make_missing_dirs(directory, account.pw_uid, account.pw_gid):
             ctx.log.info("created %s for %s", made, user)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
@@ -167,7 +168,7 @@ def deploy_template(vlab: VLab, name: str, values: dict[str, str], prepare: dict
     storage = [a for a in commands if group_of(a) and not is_server(a)]
     servers = [a for a in commands if group_of(a) and is_server(a)]
     rest = [a for a in commands if not group_of(a)]
-    groups = {g: sum(1 for a in storage + servers if group_of(a) == g) for g in map(group_of, storage + servers)}
+    groups = dict(Counter(map(group_of, storage + servers)))
     st = status(vlab)
     if all(len(st.groups.get(g, [])) == n for g, n in groups.items()):
         return wait_groups(vlab, groups, timeout)
@@ -177,7 +178,7 @@ def deploy_template(vlab: VLab, name: str, values: dict[str, str], prepare: dict
     first = nodes.powered_on(vlab)[0]
     for argv in storage:
         _pcs(vlab, first, argv[1:], " ".join(argv[:4]))
-    where = wait_groups(vlab, {g: sum(1 for a in storage if group_of(a) == g) for g in groups}, timeout)
+    where = wait_groups(vlab, dict(Counter(map(group_of, storage))), timeout)
     for group, step in prepare.items():
         step(where[group])
     for argv in servers + rest:
