@@ -125,20 +125,20 @@ def test_an_agent_started_with_a_relative_startup_file_is_known_by_its_directory
     assert stopped.returncode == 0 and "done" in stopped.stdout and pids_of(sim, mta) == []
 
 
-def test_the_lab_finds_an_agent_by_the_same_rule(sim: Sim, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_lab_finds_an_agent_by_the_same_rule(sim: Sim, tmp_path: Path) -> None:
     # mailha lab's agent_pid runs its lookup inside a node; here "inside the node" is this machine.
     from mailha.lab import gwservices
 
-    monkeypatch.setattr(gwservices.nodecmd, "run", lambda layout, node, argv, timeout=60: subprocess.run(
-        argv, capture_output=True, text=True, timeout=timeout, env=sim.env))
+    def here(node: str, argv: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=sim.env)
+
     mta, _gwia, net = configure(sim, tmp_path)
     startup = Path(mta.startup)
-    assert gwservices.agent_pid(None, "node1", mta.server, mta.startup) is None  # not running
+    assert gwservices.agent_pid(here, "node1", mta.server, mta.startup) is None  # not running
     assert sim.run([sim.bin / "gwmta", f"@{startup.name}"], cwd=startup.parent).returncode == 0
     wait_for(lambda: port_open(net["ip"], net["mtp"]), what="MTA port")
-    assert gwservices.agent_pid(None, "node1", mta.server, mta.startup) == pids_of(sim, mta)[0]
-    assert gwservices.agent_pid(None, "node1", mta.server, str(tmp_path / startup.name)) is None
+    assert gwservices.agent_pid(here, "node1", mta.server, mta.startup) == pids_of(sim, mta)[0]
+    assert gwservices.agent_pid(here, "node1", mta.server, str(tmp_path / startup.name)) is None
 
 
 def test_install_cli_and_refusal_to_overwrite_a_real_product(tmp_path: Path) -> None:
