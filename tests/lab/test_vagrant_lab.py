@@ -250,3 +250,21 @@ def test_provisioning_marks_each_vm_a_lab_node_at_every_boot():
     text = (VAGRANT_DIR / "provision-node").read_text()
     line = next(l for l in text.splitlines() if "/etc/tmpfiles.d/" in l and l.startswith("echo"))
     assert line.split('"')[1].split()[:2] == ["f", LAB_NODE_MARKER]
+
+
+def test_libvirtd_runs_where_qemus_user_cannot_open_kvm():
+    # libvirt 9 probes QEMU again on every call (a minute each on busy cores) when the user QEMU
+    # runs as can open /dev/kvm but the probe found no KVM.  A stand-in /dev/kvm open to all:
+    import tempfile
+    with tempfile.TemporaryDirectory(dir="/tmp") as d:
+        os.chmod(d, 0o755)  # the unprivileged user must reach the files: only their modes decide
+        kvm = os.path.join(d, "kvm")
+        with open(kvm, "w"):
+            pass
+        os.chmod(kvm, 0o666)
+        as_qemus_user = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                         "sh", "-c", 'test -r "$1" || test -w "$1"', "sh", kvm]
+        assert subprocess.run(as_qemus_user).returncode == 0  # the stand-in is open to the user
+        hidden = host.without_kvm(as_qemus_user, os.path.join(d, "no-kvm"), kvm=kvm)
+        assert subprocess.run(hidden).returncode == 1
+        assert subprocess.run(as_qemus_user).returncode == 0  # the mount stayed in its namespace

@@ -67,20 +67,38 @@ def wait_ready(vlab: VLab, timeout: float = 600) -> crmmon.ClusterStatus:
 def setup(vlab: VLab, password_file: str) -> None:
     """pcs host auth, pcs cluster setup (the measured token), started and enabled on boot (a
     fenced node comes back into the cluster), fencing on with fence_xvm, stickiness."""
-    first = vlab.node_names()[0]
-    hosts = [arg for n in vlab.node_names() for arg in (n, f"addr={vlab.address('cluster', n)}")]
+    for _, step in setup_steps(vlab, password_file):
+        step()
+
+
+def setup_steps(vlab: VLab, password_file: str) -> list[tuple[str, Callable[[], None]]]:
+    """The steps of :func:`setup` by name, in order (the lab times each)."""
+    return [("host_auth", lambda: host_auth(vlab, password_file)), ("corosync", lambda: write_corosync(vlab)),
+            ("start", lambda: start_cluster(vlab)), ("fencing", lambda: enable_fencing(vlab))]
+
+
+def host_auth(vlab: VLab, password_file: str) -> None:
     with open(password_file, encoding="ascii") as f:
         password = f.read().strip()
     # pcs reads the password from stdin when it has no terminal: it stays off every command line.
     # pcsd answers slowly on software-emulated VMs: each request may take PCSD_REQUEST_TIMEOUT.
-    _pcs(vlab, first, ["host", "auth", *hosts, "-u", "hacluster", f"--request-timeout={PCSD_REQUEST_TIMEOUT}"],
+    _pcs(vlab, vlab.node_names()[0], ["host", "auth", *_hosts(vlab), "-u", "hacluster",
+                                      f"--request-timeout={PCSD_REQUEST_TIMEOUT}"],
          "pcs host auth", input=password + "\n", timeout=PCSD_REQUEST_TIMEOUT + 60)
-    # pcs's local only mode: it writes corosync.conf and asks no pcsd.  Its default mode first
-    # has every node's pcsd destroy an old cluster, each request capped at 60 s with no option to
-    # lengthen it for this command; on these VMs that ran out in 2 runs of 3.  The lab then does
-    # what pcs's help says that mode skips: the same corosync.conf and keys on every node (the
-    # provisioning already destroyed Debian's example cluster).
-    _pcs(vlab, first, ["cluster", "setup", CLUSTER_NAME, *hosts, "totem", f"token={vlab.token_ms}",
+
+
+def _hosts(vlab: VLab) -> list[str]:
+    return [arg for n in vlab.node_names() for arg in (n, f"addr={vlab.address('cluster', n)}")]
+
+
+def write_corosync(vlab: VLab) -> None:
+    """pcs's local only mode (--corosync_conf): it writes corosync.conf and asks no pcsd.  Its
+    default mode first has every node's pcsd destroy an old cluster, each request capped at 60 s
+    with no option to lengthen it for this command; on these VMs that ran out in 2 runs of 3.
+    The lab then does what pcs's help says that mode skips: the same corosync.conf and keys on
+    every node (the box has no example cluster, vagrant/build-box)."""
+    first = vlab.node_names()[0]
+    _pcs(vlab, first, ["cluster", "setup", CLUSTER_NAME, *_hosts(vlab), "totem", f"token={vlab.token_ms}",
                        "--corosync_conf", COROSYNC_CONF], "pcs cluster setup")
     corosync_conf = nodes.check(vlab, first, ["cat", COROSYNC_CONF], "reading corosync.conf").encode()
     files = [(COROSYNC_CONF, corosync_conf, "root:root", "644"),
@@ -92,15 +110,23 @@ def setup(vlab: VLab, password_file: str) -> None:
         for path, data, owner, mode in files:
             install_file(vlab, node, path, data, owner, mode)
 
-    def start(node: str) -> None:
+
+def start_cluster(vlab: VLab) -> None:
+    """pcs cluster enable and start on every node at once (pcs alone takes seconds to start on
+    these VMs), until the cluster has a DC."""
+    def enable_and_start(node: str) -> None:
         _pcs(vlab, node, ["cluster", "enable"], "pcs cluster enable")
         _pcs(vlab, node, ["cluster", "start"], "pcs cluster start")
 
-    # Every node at once: pcs alone takes seconds to start on these VMs.
     with ThreadPoolExecutor(max_workers=vlab.nodes) as pool:
-        list(pool.map(start, vlab.node_names()))
+        list(pool.map(enable_and_start, vlab.node_names()))
     wait_for("a DC (the cluster's configuration answers)", lambda: getattr(try_status(vlab), "dc", None), 600,
              interval=2)
+
+
+def enable_fencing(vlab: VLab) -> None:
+    """Stickiness, fence_xvm (node -> domain), fencing on; until every node is online with it."""
+    first = vlab.node_names()[0]
     host_map = ";".join(f"{n}:{vlab.domain(n)}" for n in vlab.node_names())
     _pcs(vlab, first, ["resource", "defaults", "update", "resource-stickiness=100"], "setting stickiness")
     _pcs(vlab, first, ["stonith", "create", FENCE_DEVICE, "fence_xvm", f"pcmk_host_map={host_map}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import time
 from xml.sax.saxutils import escape
@@ -22,16 +23,28 @@ from mailha.lab.vagrant.layout import FENCE_MULTICAST, LIBVIRT_URI, NETWORKS, PR
 from mailha.ocf.budget import wait_until
 
 #: libvirt's daemons in the order they start (virtlogd first: libvirtd's qemu logs go through it).
-#: libvirtd runs with /dev/kvm hidden: the lab emulates (driver qemu) whatever KVM there is, and
-#: where /dev/kvm exists but cannot run a guest (this kind of machine's PVM), libvirt 9 finds its
-#: capability cache stale on every call and probes QEMU again: 10 to 25 s per call, minutes per
-#: `vagrant up`.
-DAEMONS = {
-    "virtlogd": ["virtlogd", "-d"],
-    "libvirtd": ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                 "if [ -e /dev/kvm ]; then mount --bind /dev/null /dev/kvm; fi; exec libvirtd -d"],
-}
+DAEMONS = ("virtlogd", "libvirtd")
 DAEMON_STOP_TIMEOUT = 15.0
+
+
+def without_kvm(argv: list[str], no_kvm: str, kvm: str = "/dev/kvm") -> list[str]:
+    """*argv* in its own mount namespace, where *kvm* is *no_kvm*: a device node no user but root
+    may open.  The lab emulates (driver qemu) whatever KVM there is.  Where /dev/kvm exists but
+    cannot run a guest (this kind of machine's PVM), libvirt 9 sees the user QEMU runs as
+    (libvirt-qemu) able to open /dev/kvm while its probe of QEMU found no KVM: it takes its
+    capability cache for stale and probes QEMU again on every call, 15 to 60 s per call on two
+    busy cores, minutes per `vagrant up`.  (/dev/null in its place is open to every user: the
+    same.)  A device node, because libvirt copies /dev/kvm into each QEMU's own /dev, and a
+    regular file mounted there it cannot move ("Unable to move ... mount to /dev/kvm")."""
+    q_kvm, q_no_kvm = shlex.quote(kvm), shlex.quote(no_kvm)
+    # /dev/null's numbers, mode 000: the node is never opened (QEMU emulates)
+    hide = (f"if [ -e {q_kvm} ]; then rm -f {q_no_kvm} && mknod -m 000 {q_no_kvm} c 1 3"
+            f" && mount --bind {q_no_kvm} {q_kvm}; fi")
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", f'{hide} && exec "$@"', "sh", *argv]
+
+
+def daemon_argv(vlab: VLab, name: str) -> list[str]:
+    return ["virtlogd", "-d"] if name == "virtlogd" else without_kvm(["libvirtd", "-d"], vlab.path("no-kvm"))
 
 
 # ----------------------------------------------------------------- state
@@ -108,10 +121,10 @@ def _daemon_pid(name: str) -> int | None:
 def start_daemons(vlab: VLab) -> None:
     """Start virtlogd and libvirtd unless they run (a service manager's or an earlier run's);
     only the ones started here are recorded, so only they are stopped by down()."""
-    for name, argv in DAEMONS.items():
+    for name in DAEMONS:
         if _daemon_pid(name):
             continue
-        run(argv, f"starting {name}", timeout=30)
+        run(daemon_argv(vlab, name), f"starting {name}", timeout=30)
         if not wait_until(lambda: _daemon_pid(name) is not None, time.monotonic() + 15, 0.05, 0.5):
             raise LabError(f"{name} did not write /run/{name}.pid within 15s")
         st = read_state(vlab) or {}
@@ -122,7 +135,7 @@ def start_daemons(vlab: VLab) -> None:
 
 
 def stop_daemons(st: dict) -> None:
-    for name in reversed(list(DAEMONS)):
+    for name in reversed(DAEMONS):
         _stop_recorded((st.get("daemons") or {}).get(name))
 
 

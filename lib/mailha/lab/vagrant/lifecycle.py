@@ -178,7 +178,9 @@ def up(vlab: VLab, debs: list[str]) -> dict[str, float]:
         with timed(figures, "vagrant_up"):
             vagrant_up(vlab, box)
         with timed(figures, "cluster_setup"):
-            cluster.setup(vlab, hacluster_pw)
+            for name, step in cluster.setup_steps(vlab, hacluster_pw):
+                with timed(figures, f"setup_{name}"):
+                    step()
         host.record(vlab, "ready", True)
         host.record(vlab, "figures", figures)
     except BaseException:
