@@ -10,6 +10,7 @@ import pathlib
 import re
 import signal
 import subprocess
+import tempfile
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -255,7 +256,6 @@ def test_provisioning_marks_each_vm_a_lab_node_at_every_boot():
 def test_libvirtd_runs_where_qemus_user_cannot_open_kvm():
     # libvirt 9 probes QEMU again on every call (a minute each on busy cores) when the user QEMU
     # runs as can open /dev/kvm but the probe found no KVM.  A stand-in /dev/kvm open to all:
-    import tempfile
     with tempfile.TemporaryDirectory(dir="/tmp") as d:
         os.chmod(d, 0o755)  # the unprivileged user must reach the files: only their modes decide
         kvm = os.path.join(d, "kvm")
