@@ -87,6 +87,10 @@ class Daemon:
         # Registered before it says it is up: a crash right after start-msg returns is seen.
         # The dispatcher restarts its TCP servers itself: only the daemons start-msg starts register.
         registration = None if self.name in NOT_WATCHED else await self.register()
+        # Bound at once (a port in use fails the start), served only now: a client that was
+        # greeted knows the watcher would see this daemon crash.
+        for server in servers:
+            await server.start_serving()
         ready.tell("ok")
         self.log("ready for connections")
         if self.name == "stored":
@@ -154,13 +158,13 @@ class Daemon:
             if self.name in ("watcher", "dispatcher"):
                 continue  # the watcher's own protocol; the dispatcher hands its sockets to children
             server = await asyncio.start_server(protocols.handler(protocol, ctx), address or None, port,
-                                                reuse_address=True)
+                                                reuse_address=True, start_serving=False)
             self.log(f"{service} listening on {address or '*'}:{port}")
             servers.append(server)
         if self.name in ("tcp_smtp_server", "tcp_lmtp_server"):
             fd = int(sys.argv[sys.argv.index("--fd") + 1]) if "--fd" in sys.argv else -1
             sock = socket.socket(fileno=fd)
-            servers.append(await asyncio.start_server(protocols.handler("smtp", ctx), sock=sock))
+            servers.append(await asyncio.start_server(protocols.handler("smtp", ctx), sock=sock, start_serving=False))
         return servers
 
     def watcher_bind(self) -> tuple:
