@@ -15,7 +15,7 @@ from gwtest import refused
 from ocftools import ocf_tester
 from testkit import wait_for
 
-pytestmark = pytest.mark.real_daemon
+pytestmark = [pytest.mark.real_daemon, pytest.mark.agent_lifecycle]
 
 SUCCESS, GENERIC, INSTALLED, CONFIGURED, NOT_RUNNING, DEGRADED = 0, 1, 5, 6, 7, 190
 

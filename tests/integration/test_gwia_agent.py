@@ -22,7 +22,7 @@ from gwtest import banner, gwlab_fixture, process_state, refused, secondary_ip, 
 from mailha.sim import control
 from ocftools import CrmResource, ocf_tester
 
-pytestmark = pytest.mark.real_daemon
+pytestmark = [pytest.mark.real_daemon, pytest.mark.agent_lifecycle]
 
 SUCCESS, GENERIC, INSTALLED, CONFIGURED, NOT_RUNNING, DEGRADED = 0, 1, 5, 6, 7, 190
 

@@ -17,7 +17,7 @@ from ocftools import CrmResource, ocf_tester
 
 from mailha.sim import control
 
-pytestmark = pytest.mark.real_daemon
+pytestmark = [pytest.mark.real_daemon, pytest.mark.agent_lifecycle]
 
 SUCCESS, GENERIC, INSTALLED, CONFIGURED, NOT_RUNNING, DEGRADED = 0, 1, 5, 6, 7, 190
 

@@ -945,6 +945,7 @@ def live_harness(agent_runner, tmp_path):
     return Harness(str(tmp_path / "runs"), agent_runner)
 
 
+@pytest.mark.agent_lifecycle
 def test_live_openldap(openldap_factory, world, root_dir, live_harness, tmp_path):
     inst = openldap_factory(password_file=secret_file(tmp_path, "root.pw", PW))
     dn = dsinstance.add_test_user(inst, "probe", secret_file(tmp_path, "probe.pw", TPW))
@@ -994,6 +995,7 @@ def test_live_openldap(openldap_factory, world, root_dir, live_harness, tmp_path
     conclude_live("OpenLDAP", records, shot, report, live_harness, count, tmp_path)
 
 
+@pytest.mark.agent_lifecycle
 def test_live_389ds(ds389_factory, world, root_dir, live_harness, tmp_path):
     inst = ds389_factory(secure_port=free_port(), password_file=secret_file(tmp_path, "root.pw", PW))
     dn = dsinstance.add_test_user(inst, "probe", secret_file(tmp_path, "probe.pw", TPW))
@@ -1045,6 +1047,7 @@ def with_console(startup: str, password: str, imap_port: int | None = None) -> N
             handle.write(f"--imap\n--imapport {imap_port}\n")
 
 
+@pytest.mark.agent_lifecycle
 def test_live_groupwise(gwlab, world, root_dir, live_harness, tmp_path):
     from gwtest import free_port as gw_free_port
 
@@ -1110,6 +1113,7 @@ def test_live_groupwise(gwlab, world, root_dir, live_harness, tmp_path):
 MS_CORE, MS_CLIENTS = ("watcher", "stored", "imsched"), ("imapd", "popd", "mshttpd")
 
 
+@pytest.mark.agent_lifecycle
 def test_live_msgsrv(mslab, world, root_dir, live_harness, tmp_path):
     """The core and the client services of one emulated Messaging Server instance, each its own
     resource: no trial of one ends a process of the other."""
@@ -1189,6 +1193,7 @@ def test_live_msgsrv(mslab, world, root_dir, live_harness, tmp_path):
     conclude_live("Messaging Server", records, shot, report, live_harness, count, tmp_path)
 
 
+@pytest.mark.agent_lifecycle
 def test_live_adminsrv(adminlab, world, root_dir, live_harness, tmp_path):
     admin = adminlab.server("admin", ssl=True)
     # The same installation laid out again with the module's markers as the admin's and the

@@ -18,7 +18,7 @@ from testkit import wait_for
 from mailha.msgsrv import layout
 from mailha.sim import control
 
-pytestmark = pytest.mark.real_daemon
+pytestmark = [pytest.mark.real_daemon, pytest.mark.agent_lifecycle]
 
 SUCCESS, GENERIC, INSTALLED, CONFIGURED, NOT_RUNNING, DEGRADED = 0, 1, 5, 6, 7, 190
 CORE = ("watcher", "stored", "imsched")

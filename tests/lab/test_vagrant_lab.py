@@ -16,9 +16,10 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from mailha import templates
+from mailha.lab import crmmon
 from mailha.lab import gwservices as gws
 from mailha.lab import services
-from mailha.lab.vagrant import cluster, host, lifecycle
+from mailha.lab.vagrant import cluster, drill, host, lifecycle
 from mailha.lab.vagrant.layout import NETWORKS, SHARED_DISKS, VLab
 
 
@@ -118,6 +119,49 @@ def test_a_template_runs_storage_first_then_the_products_data_then_servers_then_
         ("prepare", gws.GWIA_GROUP, "node1"), ("prepare", gws.POA_GROUP, "node2"),
         ("pcs", gws.GWIA_RSC), ("pcs", gws.POA_RSC), ("pcs", gws.GWIA_GROUP), ("pcs", gws.POA_GROUP),
         ("wait", {gws.GWIA_GROUP: 3, gws.POA_GROUP: 3})]
+
+
+def _status(failures=(), fence_events=(), offline=(), stopped=False):
+    """A crm_mon view of a 2-VM lab with the fence device and the directory group."""
+    nodes = {n: crmmon.NodeState(n, n not in offline, False, False) for n in ("node1", "node2")}
+    resources = {cluster.FENCE_DEVICE: crmmon.ResourceState(cluster.FENCE_DEVICE, "stonith:fence_xvm", "Started",
+                                                            True, False, ["node2"])}
+    for rsc in ("dir-ip", "dir-fs", "dir-ldap"):
+        resources[rsc] = crmmon.ResourceState(rsc, "ocf", "Stopped" if stopped else "Started", not stopped, False,
+                                              [] if stopped else ["node1"])
+    return crmmon.ClusterStatus("node1", True, nodes, resources, {services.GROUP: ["dir-ip", "dir-fs", "dir-ldap"]},
+                                list(failures), list(fence_events))
+
+
+@pytest.mark.parametrize("status, constraints, expected", [
+    (_status(), "<constraints/>", True),
+    (_status(failures=[{"op_key": "dir-ldap_monitor_10000"}]), "<constraints/>", False),
+    (_status(fence_events=[{"target": "node2"}]), "<constraints/>", False),
+    (_status(offline=["node2"]), "<constraints/>", False),
+    (_status(stopped=True), "<constraints/>", False),
+    (None, "<constraints/>", False),
+    (_status(), '<constraints><rsc_location id="cli-ban-dir-grp-on-node1" rsc="dir-grp"/></constraints>', False),
+])
+def test_the_drill_restores_only_a_cluster_that_is_not_healthy(monkeypatch, status, constraints, expected):
+    monkeypatch.setattr(cluster, "try_status", lambda vlab: status)
+    monkeypatch.setattr(cluster.nodes, "powered_on", lambda vlab: vlab.node_names())
+    monkeypatch.setattr(cluster.nodes, "run", lambda vlab, node, argv, timeout=60: subprocess.CompletedProcess(
+        argv, 0, constraints, ""))
+    assert cluster.healthy(VLab(nodes=2)) is expected
+
+    restored = []
+    monkeypatch.setattr(drill.cluster, "deploy_directory", lambda vlab, pw: services.Directory(
+        "389ds", "192.0.2.1", 389, "cn=probe", "/pw", "/pid"))
+    monkeypatch.setattr(drill.cluster, "write_password", lambda path: path)
+    monkeypatch.setattr(drill.cluster, "restore", lambda vlab: restored.append(True))
+    monkeypatch.setattr(drill.cluster, "status", lambda vlab: (_ for _ in ()).throw(StopDrill()))
+    with pytest.raises(StopDrill):
+        drill.power_off(VLab(nodes=2))
+    assert restored == ([] if expected else [True])
+
+
+class StopDrill(Exception):
+    """Raised where the drill would power a VM off: the test looks only at its preparation."""
 
 
 def test_a_partial_record_is_not_a_lab_to_test_on(tmp_path):

@@ -4,6 +4,8 @@ probe and measure, :mod:`mailha.lab.drill`)."""
 
 from __future__ import annotations
 
+import time
+
 from mailha.lab import drill as ns_drill
 from mailha.lab import services
 from mailha.lab.vagrant import cluster, nodes
@@ -14,9 +16,16 @@ PROBE_MAX_SECONDS = 300.0
 
 
 def power_off(vlab: VLab) -> dict:
-    """One drill: deploy if need be, restore, power off the group's node; the client's outage."""
+    """One drill: deploy if need be, restore if need be, power off the group's node; the
+    client's outage, and the seconds the preparation took."""
+    started = time.monotonic()
     directory = cluster.deploy_directory(vlab, cluster.write_password(vlab.path("dir-admin.pw")))
-    cluster.restore(vlab)
+    deployed = time.monotonic()
+    restored = not cluster.healthy(vlab)
+    if restored:
+        cluster.restore(vlab)
+    prepare_s = {"deploy": round(deployed - started, 1), "restore": round(time.monotonic() - deployed, 1),
+                 "restored": restored}
     node = cluster.status(vlab).group_node(services.GROUP)
     target = ns_drill.Target(services.GROUP, directory.host, directory.port, "ldap")
     probe = ns_drill.start_probe(target, [], PROBE_MAX_SECONDS)
@@ -25,4 +34,4 @@ def power_off(vlab: VLab) -> dict:
     now = cluster.try_status(vlab, viewer)
     to = now.group_node(services.GROUP) if now else None
     starts = cluster.start_times(vlab, to, viewer) if to else {}
-    return {"scenario": "power-off", "from": node, "to": to, **outage, "start_s": starts}
+    return {"scenario": "power-off", "from": node, "to": to, **outage, "start_s": starts, "prepare_s": prepare_s}
