@@ -133,6 +133,14 @@ def _status(failures=(), fence_events=(), offline=(), stopped=False):
                                 list(failures), list(fence_events))
 
 
+class StopDrill(Exception):
+    """Raised where the drill would power a VM off: the test looks only at its preparation."""
+
+
+def stop_drill(vlab):
+    raise StopDrill
+
+
 @pytest.mark.parametrize("status, constraints, expected", [
     (_status(), "<constraints/>", True),
     (_status(failures=[{"op_key": "dir-ldap_monitor_10000"}]), "<constraints/>", False),
@@ -154,14 +162,10 @@ def test_the_drill_restores_only_a_cluster_that_is_not_healthy(monkeypatch, stat
         "389ds", "192.0.2.1", 389, "cn=probe", "/pw", "/pid"))
     monkeypatch.setattr(drill.cluster, "write_password", lambda path: path)
     monkeypatch.setattr(drill.cluster, "restore", lambda vlab: restored.append(True))
-    monkeypatch.setattr(drill.cluster, "status", lambda vlab: (_ for _ in ()).throw(StopDrill()))
+    monkeypatch.setattr(drill.cluster, "status", stop_drill)
     with pytest.raises(StopDrill):
         drill.power_off(VLab(nodes=2))
     assert restored == ([] if expected else [True])
-
-
-class StopDrill(Exception):
-    """Raised where the drill would power a VM off: the test looks only at its preparation."""
 
 
 def test_a_partial_record_is_not_a_lab_to_test_on(tmp_path):
