@@ -4,12 +4,11 @@ probe and measure, :mod:`mailha.lab.drill`)."""
 
 from __future__ import annotations
 
-import time
-
 from mailha.lab import drill as ns_drill
 from mailha.lab import services
 from mailha.lab.vagrant import cluster, nodes
 from mailha.lab.vagrant.layout import VLab
+from mailha.lab.vagrant.lifecycle import timed
 
 #: Software-emulated VMs detect, fence and start more slowly than namespaces.
 PROBE_MAX_SECONDS = 300.0
@@ -18,14 +17,13 @@ PROBE_MAX_SECONDS = 300.0
 def power_off(vlab: VLab) -> dict:
     """One drill: deploy if need be, restore if need be, power off the group's node; the
     client's outage, and the seconds the preparation took."""
-    started = time.monotonic()
-    directory = cluster.deploy_directory(vlab, cluster.write_password(vlab.path("dir-admin.pw")))
-    deployed = time.monotonic()
-    restored = not cluster.healthy(vlab)
-    if restored:
-        cluster.restore(vlab)
-    prepare_s = {"deploy": round(deployed - started, 1), "restore": round(time.monotonic() - deployed, 1),
-                 "restored": restored}
+    prepare_s: dict = {}
+    with timed(prepare_s, "deploy"):
+        directory = cluster.deploy_directory(vlab, cluster.write_password(vlab.path("dir-admin.pw")))
+    with timed(prepare_s, "restore"):
+        prepare_s["restored"] = not cluster.healthy(vlab)
+        if prepare_s["restored"]:
+            cluster.restore(vlab)
     node = cluster.status(vlab).group_node(services.GROUP)
     target = ns_drill.Target(services.GROUP, directory.host, directory.port, "ldap")
     probe = ns_drill.start_probe(target, [], PROBE_MAX_SECONDS)
