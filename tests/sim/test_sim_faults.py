@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import psutil
@@ -96,6 +97,33 @@ def test_slow_stop_closes_listeners_first_then_exits_cleanly(sim: Sim, gwia_home
     assert proc.poll() is None  # still finishing its work
     assert proc.wait(timeout=30) == 0
     assert "Agent terminated normally" in log_text(gwia_home)
+
+
+# The agent, with a SIGTERM sent to itself as soon as its first listener is bound: the moment a
+# caller that waits for one port sees it answer while the others are still being bound.
+SIGTERM_AFTER_FIRST_BIND = """
+import os, signal, sys
+from mailha.sim import agent
+
+listen = agent.Agent._listen
+
+async def listen_then_term(self, point, callback):
+    server = await listen(self, point, callback)
+    if not self.servers:
+        os.kill(os.getpid(), signal.SIGTERM)
+    return server
+
+agent.Agent._listen = listen_then_term
+sys.exit(agent.main("gwia", sys.argv[1:]))
+"""
+
+
+def test_sigterm_as_soon_as_the_first_port_answers_is_a_graceful_stop(sim: Sim, gwia_home: Path) -> None:
+    g = gwia_config(gwia_home, sim.address())
+    proc = sim.popen([sys.executable, "-c", SIGTERM_AFTER_FIRST_BIND, f"@{g.cfg}"])
+    assert proc.wait(timeout=30) == 0  # not -15: the handler was in place before the first bind
+    assert "Agent terminated normally" in log_text(gwia_home)
+    assert not any(port_open(g.ip, port) for port in (g.smtp, g.pop, g.imap, g.ldap, g.http))
 
 
 def test_slow_start_binds_only_after_the_delay(sim: Sim, tmp_path: Path) -> None:

@@ -97,6 +97,7 @@ class Agent:
         self.started = time.time()
         self.stopping = False
         self.done: asyncio.Future[int] | None = None
+        self._pending: list[int] = []  # signals caught while initialising
         self._control_mtime: int | None = None
 
     # -- logging ------------------------------------------------------------------------------
@@ -125,7 +126,6 @@ class Agent:
             return self._crash()
         if self.control.start_delay:
             self.log(f"Initializing ({self.control.start_delay:g} s)")
-            self._pending: list[int] = []
             for sig in (signal.SIGTERM, signal.SIGINT):  # a stop while initialising is honoured
                 signal.signal(sig, lambda signum, _frame: self._pending.append(signum))
             if not self._sleep_interruptible(self.control.start_delay):
@@ -172,11 +172,21 @@ class Agent:
             points = endpoints(self.kind, self.config)
         except StartupFileError as exc:
             raise AgentError(f"Invalid startup file: {exc}") from None
-        for point in points:
-            self.servers.append(await self._listen(point, protocols.handler(point.service.protocol, ctx)))
+        # Handlers first: a SIGTERM once the first port answers (a caller's cue) is a graceful
+        # stop, not Python's default death while the other ports are still being bound.
         for sig, handler in ((signal.SIGTERM, self._on_term), (signal.SIGINT, self._on_term), (signal.SIGHUP, self._reload)):
             loop.add_signal_handler(sig, handler, sig)
-        self.log("Agent is up: " + ", ".join(f"{p.service.name.upper()} {p.address or '*'}:{p.port}" for p in points))
+        for sig in self._pending:  # came as the initialisation ended
+            self._on_term(sig)
+        for point in points:
+            if self.stopping:
+                break
+            self.servers.append(await self._listen(point, protocols.handler(point.service.protocol, ctx)))
+        if self.stopping:  # a listener bound while the shutdown already closed the others
+            for server in self.servers:
+                server.close()
+        else:
+            self.log("Agent is up: " + ", ".join(f"{p.service.name.upper()} {p.address or '*'}:{p.port}" for p in points))
         poller = loop.create_task(self._poll_control())
         code = await self.done
         poller.cancel()
