@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import testinfra
 
-from mailha.lab import cluster, crmmon, faults, gwservices, lifecycle, msgservices, postfix, services
+from mailha.lab import cluster, crmmon, faults, gwservices, lifecycle, msgservices, nodecmd, postfix, services
 from mailha.lab.layout import Layout
 from mailha.lab.preflight import LabError
+from mailha.lab.vagrant import client as vclient
 from mailha.lab.vagrant import cluster as vcluster
 from mailha.lab.vagrant import lifecycle as vlifecycle
 from mailha.lab.vagrant import nodes as vnodes
@@ -27,7 +28,37 @@ def _sending(argv: list[str], env: dict | None = None):
     return proc
 
 
-class LabHarness:
+class _Mail:
+    """What both labs do alike from the client (self.client, a testinfra host on the client
+    network): hand mail to the client's Postfix on SUBMIT_PORT, read a mailbox by IMAP."""
+
+    SUBMIT_PORT = 25
+
+    def submit_mail(self, count: int, to: str, first: int = 1) -> list[str]:
+        """Hand `count` messages to the client's Postfix; their Message-IDs."""
+        import json
+        out = self.client.run("/usr/bin/python3 -m mailha.lab.mailclient submit --count %s --to %s --first %s "
+                              "--port %s", str(count), to, str(first), str(self.SUBMIT_PORT))
+        assert out.rc == 0, out.stderr
+        return json.loads(out.stdout)
+
+    def imap_inbox(self, ms: msgservices.Messaging) -> list[str] | None:
+        """Message-IDs of the test user's INBOX read by IMAP from the client, None if IMAP fails."""
+        import json
+        out = self.client.run("/usr/bin/python3 -m mailha.lab.mailclient inbox %s --user %s --password-file %s",
+                              ms.ip, ms.user, ms.password_file)
+        return json.loads(out.stdout) if out.rc == 0 else None
+
+    def msg_pids(self, node: str, ms: msgservices.Messaging, daemon: str) -> list[int]:
+        """PIDs (as the node sees them) of one Messaging Server daemon (stored, imapd, watcher, ...)."""
+        return self.msgsrv_pids(node, ms.server_root, daemon)
+
+    def msgsrv_pids(self, node: str, server_root: str, daemon: str) -> list[int]:
+        """The same for the instance at server_root (Configuration 2's MTA has its own)."""
+        raise NotImplementedError
+
+
+class LabHarness(_Mail):
     def __init__(self, layout: Layout, directory_kind: str | None = None) -> None:
         import mailha.lab.testinfra_backend  # noqa: F401  (registers mailha-lab://)
         self.layout = layout
@@ -66,23 +97,18 @@ class LabHarness:
 
     def agent_pid(self, node: str, binary: str, startup: str) -> int | None:
         """PID (as the node sees it) of the GroupWise agent `binary @startup` on node."""
-        return gwservices.agent_pid(gwservices.node_runner(self.layout), node, binary, startup)
+        return gwservices.agent_pid(nodecmd.runner(self.layout), node, binary, startup)
 
     def gwia_queue(self, node: str, gw: gwservices.GroupWise) -> list[str]:
         """Message-IDs in the GWIA's receive queue, read on the node that has the partition."""
-        return gwservices.received_message_ids(gwservices.node_runner(self.layout), node, gw)
+        return gwservices.received_message_ids(nodecmd.runner(self.layout), node, gw)
 
     def deploy_messaging(self, config: int = 1) -> msgservices.Messaging:
         """Seed 004's Configuration 1 (one group) or 2 (directory, MTA and IMAP groups)."""
         return (msgservices.deploy if config == 1 else msgservices.deploy_config2)(self.layout)
 
-    def msg_pids(self, node: str, ms: msgservices.Messaging, daemon: str) -> list[int]:
-        """PIDs (as the node sees them) of one Messaging Server daemon (stored, imapd, watcher, ...)."""
-        return self.msgsrv_pids(node, ms.server_root, daemon)
-
     def msgsrv_pids(self, node: str, server_root: str, daemon: str) -> list[int]:
-        """The same for the instance at server_root (Configuration 2's MTA has its own)."""
-        return msgservices.daemon_pids(self.layout, node, server_root, daemon)
+        return msgservices.daemon_pids(nodecmd.runner(self.layout), node, server_root, daemon)
 
     def start_client_mta(self, relay: str) -> None:
         """The client's Postfix, relaying everything to `relay` (running; started if need be)."""
@@ -93,21 +119,6 @@ class LabHarness:
 
     def client_mta_log(self) -> str:
         return postfix.log(self.layout, postfix.CLIENT)
-
-    def submit_mail(self, count: int, to: str, first: int = 1) -> list[str]:
-        """Hand `count` messages to the client's Postfix; their Message-IDs."""
-        import json
-        out = self.client.run("/usr/bin/python3 -m mailha.lab.mailclient submit --count %s --to %s --first %s",
-                              str(count), to, str(first))
-        assert out.rc == 0, out.stderr
-        return json.loads(out.stdout)
-
-    def imap_inbox(self, ms: msgservices.Messaging) -> list[str] | None:
-        """Message-IDs of the test user's INBOX read by IMAP from the client, None if IMAP fails."""
-        import json
-        out = self.client.run("/usr/bin/python3 -m mailha.lab.mailclient inbox %s --user %s --password-file %s",
-                              ms.ip, ms.user, ms.password_file)
-        return json.loads(out.stdout) if out.rc == 0 else None
 
     def start_smtp_sender(self, host: str, count: int, max_seconds: float):
         """A bounded sending MTA in the client namespace (mailha.lab.smtp_sender), running."""
@@ -140,7 +151,7 @@ class LabHarness:
         faults.restore(self.layout)
 
 
-class VagrantHarness:
+class VagrantHarness(_Mail):
     """The same interface on the Vagrant lab's VMs (mailha.lab.vagrant), through testinfra's ssh
     backend (mailha-vlab://, which reports an unreachable node as the namespace lab does).
 
@@ -151,6 +162,7 @@ class VagrantHarness:
 
     #: Software-emulated VMs on two host cores: every wait of a test gets this many times longer.
     SLOWDOWN = 5
+    SUBMIT_PORT = vclient.SUBMIT_PORT
 
     def __init__(self, vlab) -> None:
         self.vlab = vlab
@@ -216,8 +228,26 @@ class VagrantHarness:
     def _run(self, node: str, argv: list[str]):
         return vnodes.run(self.vlab, node, argv, timeout=60 * self.SLOWDOWN)
 
-    def deploy_messaging(self, config: int = 1):
-        raise LabError("the Messaging Server topology is not on the Vagrant lab yet (namespace lab only)")
+    def deploy_messaging(self, config: int = 1) -> msgservices.Messaging:
+        if config != 1:
+            raise LabError("the Vagrant lab runs crm-templates/messaging.pcs (seed 004's Configuration 1); "
+                           "Configuration 2 runs on the namespace lab")
+        ms = vcluster.deploy_messaging(self.vlab, vcluster.write_password(self.vlab.path("dir-admin.pw")))
+        self.groups.add(msgservices.GROUP)
+        return ms
+
+    def msgsrv_pids(self, node: str, server_root: str, daemon: str) -> list[int]:
+        return msgservices.daemon_pids(self._run, node, server_root, daemon)
+
+    def start_client_mta(self, relay: str) -> None:
+        """The host's own client Postfix (mailha.lab.vagrant.client), relaying to `relay`."""
+        vclient.start_mta(self.vlab, relay)
+
+    def client_mta_queue(self) -> list[dict]:
+        return vclient.queued(self.vlab)
+
+    def client_mta_log(self) -> str:
+        return vclient.log(self.vlab)
 
     # -- faults
     def kill_server(self, node: str, pidfile: str) -> int:

@@ -18,9 +18,10 @@ import pytest
 from mailha import templates
 from mailha.lab import crmmon
 from mailha.lab import gwservices as gws
+from mailha.lab import msgservices as mss
 from mailha.lab import services
-from mailha.lab.vagrant import cluster, drill, host, lifecycle
-from mailha.lab.vagrant.layout import NETWORKS, SHARED_DISKS, VLab
+from mailha.lab.vagrant import client, cluster, drill, host, lifecycle
+from mailha.lab.vagrant.layout import MESSAGING_VIP, NETWORKS, SHARED_DISKS, VLab
 
 
 @pytest.mark.parametrize("network", sorted(NETWORKS))
@@ -90,6 +91,115 @@ def test_the_groupwise_template_is_filled_completely_with_the_names_the_tests_us
         rule = next(c for c in commands if c[1:3] == ["constraint", "location"] and c[3] == group)
         scores = dict(arg.split("=") for arg in rule[5:])
         assert sorted(scores, key=lambda n: -int(scores[n])) == list(order)
+
+
+def test_the_messaging_template_is_filled_completely_with_the_names_the_tests_use():
+    vlab = VLab(vagrant_dir=str(VAGRANT_DIR))
+    commands = templates.pcs_commands(templates.fill(cluster.template(vlab, "messaging.pcs"),
+                                                     cluster.messaging_values()))
+    created = [c for c in commands if c[1:3] == ["resource", "create"]]
+    assert [c[3] for c in created] == list(mss.MEMBERS)
+    assert all(c[-2:] == ["--group", mss.GROUP] for c in created)
+    by_id = {c[3]: c for c in created}
+    assert f"ip={MESSAGING_VIP}" in by_id[mss.IP_RSC] and f"device={SHARED_DISKS['msg'][1]}" in by_id[mss.FS_RSC]
+    assert f"config_dir={cluster.MESSAGING_MOUNT}/etc/dirsrv/slapd-{cluster.MESSAGING_INSTANCE}" in by_id[mss.LDAP_RSC]
+    for rsc in (mss.CORE_RSC, mss.SVC_RSC, mss.MTA_RSC):
+        assert f"server_root={cluster.MESSAGING_MOUNT}/SUNWmsgsr" in by_id[rsc]
+    # The test user's logins and the migration threshold the tests count on
+    assert [c for c in commands if c[1:3] == ["resource", "meta"]] == [
+        ["pcs", "resource", "meta", mss.GROUP, f"migration-threshold={mss.MIGRATION_THRESHOLD}",
+         f"failure-timeout={mss.FAILURE_TIMEOUT}"]]
+
+
+def test_messaging_is_laid_out_through_the_node_that_mounts_it_and_its_user_added_from_the_host(
+        monkeypatch, tmp_path):
+    fake = FakeNodes()
+    steps = []
+    monkeypatch.setattr(cluster.nodes, "check", fake.check)
+    monkeypatch.setattr(cluster.nodes, "powered_on", lambda vlab: vlab.node_names())
+    monkeypatch.setattr(cluster, "node_postfix", lambda vlab, node: steps.append(("postfix", node)))
+
+    def deploy_template(vlab, name, values, prepare, timeout):
+        steps.append(("template", name))
+        prepare[mss.GROUP]("node2")
+        return {mss.GROUP: "node2"}
+    monkeypatch.setattr(cluster, "deploy_template", deploy_template)
+    monkeypatch.setattr(cluster, "add_test_user", lambda ds, uid, pw: steps.append(("user", ds.ldap_url, uid)))
+    password = tmp_path / "dir-admin.pw"
+    password.write_text("dm-secret")
+    vlab = VLab(nodes=3, run_dir=str(tmp_path), vagrant_dir=str(VAGRANT_DIR))
+    ms = cluster.deploy_messaging(vlab, str(password))
+
+    assert steps == [("postfix", "node1"), ("postfix", "node2"), ("postfix", "node3"), ("template", "messaging.pcs"),
+                     ("user", f"ldap://{MESSAGING_VIP}:389/", mss.TEST_USER)]
+    adds = [n for n, argv, _ in fake.calls if "useradd" in " ".join(argv)]
+    assert adds == vlab.node_names()  # every node, one uid
+    assert all(f"--uid {cluster.MSG_UID} " in " ".join(argv) for _, argv, _ in fake.calls if "useradd" in " ".join(argv))
+    laid_out = [(n, argv) for n, argv, _ in fake.calls if "mailha.sim" in " ".join(argv) or "create_389ds" in " ".join(argv)]
+    assert {n for n, _ in laid_out} == {"node2"}
+    assert [next(a for a in ("create_389ds", "adminsrv", "msgsrv") if a in " ".join(argv)) for _, argv in laid_out] == [
+        "create_389ds", "adminsrv", "msgsrv"]
+    assert all(f"--ip {MESSAGING_VIP}" in " ".join(argv) for _, argv in laid_out[1:])
+    assert ("node2", cluster.NODE_ADMIN_PASSWORD_FILE) in fake.files
+    assert (ms.ip, ms.server_root, ms.admin_root) == (MESSAGING_VIP, f"{cluster.MESSAGING_MOUNT}/SUNWmsgsr",
+                                                      f"{cluster.MESSAGING_MOUNT}/serverroot")
+    assert all("dm-secret" not in " ".join(argv) for _, argv, _ in fake.calls)
+
+
+def test_a_nodes_postfix_is_restarted_only_when_its_settings_change_or_it_is_down(tmp_path):
+    # Every topology's deploy configures it; a needless restart on a busy VM took over 2 minutes.
+    bin_dir, conf, calls = tmp_path / "bin", tmp_path / "main.cf", tmp_path / "calls"
+    bin_dir.mkdir()
+    conf.write_text("")
+    (bin_dir / "postconf").write_text(
+        '#!/bin/sh\nif [ "$1" = -n ]; then sort "$CONF"; exit; fi\nshift\n'
+        'for kv in "$@"; do k=${kv%% =*}; grep -v "^$k =" "$CONF" > "$CONF.new"; echo "$kv" >> "$CONF.new"; '
+        'mv "$CONF.new" "$CONF"; done\n')
+    (bin_dir / "systemctl").write_text('#!/bin/sh\necho "$*" >> "$CALLS"\n'
+                                       '[ "$1" != is-active ] || [ -e "$CALLS.active" ]\n')
+    for tool in ("postconf", "systemctl"):
+        (bin_dir / tool).chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CONF": str(conf), "CALLS": str(calls)}
+
+    def configure(*settings):
+        calls.write_text("")
+        subprocess.run(["sh", "-c", cluster.NODE_POSTFIX_SCRIPT, "sh", *settings], env=env, check=True)
+        return [c for c in calls.read_text().splitlines() if c.startswith("restart")]
+
+    assert configure("inet_interfaces = 10.233.0.11") == ["restart postfix"]   # changed
+    (tmp_path / "calls.active").write_text("")
+    assert configure("inet_interfaces = 10.233.0.11") == []                    # same, running
+    assert configure("inet_interfaces = 10.233.0.12") == ["restart postfix"]   # changed
+    (tmp_path / "calls.active").unlink()
+    assert configure("inet_interfaces = 10.233.0.12") == ["restart postfix"]   # same, down
+
+
+def test_the_clients_postfix_takes_mail_on_its_own_port_only_and_relays_it_to_the_vip(tmp_path):
+    # The host's own Postfix may hold port 25: the lab's client must not need it.
+    from mailha.lab import postfix
+    base = str(tmp_path / "client-postfix")
+    etc = postfix.configure_at(base, postfix.main_cf(base, interfaces="127.0.0.1", hostname="client.lab.test",
+                                                     relay=MESSAGING_VIP, sending=True),
+                               listen=f"127.0.0.1:{client.SUBMIT_PORT}")
+    services_ = subprocess.run(["postconf", "-c", etc, "-M"], capture_output=True, text=True, check=True).stdout
+    smtpd = [line.split()[0] for line in services_.splitlines() if line.split()[1:2] == ["inet"]]
+    assert smtpd == [f"127.0.0.1:{client.SUBMIT_PORT}"]
+    main = subprocess.run(["postconf", "-c", etc, "-h", "relayhost", "queue_directory"], capture_output=True,
+                          text=True, check=True).stdout.split()
+    assert main == [f"[{MESSAGING_VIP}]:25", f"{base}/spool"]
+
+
+def test_a_tear_down_ends_the_clients_postfix_by_its_recorded_pid(monkeypatch, tmp_path):
+    master = subprocess.Popen(["sleep", "60"])   # stands for the Postfix master the lab recorded
+    vlab = VLab(run_dir=str(tmp_path))
+    host.write_state(vlab, {"nodes": 2})
+    host.record(vlab, client.STATE_KEY, host.process_record(master.pid))
+    monkeypatch.setattr(lifecycle, "check_root", lambda: None)
+    monkeypatch.setattr(lifecycle.host, "libvirt_answers", lambda: False)
+    monkeypatch.setattr(lifecycle.host, "stop_leftovers", lambda: [])
+    monkeypatch.setattr(lifecycle.nodes, "close_connections", lambda vlab: None)
+    lifecycle.down(vlab)
+    assert master.wait(timeout=10) == -signal.SIGTERM
 
 
 def test_the_vagrantfile_attaches_the_shared_disks_the_lab_makes():

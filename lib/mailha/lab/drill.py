@@ -107,7 +107,7 @@ def probe_outage(probe: subprocess.Popen, inject, max_seconds: float = PROBE_MAX
 
 def _hang_gwia(layout: Layout, node: str, gw: gwservices.GroupWise) -> None:
     """The emulator's `hang` fault on the running GWIA only (its successor must answer)."""
-    pid = gwservices.agent_pid(gwservices.node_runner(layout), node, gwservices.GWIA_BINARY, gw.gwia_startup)
+    pid = gwservices.agent_pid(nodecmd.runner(layout), node, gwservices.GWIA_BINARY, gw.gwia_startup)
     if pid is None:
         raise LabError(f"no GWIA process found on {node}")
     out = nodecmd.run(layout, node, ["/usr/bin/python3", "-m", "mailha.sim", "control", gw.gwia_home,

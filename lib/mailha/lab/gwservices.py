@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 from mailha.lab import cluster, images, nodecmd, postfix, state
 from mailha.lab.layout import NODE_IFACE, PREFIX_LEN, SUBNET_PREFIX, Layout
@@ -33,8 +32,6 @@ GWIA_BINARY = "/opt/novell/groupwise/agents/bin/gwia"
 POA_BINARY = "/opt/novell/groupwise/agents/bin/gwpoa"
 #: What `mailha sim install` creates on a node; `down` removes those the lab created.
 EMULATOR_PATHS = ("/opt/novell", "/etc/opt/novell", "/etc/init.d/grpwise", "/var/log/novell")
-#: run(node, argv): a command on a lab node, however that lab reaches its nodes
-NodeRunner = Callable[[str, "list[str]"], subprocess.CompletedProcess]
 #: Failover lists (seed 000 "Preferred Nodes"), most preferred first.
 FAILOVER = {GWIA_GROUP: ("node1", "node2", "node3"), POA_GROUP: ("node2", "node3", "node1")}
 
@@ -226,11 +223,7 @@ def deploy(layout: Layout, timeout: float = 180) -> GroupWise:
 # ----------------------------------------------------------------- inside a node
 # Both labs: *run(node, argv)* runs a command on a node, however the lab reaches it.
 
-def node_runner(layout: Layout) -> NodeRunner:
-    return lambda node, argv: nodecmd.run(layout, node, argv, timeout=60)
-
-
-def agent_pid(run: NodeRunner, node: str, binary: str, startup: str) -> int | None:
+def agent_pid(run: nodecmd.NodeRunner, node: str, binary: str, startup: str) -> int | None:
     """PID (as the node sees it) of the agent running `binary @startup` on node.
 
     Found inside the node by the library's matching (:mod:`mailha.proc`, as the resource agents
@@ -243,7 +236,7 @@ def agent_pid(run: NodeRunner, node: str, binary: str, startup: str) -> int | No
     return pids[0] if len(pids) == 1 else None
 
 
-def received_message_ids(run: NodeRunner, node: str, gw: GroupWise) -> list[str]:
+def received_message_ids(run: nodecmd.NodeRunner, node: str, gw: GroupWise) -> list[str]:
     """Message-IDs of every message in the GWIA's receive queue, read on the node that mounts it."""
     code = ("import email, os, sys\n"
             f"d = os.path.join({gw.gwia_home!r}, 'receive')\n"

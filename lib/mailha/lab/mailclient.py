@@ -1,7 +1,7 @@
 """The drills' mail client, run in the client namespace: hand messages to the client's Postfix
 (which relays them to the virtual IP, retrying) and read a mailbox back by IMAP.
 
-    python3 -m mailha.lab.mailclient submit --count N --to USER@DOMAIN [--first K]
+    python3 -m mailha.lab.mailclient submit --count N --to USER@DOMAIN [--first K] [--port P]
     python3 -m mailha.lab.mailclient inbox HOST --user USER --password-file FILE
 
 Each prints one JSON line: the Message-IDs submitted, or those in the INBOX (in order, so a
@@ -20,14 +20,15 @@ import sys
 import uuid
 
 TIMEOUT = 10.0
-#: The client's Postfix listens on the client namespace's loopback (mailha.lab.postfix).
+#: The client's Postfix listens on the client's loopback (mailha.lab.postfix): port 25 in the
+#: namespace lab's client namespace, another port on the Vagrant lab's host (mailha.lab.vagrant.client).
 SUBMIT_HOST = "127.0.0.1"
 
 
-def submit(count: int, to: str, first: int = 1) -> list[str]:
+def submit(count: int, to: str, first: int = 1, port: int = 25) -> list[str]:
     """*count* messages handed to the local Postfix in one session; returns their Message-IDs."""
     ids = []
-    with smtplib.SMTP(SUBMIT_HOST, 25, local_hostname="client.lab.test", timeout=TIMEOUT) as smtp:
+    with smtplib.SMTP(SUBMIT_HOST, port, local_hostname="client.lab.test", timeout=TIMEOUT) as smtp:
         for n in range(first, first + count):
             msg_id = f"<drill-{n}-{uuid.uuid4().hex[:12]}@client.lab.test>"
             smtp.sendmail("drill@client.lab.test", [to],
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--count", type=int, required=True)
     s.add_argument("--to", required=True)
     s.add_argument("--first", type=int, default=1, help="number of the first message (its subject)")
+    s.add_argument("--port", type=int, default=25, help="the local Postfix's SMTP port")
     i = sub.add_parser("inbox")
     i.add_argument("host")
     i.add_argument("--user", required=True)
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         if args.command == "submit":
-            result = submit(args.count, args.to, args.first)
+            result = submit(args.count, args.to, args.first, args.port)
         else:
             with open(args.password_file, encoding="utf-8") as f:
                 password = f.read(256).strip()

@@ -322,7 +322,7 @@ def deploy_config2(layout: Layout, timeout: float = 300) -> Messaging:
 
 # ----------------------------------------------------------------- inside a node
 
-def daemon_pids(layout: Layout, node: str, server_root: str, daemon: str) -> list[int]:
+def daemon_pids(run: nodecmd.NodeRunner, node: str, server_root: str, daemon: str) -> list[int]:
     """PIDs (as the node sees them) of *daemon* of the instance at *server_root*, found as the
     agent finds them."""
     code = ("from mailha.agents.msgsrv import process_match\n"
@@ -330,7 +330,7 @@ def daemon_pids(layout: Layout, node: str, server_root: str, daemon: str) -> lis
             "from mailha.proc import find\n"
             f"match = process_match(Instance({server_root!r}), {daemon!r})\n"
             "print(*[p.pid for p in find(match, every=True)])\n")
-    out = nodecmd.run(layout, node, ["/usr/bin/python3", "-c", code], timeout=30)
+    out = run(node, ["/usr/bin/python3", "-c", code])
     if out.returncode != 0:
         raise LabError(f"finding {daemon} on {node} failed: {out.stderr.strip()[-500:]}")
     return [int(p) for p in out.stdout.split()]

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import subprocess
+from typing import Callable
 
 from mailha.lab import procs, state
 from mailha.lab.layout import Layout
 from mailha.lab.preflight import LabError
+
+#: run(node, argv): a command on a lab node, however that lab reaches its nodes (a namespace
+#: lab's nsenter, the Vagrant lab's ssh); what the topologies' helpers take.
+NodeRunner = Callable[[str, "list[str]"], subprocess.CompletedProcess]
 
 
 def node_pid(layout: Layout, node: str) -> int:
@@ -32,3 +37,8 @@ def run(layout: Layout, node: str, argv: list[str], timeout: float = 60,
         check: bool = False, input: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(node_argv(layout, node, argv), capture_output=True, text=True,
                           timeout=timeout, check=check, input=input)
+
+
+def runner(layout: Layout) -> NodeRunner:
+    """A :data:`NodeRunner` on the namespace lab's nodes."""
+    return lambda node, argv: run(layout, node, argv, timeout=60)

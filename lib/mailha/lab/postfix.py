@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import subprocess
+from typing import Callable
 
 from mailha.lab import nodecmd, procs, state
 from mailha.lab.layout import Layout
@@ -44,39 +45,52 @@ def queue_dir(layout: Layout, node: str) -> str:
     return os.path.join(base_dir(layout, node), "spool")
 
 
-def _main_cf(layout: Layout, node: str, relay: str | None = None) -> str:
-    base = base_dir(layout, node)
-    client = node == CLIENT
+def main_cf(base: str, *, interfaces: str, hostname: str, relay: str | None = None, sending: bool = False) -> str:
+    """main.cf of a Postfix whose directories are all under *base*; *sending*: the client's,
+    relaying everything to *relay* with the drill's retries."""
     lines = [
-        "# mailha lab: the client's sending MTA" if client else "# mailha lab: this node's Postfix, on its primary address only",
+        "# mailha lab: the client's sending MTA" if sending else "# mailha lab: this node's Postfix, on its primary address only",
         "compatibility_level = 3.6",
-        f"queue_directory = {queue_dir(layout, node)}",
+        f"queue_directory = {os.path.join(base, 'spool')}",
         f"data_directory = {os.path.join(base, 'lib')}",
-        f"inet_interfaces = {'127.0.0.1' if client else layout.node_address(node)}",
+        f"inet_interfaces = {interfaces}",
         "inet_protocols = ipv4",
-        f"myhostname = {node}.lab.test",
+        f"myhostname = {hostname}",
         "mydestination =",
         "mynetworks = 127.0.0.0/8",
         f"relayhost = [{relay}]:{SMTP_PORT}" if relay else "relayhost =",
         f"maillog_file = {os.path.join(base, 'maillog')}",
         "smtpd_banner = $myhostname ESMTP Postfix",
     ]
-    return "\n".join([*lines, *(DRILL_TUNING if client else ()), ""])
+    return "\n".join([*lines, *(DRILL_TUNING if sending else ()), ""])
+
+
+def configure_at(base: str, main: str, listen: str | None = None) -> str:
+    """Write a Postfix under *base* (idempotent): *main* as main.cf, the system's master.cf
+    without chroot; *listen* (host:port): its SMTP server there instead of port 25.  Returns
+    the config directory."""
+    etc = os.path.join(base, "etc")
+    for d in (etc, os.path.join(base, "lib"), os.path.join(base, "spool")):
+        os.makedirs(d, exist_ok=True)
+    with open(os.path.join(etc, "main.cf"), "w", encoding="utf-8") as f:
+        f.write(main)
+    shutil.copyfile("/etc/postfix/master.cf", os.path.join(etc, "master.cf"))
+    # No chroot: the queue directory is not a prepared chroot jail.
+    edits = [["-F", "*/*/chroot = n"]]
+    if listen:
+        edits += [["-MX", "smtp/inet"], ["-Me", f"{listen}/inet = {listen} inet n - n - - smtpd"]]
+    for edit in edits:
+        subprocess.run(["postconf", "-c", etc, *edit], check=True, capture_output=True, timeout=30)
+    os.chown(os.path.join(base, "lib"), *_postfix_ids())
+    return etc
 
 
 def configure(layout: Layout, node: str, relay: str | None = None) -> str:
     """Write the node's (or the client's) Postfix config (idempotent); returns its config directory."""
-    etc = config_dir(layout, node)
-    os.makedirs(etc, exist_ok=True)
-    os.makedirs(os.path.join(base_dir(layout, node), "lib"), exist_ok=True)
-    os.makedirs(queue_dir(layout, node), exist_ok=True)
-    with open(os.path.join(etc, "main.cf"), "w", encoding="utf-8") as f:
-        f.write(_main_cf(layout, node, relay))
-    shutil.copyfile("/etc/postfix/master.cf", os.path.join(etc, "master.cf"))
-    # No chroot: the queue directory is not a prepared chroot jail.
-    subprocess.run(["postconf", "-c", etc, "-F", "*/*/chroot = n"], check=True, capture_output=True, timeout=30)
-    os.chown(os.path.join(base_dir(layout, node), "lib"), *_postfix_ids())
-    return etc
+    client = node == CLIENT
+    return configure_at(base_dir(layout, node), main_cf(
+        base_dir(layout, node), interfaces="127.0.0.1" if client else layout.node_address(node),
+        hostname=f"{node}.lab.test", relay=relay, sending=client))
 
 
 def _postfix_ids() -> tuple[int, int]:
@@ -85,19 +99,31 @@ def _postfix_ids() -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
-def master_pid(layout: Layout, node: str) -> int | None:
-    """Host PID of the node's Postfix master, or None when it does not run."""
+def read_master_pid(base: str) -> int | None:
+    """The PID in the master's pid file of the Postfix under *base* (as its PID namespace sees it)."""
     try:
-        with open(os.path.join(queue_dir(layout, node), "pid", "master.pid"), encoding="ascii") as f:
-            ns_pid = int(f.read().strip())
+        with open(os.path.join(base, "spool", "pid", "master.pid"), encoding="ascii") as f:
+            return int(f.read(64).strip())
     except (OSError, ValueError):
         return None
-    pid = ns_pid if node == CLIENT else host_pid(layout, node, ns_pid)  # the client has the host's PIDs
-    # A pid file left from before a reboot may name a PID the new boot gave to another program.
+
+
+def is_master(pid: int | None) -> bool:
+    """Whether host PID *pid* is a Postfix master: a pid file left from before a reboot may
+    name a PID the new boot gave to another program."""
     try:
-        return pid if pid and os.readlink(f"/proc/{pid}/exe").endswith("/postfix/sbin/master") else None
+        return bool(pid) and os.readlink(f"/proc/{pid}/exe").endswith("/postfix/sbin/master")
     except OSError:
+        return False
+
+
+def master_pid(layout: Layout, node: str) -> int | None:
+    """Host PID of the node's Postfix master, or None when it does not run."""
+    ns_pid = read_master_pid(base_dir(layout, node))
+    if ns_pid is None:
         return None
+    pid = ns_pid if node == CLIENT else host_pid(layout, node, ns_pid)  # the client has the host's PIDs
+    return pid if is_master(pid) else None
 
 
 def host_pid(layout: Layout, node: str, ns_pid: int) -> int | None:
@@ -142,18 +168,28 @@ def ensure(layout: Layout, nodes: list[str]) -> None:
 
 def queued(layout: Layout, node: str) -> list[dict]:
     """The messages in a Postfix's queue (postqueue -j), e.g. the client's deferred mail."""
+    return queued_with(lambda argv: nodecmd.run(layout, node, argv, timeout=30), config_dir(layout, node))
+
+
+def queued_with(run: Callable[[list[str]], subprocess.CompletedProcess], etc: str) -> list[dict]:
+    """The same for the Postfix of config directory *etc*, postqueue run by *run*."""
     import json
 
-    out = nodecmd.run(layout, node, ["postqueue", "-c", config_dir(layout, node), "-j"], timeout=30)
+    out = run(["postqueue", "-c", etc, "-j"])
     if out.returncode != 0:
-        raise LabError(f"postqueue on {node} failed: {out.stderr.strip()[-500:]}")
+        raise LabError(f"postqueue -c {etc} failed: {out.stderr.strip()[-500:]}")
     return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
 
 
 def log(layout: Layout, node: str) -> str:
     """The Postfix's mail log (what it sent, deferred, bounced)."""
+    return log_at(base_dir(layout, node))
+
+
+def log_at(base: str) -> str:
+    """The mail log of the Postfix under *base*."""
     try:
-        with open(os.path.join(base_dir(layout, node), "maillog"), encoding="utf-8", errors="replace") as f:
+        with open(os.path.join(base, "maillog"), encoding="utf-8", errors="replace") as f:
             return f.read(16 * 1024 * 1024)
     except FileNotFoundError:
         return ""

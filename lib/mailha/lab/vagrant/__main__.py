@@ -43,8 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("debs", nargs="*", help="the mailha .debs to install (default build/packages/*.deb)")
     sub.add_parser("down", help="remove every VM, network, volume and process of the lab")
     sub.add_parser("status", help="the recorded state and crm_mon's view")
-    dep = sub.add_parser("deploy", help="a topology from crm-templates/ (directory.pcs or groupwise.pcs)")
-    dep.add_argument("--topology", choices=("directory", "groupwise"), default="directory")
+    dep = sub.add_parser("deploy", help="a topology from crm-templates/ (directory.pcs, groupwise.pcs or "
+                                        "messaging.pcs)")
+    dep.add_argument("--topology", choices=("directory", "groupwise", "messaging"), default="directory")
     sub.add_parser("report", help="corosync's token warnings and memberships, each VM's host memory")
     d = sub.add_parser("drill", help="power off the directory's node; seconds until LDAP answers on the VIP")
     d.add_argument("--runs", type=int, default=1)
@@ -64,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps({"online": st.online_nodes(), "groups": st.groups, "dc": st.dc}))
         elif args.cmd == "deploy" and args.topology == "groupwise":
             print(json.dumps(cluster.deploy_groupwise(vlab).__dict__))
+        elif args.cmd == "deploy" and args.topology == "messaging":
+            ms = cluster.deploy_messaging(vlab, cluster.write_password(vlab.path("dir-admin.pw")))
+            print(json.dumps(ms.__dict__))
         elif args.cmd == "deploy":
             directory = cluster.deploy_directory(vlab, cluster.write_password(vlab.path("dir-admin.pw")))
             print(json.dumps(directory.__dict__))

@@ -8,25 +8,35 @@ import os
 import secrets
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Callable
 
 from mailha import templates
 from mailha.lab import crmmon
 from mailha.lab import gwservices as gws
+from mailha.lab import msgservices as mss
 from mailha.lab.cluster import recovery_commands, status_from, wait_for
 from mailha.lab.preflight import LabError
 from mailha.lab.services import GROUP, LDAP_PORT, SUFFIX, Directory
 from mailha.lab.vagrant import nodes
 from mailha.lab.vagrant.layout import (CLUSTER_NAME, DIRECTORY_VIP, FENCE_KEY_ON_NODE, FENCE_MULTICAST, GWIA_VIP, IFACES,
-                                         PO_VIP, SHARED_DISKS, VLab)
+                                         MESSAGING_VIP, PO_VIP, SHARED_DISKS, VLab)
+from mailha.tools.dsinstance import add_test_user
 
 FENCE_DEVICE = "fence-xvm"
 DIRECTORY_MOUNT = "/srv/dir"
 GWIA_MOUNT = "/srv/gwia"
 PO_MOUNT = "/srv/gwpo"
+MESSAGING_MOUNT = "/srv/msg"
 DIRECTORY_INSTANCE = "dir"
+MESSAGING_INSTANCE = "msg"
 #: The directory admin's password on the nodes (read by the instance builder, never on a command line)
 NODE_PASSWORD_FILE = "/root/dir-admin.pw"
+#: The Administration Server's administrator password, read once by the emulator's layout
+NODE_ADMIN_PASSWORD_FILE = "/root/msg-admin.pw"
+#: The Messaging Server's runtime user (ocf:mailha:msgsrv's default user and group), made on
+#: every node with one uid, as the agent asks
+MSG_USER, MSG_GROUP, MSG_UID = "mailsrv", "mail", 2200
 COROSYNC_CONF = "/etc/corosync/corosync.conf"
 COROSYNC_AUTHKEY = "/etc/corosync/authkey"
 PACEMAKER_AUTHKEY = "/etc/pacemaker/authkey"
@@ -212,20 +222,27 @@ def deploy_template(vlab: VLab, name: str, values: dict[str, str], prepare: dict
     return wait_groups(vlab, groups, timeout)
 
 
+def create_389ds(vlab: VLab, node: str, host_password_file: str, mount: str, instance: str, vip: str,
+                 timeout: float) -> None:
+    """389-ds instance *instance* on the file system at *mount* (*node* mounts it), bound to
+    *vip*, its Directory Manager's password from *host_password_file*; unless it exists."""
+    with open(host_password_file, encoding="ascii") as f:
+        nodes.check(vlab, node, ["sh", "-c", f"umask 077; cat > {NODE_PASSWORD_FILE}"], "writing the password",
+                    input=f.read())
+    code = ("import os\n"
+            f"if not os.path.exists({mount + '/etc/dirsrv/slapd-' + instance + '/dse.ldif'!r}):\n"
+            "    from mailha.tools.dsinstance import create_389ds\n"
+            f"    create_389ds({instance!r}, {LDAP_PORT}, root={mount!r}, suffix={SUFFIX!r},"
+            f" password_file={NODE_PASSWORD_FILE!r}, listen_host={vip!r})\n")
+    nodes.check(vlab, node, ["python3", "-c", code], "creating the 389-ds instance", timeout=timeout)
+
+
 def deploy_directory(vlab: VLab, host_password_file: str, timeout: float = 900) -> Directory:
     """crm-templates/directory.pcs on the cluster, with 389-ds made on the shared disk."""
     pidfile = f"{DIRECTORY_MOUNT}/run/dirsrv/slapd-{DIRECTORY_INSTANCE}.pid"
 
     def create_instance(node: str) -> None:
-        with open(host_password_file, encoding="ascii") as f:
-            nodes.check(vlab, node, ["sh", "-c", f"umask 077; cat > {NODE_PASSWORD_FILE}"], "writing the password",
-                        input=f.read())
-        code = ("import os\n"
-                f"if not os.path.exists({DIRECTORY_MOUNT + '/etc/dirsrv/slapd-' + DIRECTORY_INSTANCE + '/dse.ldif'!r}):\n"
-                "    from mailha.tools.dsinstance import create_389ds\n"
-                f"    create_389ds({DIRECTORY_INSTANCE!r}, {LDAP_PORT}, root={DIRECTORY_MOUNT!r}, suffix={SUFFIX!r},"
-                f" password_file={NODE_PASSWORD_FILE!r}, listen_host={DIRECTORY_VIP!r})\n")
-        nodes.check(vlab, node, ["python3", "-c", code], "creating the 389-ds instance", timeout=timeout)
+        create_389ds(vlab, node, host_password_file, DIRECTORY_MOUNT, DIRECTORY_INSTANCE, DIRECTORY_VIP, timeout)
 
     deploy_template(vlab, "directory.pcs", directory_values(), {GROUP: create_instance}, timeout)
     return Directory("389ds", DIRECTORY_VIP, LDAP_PORT, "cn=Directory Manager", host_password_file, pidfile, SUFFIX)
@@ -263,15 +280,64 @@ def deploy_groupwise(vlab: VLab, timeout: float = 900) -> gws.GroupWise:
     return gw
 
 
+#: postconf -e "$@", enabled; restarted only when that changed its settings or it is down: each
+#: topology's deploy runs it, and a restart on a busy node took more than two minutes.
+NODE_POSTFIX_SCRIPT = ('before=$(postconf -n) && postconf -e "$@" && systemctl enable --quiet postfix && '
+                       'if [ "$(postconf -n)" != "$before" ] || ! systemctl is-active --quiet postfix; '
+                       'then systemctl restart postfix; fi')
+
+
 def node_postfix(vlab: VLab, node: str) -> None:
     """The node's Postfix as seed 000 has it: port 25 of the node's own address alone, so the
-    GWIA can take port 25 of its virtual IP on whichever node it runs.  Enabled: a fenced node
-    boots with it."""
+    GWIA or the Messaging Server's MTA can take port 25 of its virtual IP on whichever node it
+    runs.  Enabled: a fenced node boots with it."""
     settings = [f"inet_interfaces = {vlab.address('client', node)}", "inet_protocols = ipv4",
                 f"myhostname = {node}.lab.test", "mydestination =", "smtpd_banner = $myhostname ESMTP Postfix"]
-    nodes.check(vlab, node, ["postconf", "-e", *settings], "configuring Postfix")
-    nodes.check(vlab, node, ["systemctl", "enable", "--quiet", "postfix"], "enabling Postfix")
-    nodes.check(vlab, node, ["systemctl", "restart", "postfix"], "restarting Postfix", timeout=120)
+    nodes.check(vlab, node, ["sh", "-c", NODE_POSTFIX_SCRIPT, "sh", *settings], "configuring Postfix", timeout=300)
+
+
+def messaging_values() -> dict[str, str]:
+    return {"VIP": MESSAGING_VIP, "CIDR": "24", "DEVICE": SHARED_DISKS["msg"][1], "MOUNT": MESSAGING_MOUNT,
+            "INSTANCE": MESSAGING_INSTANCE, "ADMROOT": f"{MESSAGING_MOUNT}/serverroot",
+            "ROOT": f"{MESSAGING_MOUNT}/SUNWmsgsr"}
+
+
+def deploy_messaging(vlab: VLab, host_password_file: str, timeout: float = 900) -> mss.Messaging:
+    """crm-templates/messaging.pcs (seed 004's Configuration 1) on the cluster.  On every node:
+    the runtime user the agent expects, one uid everywhere, and Postfix off port 25 of the
+    virtual IP.  On the shared disk, through the node that mounts it: 389-ds, the
+    Administration Server and the Messaging Server (the emulators).  Then the test user in
+    389-ds, added from the host (the client) through the virtual IP."""
+    values = messaging_values()
+    for node in nodes.powered_on(vlab):
+        nodes.check(vlab, node, ["sh", "-c", f"id -u {MSG_USER} >/dev/null 2>&1 || useradd --uid {MSG_UID} --gid "
+                                 f"{MSG_GROUP} --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "
+                                 f"{MSG_USER}"], "adding the Messaging Server's user")
+        node_postfix(vlab, node)
+    admin_password = write_password(vlab.path("msg-admin.pw"))
+
+    def lay_out(node: str) -> None:
+        create_389ds(vlab, node, host_password_file, MESSAGING_MOUNT, MESSAGING_INSTANCE, MESSAGING_VIP, timeout)
+        with open(admin_password, "rb") as f:
+            install_file(vlab, node, NODE_ADMIN_PASSWORD_FILE, f.read(), "root:root", "600")
+        directory = f"{MESSAGING_VIP}:{LDAP_PORT}"
+        for conf, argv in (
+                (f"{values['ADMROOT']}/admin-serv/config/magnus.conf",
+                 ["adminsrv", "--server-root", values["ADMROOT"], "--ip", MESSAGING_VIP, "--port",
+                  str(mss.PORTS["admin"]), "--directory", directory, "--admin-user", "admin",
+                  "--admin-password-file", NODE_ADMIN_PASSWORD_FILE]),
+                (f"{values['ROOT']}/config/msg.conf",
+                 ["msgsrv", "--server-root", values["ROOT"], "--ip", MESSAGING_VIP, "--directory", directory,
+                  "--directory-base", SUFFIX])):
+            nodes.check(vlab, node, ["sh", "-c", f'[ -e {conf} ] || exec python3 -m mailha.sim "$@" >/dev/null',
+                                     "sh", *argv], f"laying out the {argv[0]} emulator", timeout=timeout)
+
+    deploy_template(vlab, "messaging.pcs", values, {mss.GROUP: lay_out}, timeout)
+    user_password = write_password(vlab.path("msg-user.pw"))
+    add_test_user(SimpleNamespace(ldap_url=f"ldap://{MESSAGING_VIP}:{LDAP_PORT}/", root_dn="cn=Directory Manager",
+                                  password_file=host_password_file, suffix=SUFFIX), mss.TEST_USER, user_password)
+    return mss.Messaging(1, (mss.GROUP,), MESSAGING_VIP, MESSAGING_VIP, MESSAGING_VIP, values["ROOT"], values["ROOT"],
+                         values["ADMROOT"], mss.TEST_USER, user_password)
 
 
 def write_password(path: str) -> str:

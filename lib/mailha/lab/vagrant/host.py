@@ -70,14 +70,15 @@ def record(vlab: VLab, key: str, value: object) -> None:
     write_state(vlab, st)
 
 
-def _process_record(pid: int) -> dict:
+def process_record(pid: int) -> dict:
+    """What identifies a process the lab started, for stop_recorded (its PID and start time)."""
     start = procs.start_time(pid)
     if start is None:
         raise LabError(f"process {pid} ended right after it started")
     return {"pid": pid, "start": start}
 
 
-def _stop_recorded(rec: dict | None, timeout: float = DAEMON_STOP_TIMEOUT) -> None:
+def stop_recorded(rec: dict | None, timeout: float = DAEMON_STOP_TIMEOUT) -> None:
     if rec and procs.is_alive(rec.get("pid"), rec.get("start")):
         proc.stop([procs.recorded(rec["pid"], rec["start"])], time.monotonic() + timeout)
 
@@ -128,7 +129,7 @@ def start_daemons(vlab: VLab) -> None:
         if not wait_until(lambda: _daemon_pid(name) is not None, time.monotonic() + 15, 0.05, 0.5):
             raise LabError(f"{name} did not write /run/{name}.pid within 15s")
         st = read_state(vlab) or {}
-        st.setdefault("daemons", {})[name] = _process_record(_daemon_pid(name))  # type: ignore[arg-type]
+        st.setdefault("daemons", {})[name] = process_record(_daemon_pid(name))  # type: ignore[arg-type]
         write_state(vlab, st)
     if not wait_until(libvirt_answers, time.monotonic() + 30, 0.1, 1.0):
         raise LabError(f"libvirtd does not answer on {LIBVIRT_URI}")
@@ -136,7 +137,7 @@ def start_daemons(vlab: VLab) -> None:
 
 def stop_daemons(st: dict) -> None:
     for name in reversed(DAEMONS):
-        _stop_recorded((st.get("daemons") or {}).get(name))
+        stop_recorded((st.get("daemons") or {}).get(name))
 
 
 # ----------------------------------------------------------------- libvirt objects
@@ -244,11 +245,11 @@ def start_fence_virtd(vlab: VLab, key_file: str) -> None:
     child = subprocess.Popen(["fence_virtd", "-F", "-w", "-f", conf, "-d", "1"], stdin=subprocess.DEVNULL,
                              stdout=log, stderr=log, start_new_session=True)
     log.close()
-    record(vlab, "fence_virtd", _process_record(child.pid))
+    record(vlab, "fence_virtd", process_record(child.pid))
 
 
 def stop_fence_virtd(st: dict) -> None:
-    _stop_recorded(st.get("fence_virtd"), timeout=10)
+    stop_recorded(st.get("fence_virtd"), timeout=10)
 
 
 # ----------------------------------------------------------------- leftovers

@@ -14,7 +14,7 @@ from mailha import proc
 from mailha.lab import lifecycle as ns_lifecycle
 from mailha.lab.layout import Layout, lab_root
 from mailha.lab.preflight import LabError, check_root
-from mailha.lab.vagrant import cluster, host, nodes
+from mailha.lab.vagrant import client, cluster, host, nodes
 from mailha.lab.vagrant.layout import HOST_MEMORY_PER_NODE, RUN_DIR, VLab
 from mailha.ocf.budget import wait_until
 
@@ -191,8 +191,8 @@ def up(vlab: VLab, debs: list[str]) -> dict[str, float]:
 
 def down(vlab: VLab) -> dict[str, object]:
     """Remove everything the lab made, whatever state it is in: VMs, networks, pool and volumes,
-    fence_virtd, leftover qemu and dnsmasq processes, the ssh connections, the daemons it
-    started; the run directory but its logs.  Only the cached box stays."""
+    fence_virtd, the client's Postfix, leftover qemu and dnsmasq processes, the ssh connections,
+    the daemons it started; the run directory but its logs.  Only the cached box stays."""
     check_root()
     started = time.monotonic()
     st = host.read_state(vlab) or {}
@@ -204,6 +204,7 @@ def down(vlab: VLab) -> dict[str, object]:
             host.run(["vagrant", "destroy", "--force"], "vagrant destroy", env=env, cwd=vlab.vagrant_dir,
                      timeout=VAGRANT_DESTROY_TIMEOUT, check=False)
         report["not_removed"] = host.remove_libvirt_objects(vlab, st)
+    client.stop_mta(st)
     host.stop_fence_virtd(st)
     report["leftovers_killed"] = host.stop_leftovers()
     host.stop_daemons(st)
