@@ -21,7 +21,7 @@ from mailha.lab import gwservices as gws
 from mailha.lab import msgservices as mss
 from mailha.lab import services
 from mailha.lab.vagrant import client, cluster, drill, host, lifecycle
-from mailha.lab.vagrant.layout import MESSAGING_VIP, NETWORKS, SHARED_DISKS, VLab
+from mailha.lab.vagrant.layout import GUEST_CPUS, GUEST_MEMORY_MIB, MESSAGING_VIP, NETWORKS, SHARED_DISKS, VLab
 
 
 @pytest.mark.parametrize("network", sorted(NETWORKS))
@@ -206,6 +206,14 @@ def test_the_vagrantfile_attaches_the_shared_disks_the_lab_makes():
     text = (VAGRANT_DIR / "Vagrantfile").read_text()
     attached = dict(re.findall(r'"([\w.-]+\.raw)" => "(vd[a-z])"', text))
     assert attached == {volume: device[len("/dev/"):] for volume, device in SHARED_DISKS.values()}
+
+
+def test_the_vagrantfile_sizes_each_vm_as_the_lab_does_when_run_by_hand():
+    # The lab passes its sizes; `vagrant status` or `vagrant ssh` by hand falls back on these.
+    text = (VAGRANT_DIR / "Vagrantfile").read_text()
+    env = VLab().vagrant_env()
+    for variable, value in (("MAILHA_VLAB_MEMORY", GUEST_MEMORY_MIB), ("MAILHA_VLAB_CPUS", GUEST_CPUS)):
+        assert f'ENV.fetch("{variable}", "{value}")' in text and env[variable] == str(value)
 
 
 def test_a_template_runs_storage_first_then_the_products_data_then_servers_then_constraints(monkeypatch):
