@@ -117,12 +117,18 @@ def is_master(pid: int | None) -> bool:
         return False
 
 
+def master_at(base: str) -> int | None:
+    """PID of the running master of the Postfix under *base* that shares this host's PIDs."""
+    pid = read_master_pid(base)
+    return pid if is_master(pid) else None
+
+
 def master_pid(layout: Layout, node: str) -> int | None:
     """Host PID of the node's Postfix master, or None when it does not run."""
+    if node == CLIENT:  # the client namespace has the host's PIDs
+        return master_at(base_dir(layout, node))
     ns_pid = read_master_pid(base_dir(layout, node))
-    if ns_pid is None:
-        return None
-    pid = ns_pid if node == CLIENT else host_pid(layout, node, ns_pid)  # the client has the host's PIDs
+    pid = host_pid(layout, node, ns_pid) if ns_pid is not None else None
     return pid if is_master(pid) else None
 
 

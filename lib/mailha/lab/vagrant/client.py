@@ -26,18 +26,18 @@ def base(vlab: VLab) -> str:
 
 def start_mta(vlab: VLab, relay: str) -> int:
     """The client's Postfix relaying to *relay*, started unless it runs; its master's PID."""
-    pid = postfix.read_master_pid(base(vlab))
-    if postfix.is_master(pid):
-        return pid  # type: ignore[return-value]
+    pid = postfix.master_at(base(vlab))
+    if pid is not None:
+        return pid
     main = postfix.main_cf(base(vlab), interfaces="127.0.0.1", hostname="client.lab.test", relay=relay,
                            sending=True)
     etc = postfix.configure_at(base(vlab), main, listen=f"127.0.0.1:{SUBMIT_PORT}")
     host.run(["postfix", "-c", etc, "start"], "starting the client's Postfix", timeout=60)
-    pid = postfix.read_master_pid(base(vlab))
-    if not postfix.is_master(pid):
+    pid = postfix.master_at(base(vlab))
+    if pid is None:
         raise LabError(f"the client's Postfix started but wrote no master pid under {base(vlab)}")
-    host.record(vlab, STATE_KEY, host.process_record(pid))  # type: ignore[arg-type]
-    return pid  # type: ignore[return-value]
+    host.record(vlab, STATE_KEY, host.process_record(pid))
+    return pid
 
 
 def queued(vlab: VLab) -> list[dict]:
